@@ -1,0 +1,23 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use vobiz_billing::{cli, error, logging};
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    logging::init(cli.log_format, cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(error::EXIT_ERROR);
+        }
+    };
+    match runtime.block_on(cli::run(cli)) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {}", error::one_line(&err));
+            error::exit_code(&err)
+        }
+    }
+}

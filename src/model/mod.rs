@@ -1,0 +1,13 @@
+//! Domain types shared by every stage: validated ids, money, billing periods, GSTINs.
+//!
+//! Nothing in here does I/O; everything that crosses a stage boundary is one of these types.
+
+pub mod gstin;
+pub mod ids;
+pub mod money;
+pub mod period;
+
+pub use gstin::Gstin;
+pub use ids::{AccountId, PartnerId};
+pub use money::Money;
+pub use period::Period;

@@ -1,0 +1,207 @@
+//! Money: `rust_decimal::Decimal` end to end, never `f64`.
+//!
+//! The API sends money as JSON strings (`"1300.00000"`) on some endpoints and as JSON numbers
+//! (`0.9`) on others. Numbers are read from their source text (serde_json's `RawValue`), so no
+//! binary float ever sits between the wire and the Decimal. Parquet stores `Decimal128(20,5)`,
+//! so anything finer than 5 decimal places is rejected with a reason rather than rounded.
+
+use std::fmt;
+use std::str::FromStr;
+
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::{Deserialize, Deserializer, Serializer};
+use serde_json::value::RawValue;
+
+pub type Money = Decimal;
+
+/// Decimal places kept in storage (`Decimal128(20,5)`).
+pub const STORAGE_SCALE: u32 = 5;
+/// Largest magnitude that fits `Decimal128(20,5)`: 15 integer digits.
+pub const STORAGE_MAX_INTEGER_DIGITS: u32 = 15;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MoneyError {
+    #[error("not a decimal amount: {0:?}")]
+    NotDecimal(String),
+    #[error("amount {0} has more than {STORAGE_SCALE} decimal places")]
+    TooPrecise(String),
+    #[error("amount {0} does not fit Decimal128(20,5)")]
+    TooLarge(String),
+}
+
+/// Parse an amount exactly from its text (`"12.5"`, `"1300.00000"`, `"1e2"`), enforcing the
+/// storage limits. Trailing zeros beyond 5 places are fine (`"0.9000000"`); significant digits
+/// beyond 5 places are not.
+pub fn parse_exact(text: &str) -> Result<Money, MoneyError> {
+    let short = || text.chars().take(40).collect::<String>();
+    let t = text.trim();
+    let valid_chars = !t.is_empty()
+        && t.bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E'));
+    if !valid_chars {
+        return Err(MoneyError::NotDecimal(short()));
+    }
+    let d = if t.contains(['e', 'E']) {
+        Decimal::from_scientific(t)
+    } else {
+        Decimal::from_str_exact(t)
+    }
+    .map_err(|_| MoneyError::NotDecimal(short()))?
+    .normalize();
+    if d.scale() > STORAGE_SCALE {
+        return Err(MoneyError::TooPrecise(short()));
+    }
+    if d.trunc().abs() >= Decimal::from(10u64.pow(STORAGE_MAX_INTEGER_DIGITS)) {
+        return Err(MoneyError::TooLarge(short()));
+    }
+    Ok(d)
+}
+
+/// Round to the paisa, half away from zero (the "ROUND_HALF_UP" of the GST rules).
+pub fn round_paise(d: Money) -> Money {
+    d.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
+}
+
+/// `d` printed with exactly `dp` decimal places (rounding half away from zero if needed).
+pub fn fixed(d: Money, dp: u32) -> String {
+    let r = d.round_dp_with_strategy(dp, RoundingStrategy::MidpointAwayFromZero);
+    format!("{r:.prec$}", prec = dp as usize)
+}
+
+/// An amount as the API sends it: a JSON string or a JSON number, read exactly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct WireMoney(pub Money);
+
+impl<'de> Deserialize<'de> for WireMoney {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = <&'de RawValue>::deserialize(d)?;
+        let text = raw.get();
+        let inner = text.strip_prefix('"').and_then(|s| s.strip_suffix('"')).unwrap_or(text);
+        parse_exact(inner).map(WireMoney).map_err(serde::de::Error::custom)
+    }
+}
+
+impl fmt::Display for WireMoney {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Serialize helpers for producing the API's money shapes (used by the simulator).
+pub mod json {
+    use super::*;
+
+    /// A JSON number with exactly the decimal's digits (`0.9`, `200`, `0.0075`).
+    pub fn number<S: Serializer>(d: &Money, s: S) -> Result<S::Ok, S::Error> {
+        let raw = RawValue::from_string(d.normalize().to_string()).map_err(serde::ser::Error::custom)?;
+        serde::Serialize::serialize(&raw, s)
+    }
+
+    /// A JSON string with exactly five places (`"1300.00000"`).
+    pub fn string5<S: Serializer>(d: &Money, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&fixed(*d, 5))
+    }
+
+    /// A JSON string with exactly two places (`"108.24"`).
+    pub fn string2<S: Serializer>(d: &Money, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&fixed(*d, 2))
+    }
+
+    /// A JSON number with one decimal place (minutes on the analytics endpoints).
+    pub fn number1<S: Serializer>(d: &Money, s: S) -> Result<S::Ok, S::Error> {
+        let raw = RawValue::from_string(fixed(*d, 1)).map_err(serde::ser::Error::custom)?;
+        serde::Serialize::serialize(&raw, s)
+    }
+}
+
+/// Parse helper for config and CLI values.
+pub fn parse_config_amount(s: &str) -> Result<Money, MoneyError> {
+    parse_exact(s)
+}
+
+impl FromStr for WireMoney {
+    type Err = MoneyError;
+    fn from_str(s: &str) -> Result<Self, MoneyError> {
+        parse_exact(s).map(WireMoney)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use rust_decimal::dec;
+
+    #[test]
+    fn parses_strings_and_numbers_exactly() {
+        let m: WireMoney = serde_json::from_str("\"1300.00000\"").unwrap();
+        assert_eq!(m.0, dec!(1300));
+        let m: WireMoney = serde_json::from_str("0.9").unwrap();
+        assert_eq!(m.0, dec!(0.9));
+        // 0.1 + 0.2 as f64 is 0.30000000000000004; as text it is exact.
+        let v: Vec<WireMoney> = serde_json::from_str("[0.1, 0.2]").unwrap();
+        assert_eq!(v[0].0 + v[1].0, dec!(0.3));
+        let m: WireMoney = serde_json::from_str("1e2").unwrap();
+        assert_eq!(m.0, dec!(100));
+        let m: WireMoney = serde_json::from_str("-12.34500").unwrap();
+        assert_eq!(m.0, dec!(-12.345));
+    }
+
+    #[test]
+    fn rejects_what_storage_cannot_hold() {
+        assert!(matches!(parse_exact("0.123456"), Err(MoneyError::TooPrecise(_))));
+        assert!(parse_exact("0.1234500000").is_ok());
+        assert!(matches!(parse_exact("1000000000000000"), Err(MoneyError::TooLarge(_))));
+        assert!(parse_exact("999999999999999.99999").is_ok());
+        for bad in ["", "abc", "1,000", "NaN", "Infinity", "0x10", "1.2.3"] {
+            assert!(parse_exact(bad).is_err(), "{bad:?}");
+        }
+        assert!(serde_json::from_str::<WireMoney>("null").is_err());
+        assert!(serde_json::from_str::<WireMoney>("true").is_err());
+    }
+
+    #[test]
+    fn rounds_half_away_from_zero_to_paise() {
+        assert_eq!(round_paise(dec!(0.045)), dec!(0.05));
+        assert_eq!(round_paise(dec!(0.0449)), dec!(0.04));
+        assert_eq!(round_paise(dec!(-0.045)), dec!(-0.05));
+        assert_eq!(fixed(dec!(1300), 5), "1300.00000");
+        assert_eq!(fixed(dec!(108.235), 2), "108.24");
+    }
+
+    #[test]
+    fn number_serializer_is_exact() {
+        #[derive(serde::Serialize)]
+        struct T {
+            #[serde(serialize_with = "json::number")]
+            a: Money,
+            #[serde(serialize_with = "json::string5")]
+            b: Money,
+        }
+        let s = serde_json::to_string(&T {
+            a: dec!(0.0075),
+            b: dec!(23906.83),
+        })
+        .unwrap();
+        assert_eq!(s, r#"{"a":0.0075,"b":"23906.83000"}"#);
+    }
+
+    proptest! {
+        #[test]
+        fn number_round_trips_through_json(units in -10_000_000_000_000i64..10_000_000_000_000i64, scale in 0u32..=5) {
+            let d = Decimal::new(units, scale);
+            #[derive(serde::Serialize)]
+            struct T(#[serde(serialize_with = "json::number")] Money);
+            let text = serde_json::to_string(&T(d)).unwrap();
+            let back: WireMoney = serde_json::from_str(&text).unwrap();
+            prop_assert_eq!(back.0, d);
+        }
+
+        #[test]
+        fn string5_round_trips(units in -10_000_000_000_000i64..10_000_000_000_000i64, scale in 0u32..=5) {
+            let d = Decimal::new(units, scale);
+            let back = parse_exact(&fixed(d, 5)).unwrap();
+            prop_assert_eq!(back, d);
+        }
+    }
+}

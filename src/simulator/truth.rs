@@ -1,0 +1,173 @@
+//! Ground truth: what a correct client must arrive at for the period, computed from the
+//! generator directly (not through HTTP). Money is written as exact decimal strings.
+
+use std::collections::BTreeMap;
+
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use super::activity::{AccountIndex, CallStatus};
+use super::dataset::{Account, Dataset, Side};
+use super::server::Simulator;
+
+#[derive(Debug, Serialize, Default, Clone, PartialEq)]
+pub struct CdrTruth {
+    pub count: u64,
+    pub answered: u64,
+    pub billable_seconds: u64,
+    pub duration_seconds: u64,
+    pub cost: Decimal,
+    pub streaming_cost: Decimal,
+    pub total_cost: Decimal,
+}
+
+#[derive(Debug, Serialize, Default, Clone, PartialEq)]
+pub struct LedgerTruth {
+    pub count: u64,
+    pub credit_count: u64,
+    pub debit_count: u64,
+    pub credit_total: Decimal,
+    pub debit_total: Decimal,
+    /// reference_type ("unknown" for transfers) → (count, net amount, credits positive)
+    pub by_reference_type: BTreeMap<String, (u64, Decimal)>,
+}
+
+#[derive(Debug, Serialize, Clone, PartialEq)]
+pub struct AccountTruth {
+    pub auth_id: String,
+    pub name: String,
+    pub currency: String,
+    pub is_active: bool,
+    pub gstin: Option<String>,
+    pub state: Option<String>,
+    pub country: String,
+    pub cdrs: CdrTruth,
+    pub ledger: LedgerTruth,
+    /// Balance at the period's first instant.
+    pub opening_balance: Decimal,
+    /// Balance at the period's end (exclusive).
+    pub closing_balance: Decimal,
+    /// Balance at the simulator's "now" without page-drift rows.
+    pub balance_now: Decimal,
+    /// Calls and ledger rows in the whole generated window (period plus margins).
+    pub window_cdrs: u64,
+    pub window_ledger_rows: u64,
+}
+
+#[derive(Debug, Serialize, Clone, PartialEq)]
+pub struct Truth {
+    pub seed: u64,
+    pub period: String,
+    pub time_zone: String,
+    pub period_start: String,
+    pub period_end: String,
+    pub now: String,
+    pub accounts: Vec<AccountTruth>,
+    pub totals: Totals,
+}
+
+#[derive(Debug, Serialize, Default, Clone, PartialEq)]
+pub struct Totals {
+    pub accounts: u64,
+    pub active_accounts: u64,
+    pub cdrs: CdrTruth,
+    pub credit_total: Decimal,
+    pub debit_total: Decimal,
+    pub closing_balance: Decimal,
+}
+
+fn account_truth(ds: &Dataset, a: &Account, idx: &AccountIndex) -> AccountTruth {
+    let mut cdrs = CdrTruth::default();
+    for i in idx.cdr_range(ds.period_start, ds.period_end) {
+        let k = &idx.cdrs[i];
+        let c = super::activity::cdr(ds, a, i as u32);
+        cdrs.count += 1;
+        cdrs.answered += (k.status == CallStatus::Answered) as u64;
+        cdrs.billable_seconds += k.billsec as u64;
+        cdrs.duration_seconds += k.duration as u64;
+        cdrs.cost += c.cost;
+        cdrs.streaming_cost += c.streaming_cost;
+        cdrs.total_cost += k.total_cost;
+    }
+    let mut ledger = LedgerTruth::default();
+    let visible = idx.visible_ledger(false);
+    for k in visible
+        .iter()
+        .filter(|k| k.at >= ds.period_start && k.at < ds.period_end)
+    {
+        let row = super::activity::ledger_row(ds, a, k);
+        ledger.count += 1;
+        let signed = match k.side {
+            Side::Credit => {
+                ledger.credit_count += 1;
+                ledger.credit_total += k.amount;
+                k.amount
+            }
+            Side::Debit => {
+                ledger.debit_count += 1;
+                ledger.debit_total += k.amount;
+                -k.amount
+            }
+        };
+        let e = ledger
+            .by_reference_type
+            .entry(row.reference_type.unwrap_or("unknown").to_string())
+            .or_default();
+        e.0 += 1;
+        e.1 += signed;
+    }
+    AccountTruth {
+        auth_id: a.auth_id.clone(),
+        name: a.name.clone(),
+        currency: a.currency.into(),
+        is_active: a.is_active,
+        gstin: a.gstin.clone(),
+        state: a.state.clone(),
+        country: a.country.into(),
+        cdrs,
+        ledger,
+        opening_balance: idx.balance_before(a, ds.period_start, false),
+        closing_balance: idx.balance_before(a, ds.period_end, false),
+        balance_now: idx.balance_before(a, i64::MAX, false),
+        window_cdrs: idx.cdrs.len() as u64,
+        window_ledger_rows: visible.len() as u64,
+    }
+}
+
+/// Compute the truth one account at a time (memory stays bounded by one account's index).
+pub fn compute(sim: &Simulator) -> Truth {
+    let ds = &sim.ds;
+    let accounts: Vec<AccountTruth> = ds
+        .accounts
+        .iter()
+        .map(|a| account_truth(ds, a, &AccountIndex::build(ds, a)))
+        .collect();
+    let mut totals = Totals {
+        accounts: accounts.len() as u64,
+        ..Default::default()
+    };
+    for t in &accounts {
+        totals.active_accounts += t.is_active as u64;
+        totals.cdrs.count += t.cdrs.count;
+        totals.cdrs.answered += t.cdrs.answered;
+        totals.cdrs.billable_seconds += t.cdrs.billable_seconds;
+        totals.cdrs.duration_seconds += t.cdrs.duration_seconds;
+        totals.cdrs.cost += t.cdrs.cost;
+        totals.cdrs.streaming_cost += t.cdrs.streaming_cost;
+        totals.cdrs.total_cost += t.cdrs.total_cost;
+        totals.credit_total += t.ledger.credit_total;
+        totals.debit_total += t.ledger.debit_total;
+        totals.closing_balance += t.closing_balance;
+    }
+    let ts = |t| super::wire::ts_micros_z(t);
+    Truth {
+        seed: ds.spec.seed,
+        period: ds.spec.period.to_string(),
+        time_zone: ds.spec.time_zone.name().to_string(),
+        period_start: ts(ds.period_start),
+        period_end: ts(ds.period_end),
+        now: ts(ds.now()),
+        accounts,
+        totals,
+    }
+}
