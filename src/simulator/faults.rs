@@ -232,8 +232,18 @@ pub async fn inject(State(sim): State<Arc<Simulator>>, req: Request, next: Next)
             next.run(req).await
         }
         Some(FaultKind::Reset) => {
-            let failing = futures_util::stream::once(async {
-                Err::<axum::body::Bytes, _>(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "injected reset"))
+            // Some bytes first, so the status line and headers are on the wire, then the drop.
+            use futures_util::StreamExt;
+            let failing = futures_util::stream::iter([
+                Ok(axum::body::Bytes::from_static(b"{\"data\": [")),
+                Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "injected reset")),
+            ])
+            .then(|item| async move {
+                if item.is_err() {
+                    // Let the first chunk reach the client before the connection drops.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                item
             });
             Response::builder()
                 .status(StatusCode::OK)

@@ -1,0 +1,36 @@
+# vobiz-billing — every entry point a person or CI needs. `make help` lists them.
+
+CARGO   ?= cargo
+PERIOD  ?= 2026-03
+OUT     ?= reports
+BIN      = target/release/vobiz-billing
+
+.DEFAULT_GOAL := help
+.PHONY: help demo test lint bench sim sim-memory fmt clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+demo: ## Run the whole month end to end on the built-in simulator (no credentials, no network)
+	$(CARGO) run --release --quiet -- demo --period $(PERIOD) --out $(OUT)
+
+test: ## Unit and integration tests
+	$(CARGO) test --all-targets
+
+lint: ## Formatting and clippy, warnings are errors
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+fmt: ## Format the code
+	$(CARGO) fmt --all
+
+sim: ## Serve the simulator on 127.0.0.1:8787 (seed 7, 50 accounts)
+	$(CARGO) run --release --quiet -- sim --addr 127.0.0.1:8787 --seed 7 --accounts 50 --period $(PERIOD)
+
+sim-memory: ## Peak memory of the simulator at 1,000 accounts x 10,000 calls (truth + a crawl)
+	$(CARGO) build --release --quiet
+	scripts/sim-memory.sh $(BIN)
+
+clean: ## Remove build output and generated reports
+	$(CARGO) clean
+	find $(OUT) -mindepth 1 ! -name .gitkeep -exec rm -rf {} +

@@ -1,0 +1,5 @@
+//! The one integration-test binary (one link step keeps builds fast on small machines).
+
+mod cli;
+mod simulator;
+mod support;

@@ -1,0 +1,79 @@
+//! Shared helpers: a simulator on a free port and a small HTTP client.
+
+use reqwest::StatusCode;
+use serde_json::Value;
+use vobiz_billing::simulator::{self, DatasetSpec, FaultSpec, RunningSimulator};
+
+pub const PARTNER: (&str, &str) = (simulator::DEMO_PARTNER_AUTH_ID, simulator::DEMO_PARTNER_AUTH_TOKEN);
+
+pub async fn start_sim(seed: u64, accounts: u32, cdrs: u32, faults: &str) -> RunningSimulator {
+    let spec = DatasetSpec::new(seed, accounts, cdrs, "2026-03".parse().unwrap());
+    let faults: FaultSpec = faults.parse().unwrap();
+    simulator::start(spec, faults, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap()
+}
+
+pub struct Api {
+    pub base: String,
+    pub http: reqwest::Client,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+}
+
+impl Api {
+    pub fn new(sim: &RunningSimulator) -> Self {
+        Self {
+            base: sim.base_url(),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub async fn get_as(&self, path: &str, creds: Option<(&str, &str)>) -> Reply {
+        let mut req = self.http.get(format!("{}{path}", self.base));
+        if let Some((id, token)) = creds {
+            req = req.header("X-Auth-ID", id).header("X-Auth-Token", token);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let body = resp.bytes().await.unwrap().to_vec();
+        Reply { status, headers, body }
+    }
+
+    /// GET with partner credentials, expecting 200 and JSON.
+    pub async fn partner(&self, path: &str) -> Value {
+        let r = self.get_as(path, Some(PARTNER)).await;
+        assert_eq!(r.status, 200, "{path}: {}", String::from_utf8_lossy(&r.body));
+        r.json()
+    }
+}
+
+/// Keys of a JSON object, sorted.
+pub fn keys(v: &Value) -> Vec<String> {
+    let mut k: Vec<String> = v
+        .as_object()
+        .unwrap_or_else(|| panic!("not an object: {v}"))
+        .keys()
+        .cloned()
+        .collect();
+    k.sort();
+    k
+}
+
+pub fn sorted(list: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = list.iter().map(|s| s.to_string()).collect();
+    v.sort();
+    v
+}
