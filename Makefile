@@ -14,8 +14,16 @@ help: ## List the targets
 demo: ## Run the whole month end to end on the built-in simulator (no credentials, no network)
 	$(CARGO) run --release --quiet -- demo --period $(PERIOD) --out $(OUT)
 
-test: ## Unit and integration tests
+test: .venv/ok ## Unit and integration tests, then Parquet interop with Python readers
 	$(CARGO) test --all-targets
+	$(CARGO) build --quiet
+	scripts/interop.sh target/debug/vobiz-billing
+
+# Python readers for the interop check (pinned), in a local virtualenv.
+.venv/ok: scripts/interop-requirements.txt
+	python3 -m venv .venv
+	.venv/bin/pip install --quiet --disable-pip-version-check -r scripts/interop-requirements.txt
+	touch $@
 
 lint: ## Formatting and clippy, warnings are errors
 	$(CARGO) fmt --all -- --check

@@ -7,8 +7,10 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::config::{self, Config};
 use crate::error::usage;
 use crate::model::Period;
+use crate::pipeline::{self, RunOptions};
 use crate::simulator::{self, DatasetSpec, FaultSpec};
 
 #[derive(Debug, Parser)]
@@ -39,8 +41,64 @@ pub enum LogFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run every stage against the built-in simulator (no credentials, no network).
+    Demo(DemoArgs),
+    /// Run every stage against the Vobiz API (credentials from VOBIZ_AUTH_ID / VOBIZ_AUTH_TOKEN).
+    Run(ApiArgs),
+    /// Stage 1: page through the API and keep the raw pages under <out>/raw/.
+    Extract(ApiArgs),
+    /// Stage 2: turn the raw pages of a period into Parquet tables (offline).
+    Normalize(StageArgs),
     /// Serve the built-in Vobiz API simulator (deterministic data, optional faults).
     Sim(SimArgs),
+}
+
+/// Options every stage takes.
+#[derive(Debug, Clone, clap::Args)]
+pub struct StageArgs {
+    /// Billing period, YYYY-MM, cut in the partner's time zone.
+    #[arg(long)]
+    pub period: Period,
+    /// Output root.
+    #[arg(long, default_value = "reports")]
+    pub out: PathBuf,
+    /// TOML configuration file.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ApiArgs {
+    #[command(flatten)]
+    pub stage: StageArgs,
+    /// Vobiz API base URL [env: VOBIZ_BASE_URL; default from config, else https://api.vobiz.ai].
+    #[arg(long)]
+    pub base_url: Option<String>,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct DemoArgs {
+    /// Billing period, YYYY-MM; default: last month.
+    #[arg(long)]
+    pub period: Option<Period>,
+    /// Output root.
+    #[arg(long, default_value = "reports")]
+    pub out: PathBuf,
+    /// TOML configuration file.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Seed of the simulated data.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+    /// Simulated customer accounts.
+    #[arg(long, default_value_t = 50)]
+    pub accounts: u32,
+    /// Simulated calls per active account.
+    #[arg(long, default_value_t = 400)]
+    pub cdrs_per_account: u32,
+    /// Faults for the simulator to inject (see `sim --faults`).
+    #[arg(long, default_value = "none")]
+    pub faults: FaultSpec,
 }
 
 #[derive(Debug, clap::Args)]
@@ -77,9 +135,77 @@ pub fn last_month() -> Period {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let progress = show_progress(cli.log_format);
     match cli.command {
+        Command::Demo(args) => demo(args, progress).await,
+        Command::Run(args) => {
+            pipeline::run(&api_options(&args, progress)?).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Extract(args) => {
+            let opts = api_options(&args, progress)?;
+            pipeline::check_period(opts.period, &opts.config)?;
+            pipeline::extract(&opts).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Normalize(args) => {
+            let cfg = Config::load(args.config.as_deref())?;
+            pipeline::normalize(args.out, args.period, &cfg).await?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Sim(args) => sim(args).await,
     }
+}
+
+/// Progress bars only for a person watching a terminal.
+fn show_progress(format: LogFormat) -> bool {
+    use std::io::IsTerminal;
+    format != LogFormat::Json && std::io::stderr().is_terminal()
+}
+
+fn api_options(args: &ApiArgs, progress: bool) -> anyhow::Result<RunOptions> {
+    let cfg = Config::load(args.stage.config.as_deref())?;
+    let base = args
+        .base_url
+        .clone()
+        .or_else(|| std::env::var("VOBIZ_BASE_URL").ok().filter(|v| !v.is_empty()))
+        .unwrap_or_else(|| cfg.api.base_url.clone());
+    let base_url = config::parse_base_url(&base)?;
+    let (auth_id, auth_token) = config::credentials_from_env()?;
+    Ok(RunOptions {
+        period: args.stage.period,
+        out: args.stage.out.clone(),
+        config: cfg,
+        base_url,
+        auth_id,
+        auth_token,
+        progress,
+    })
+}
+
+async fn demo(args: DemoArgs, progress: bool) -> anyhow::Result<ExitCode> {
+    let cfg = Config::load(args.config.as_deref())?;
+    let period = args.period.unwrap_or_else(last_month);
+    pipeline::check_period(period, &cfg)?;
+    let spec = DatasetSpec::new(args.seed, args.accounts, args.cdrs_per_account, period);
+    let sim = simulator::start(spec, args.faults, "127.0.0.1:0".parse().expect("literal address"))
+        .await
+        .context("cannot start the simulator")?;
+    tracing::info!(url = %sim.base_url(), %period, "simulator started for the demo");
+    let opts = RunOptions {
+        period,
+        out: args.out.clone(),
+        config: cfg,
+        base_url: config::parse_base_url(&sim.base_url())?,
+        auth_id: simulator::DEMO_PARTNER_AUTH_ID.into(),
+        auth_token: simulator::DEMO_PARTNER_AUTH_TOKEN.into(),
+        progress,
+    };
+    let result = pipeline::run(&opts).await;
+    sim.shutdown().await.ok();
+    result?;
+    println!("demo finished: outputs under {}", args.out.display());
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn sim(args: SimArgs) -> anyhow::Result<ExitCode> {

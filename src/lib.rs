@@ -5,8 +5,14 @@
 //! Partner API, used by `demo` and by the tests.
 
 pub mod cli;
+pub mod config;
 pub mod error;
+pub mod extract;
+pub mod layout;
 pub mod logging;
+pub mod manifest;
 pub mod model;
+pub mod normalize;
 pub mod output;
+pub mod pipeline;
 pub mod simulator;

@@ -24,6 +24,27 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Remove temporary files a killed run left under `dir` (recursively). Call only while no
+/// other run can be writing there (at the start of a stage, under the period lock).
+pub fn remove_stale_temporaries(dir: &Path) -> anyhow::Result<u64> {
+    let mut removed = 0;
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(0);
+    };
+    for entry in entries {
+        let entry = entry?;
+        let path = entry.path();
+        let ty = entry.file_type()?;
+        if ty.is_dir() {
+            removed += remove_stale_temporaries(&path)?;
+        } else if entry.file_name().to_string_lossy().starts_with(".tmp-") {
+            std::fs::remove_file(&path).with_context(|| format!("cannot remove {}", path.display()))?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -40,5 +61,16 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("b.json")]);
+    }
+
+    #[test]
+    fn stale_temporaries_are_removed_recursively() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("x/y")).unwrap();
+        std::fs::write(dir.path().join("x/y/.tmp-abc"), b"half").unwrap();
+        std::fs::write(dir.path().join("x/keep.parquet"), b"whole").unwrap();
+        assert_eq!(remove_stale_temporaries(dir.path()).unwrap(), 1);
+        assert!(dir.path().join("x/keep.parquet").exists());
+        assert_eq!(remove_stale_temporaries(&dir.path().join("missing")).unwrap(), 0);
     }
 }

@@ -6,6 +6,7 @@ pub mod gstin;
 pub mod ids;
 pub mod money;
 pub mod period;
+pub mod time;
 
 pub use gstin::Gstin;
 pub use ids::{AccountId, PartnerId};

@@ -262,6 +262,8 @@ pub fn cdr(ds: &Dataset, a: &Account, i: u32) -> Cdr {
 /// What caused a ledger row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum LedgerSource {
+    /// The first funding of the account, at its creation (before the generated window).
+    Opening,
     /// Talk-time charge for call `i`.
     Call(u32),
     /// Media-streaming charge for call `i`.
@@ -342,6 +344,14 @@ impl AccountIndex {
                 });
             }
         }
+        if !a.opening_balance.is_zero() {
+            ledger.push(LedgerKey {
+                at: a.created_at,
+                side: Side::Credit,
+                amount: a.opening_balance,
+                source: LedgerSource::Opening,
+            });
+        }
         for (j, o) in a.others.iter().enumerate() {
             ledger.push(LedgerKey {
                 at: o.at,
@@ -381,12 +391,12 @@ impl AccountIndex {
         &self.ledger[..n]
     }
 
-    /// Balance at instant `t` (exclusive), from the opening balance at the window start.
-    pub fn balance_before(&self, a: &Account, t: Micros, drift_visible: bool) -> Decimal {
+    /// Balance at instant `t` (exclusive): the ledger is complete from the account's creation.
+    pub fn balance_before(&self, t: Micros, drift_visible: bool) -> Decimal {
         self.visible_ledger(drift_visible)
             .iter()
             .take_while(|k| k.at < t)
-            .fold(a.opening_balance, |b, k| match k.side {
+            .fold(Decimal::ZERO, |b, k| match k.side {
                 Side::Credit => b + k.amount,
                 Side::Debit => b - k.amount,
             })
@@ -447,6 +457,16 @@ pub fn ledger_row(ds: &Dataset, a: &Account, k: &LedgerKey) -> LedgerRow {
         LedgerSource::NonConnected(i) => from_call(i, 3, "ncc", "Non-connected call fee".into()),
         LedgerSource::Other(j) => other(&a.others[j as usize]),
         LedgerSource::Drift(j) => other(&a.drift[j as usize]),
+        LedgerSource::Opening => LedgerRow {
+            id: Rng::new(key(&[ds.spec.seed, 0x0BE7, a.index as u64])).uuid(),
+            at: k.at,
+            side: k.side,
+            amount: k.amount,
+            description: "Wallet recharge".into(),
+            reference: Some(format!("pay_{}", a.auth_id.trim_start_matches("MA_"))),
+            reference_type: Some("payment"),
+            filter_kind: "recharge",
+        },
     }
 }
 

@@ -146,7 +146,7 @@ impl Simulator {
             }
             let drift_net = a.drift.iter().map(|o| signed(o.side, o.amount)).sum();
             AccountTotals {
-                balance_end: idx.balance_before(a, Micros::MAX, false),
+                balance_end: idx.balance_before(Micros::MAX, false),
                 drift_net,
                 days,
             }
@@ -663,6 +663,7 @@ async fn account_balance(State(sim): State<Arc<Simulator>>, h: HeaderMap, uri: U
 fn filter_kind(a: &Account, k: &LedgerKey) -> &'static str {
     match k.source {
         LedgerSource::Call(_) | LedgerSource::Stream(_) | LedgerSource::NonConnected(_) => "debit",
+        LedgerSource::Opening => "recharge",
         LedgerSource::Other(j) => a.others[j as usize].filter_kind,
         LedgerSource::Drift(j) => a.drift[j as usize].filter_kind,
     }
@@ -673,6 +674,7 @@ fn reference_type(a: &Account, k: &LedgerKey) -> Option<&'static str> {
         LedgerSource::Call(_) => Some("cdr"),
         LedgerSource::Stream(_) => Some("stream_cdr"),
         LedgerSource::NonConnected(_) => Some("ncc"),
+        LedgerSource::Opening => Some("payment"),
         LedgerSource::Other(j) => a.others[j as usize].reference_type,
         LedgerSource::Drift(j) => a.drift[j as usize].reference_type,
     }

@@ -49,9 +49,10 @@ pub struct AccountTruth {
     pub closing_balance: Decimal,
     /// Balance at the simulator's "now" without page-drift rows.
     pub balance_now: Decimal,
-    /// Calls and ledger rows in the whole generated window (period plus margins).
+    /// Calls in the whole generated window (period plus margins).
     pub window_cdrs: u64,
-    pub window_ledger_rows: u64,
+    /// Ledger rows since the account's creation (page-drift rows excluded).
+    pub ledger_rows: u64,
 }
 
 #[derive(Debug, Serialize, Clone, PartialEq)]
@@ -126,11 +127,11 @@ fn account_truth(ds: &Dataset, a: &Account, idx: &AccountIndex) -> AccountTruth 
         country: a.country.into(),
         cdrs,
         ledger,
-        opening_balance: idx.balance_before(a, ds.period_start, false),
-        closing_balance: idx.balance_before(a, ds.period_end, false),
-        balance_now: idx.balance_before(a, i64::MAX, false),
+        opening_balance: idx.balance_before(ds.period_start, false),
+        closing_balance: idx.balance_before(ds.period_end, false),
+        balance_now: idx.balance_before(i64::MAX, false),
         window_cdrs: idx.cdrs.len() as u64,
-        window_ledger_rows: visible.len() as u64,
+        ledger_rows: visible.len() as u64,
     }
 }
 

@@ -47,21 +47,22 @@ async fn sim_serves_the_partner_api_and_writes_truth() {
         .strip_prefix("listening on ")
         .unwrap_or_else(|| panic!("unexpected: {line:?}"))
         .to_string();
-    let http = reqwest::Client::new();
+    let http = crate::support::http();
     let anon = http.get(format!("{url}/api/v1/partner/me")).send().await.unwrap();
     assert_eq!(anon.status(), 401);
-    let body: serde_json::Value = anon.json().await.unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&anon.bytes().await.unwrap()).unwrap();
     assert_eq!(body["error"]["code"], "INVALID_CREDENTIALS");
-    let me: serde_json::Value = http
+    let me = http
         .get(format!("{url}/api/v1/partner/me"))
         .header("X-Auth-ID", "PA_DEMO0001")
         .header("X-Auth-Token", "sim-partner-token")
         .send()
         .await
         .unwrap()
-        .json()
+        .bytes()
         .await
         .unwrap();
+    let me: serde_json::Value = serde_json::from_slice(&me).unwrap();
     assert_eq!(me["auth_id"], "PA_DEMO0001");
     let t: serde_json::Value = serde_json::from_slice(&std::fs::read(&truth).unwrap()).unwrap();
     assert_eq!(t["accounts"].as_array().unwrap().len(), 50);
@@ -85,5 +86,115 @@ fn bad_arguments_are_one_line_errors_with_exit_code_2() {
         let err = String::from_utf8_lossy(&out.stderr);
         let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("error")).collect();
         assert_eq!(lines.len(), 1, "{args:?}: {err}");
+    }
+}
+
+/// Start `vobiz-billing sim` on a free port; returns the process and its base URL.
+fn spawn_sim(extra: &[&str]) -> (Killed, String) {
+    let mut child = Killed(
+        Command::new(BIN)
+            .args([
+                "--log-format",
+                "json",
+                "sim",
+                "--addr",
+                "127.0.0.1:0",
+                "--period",
+                "2026-03",
+            ])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut line = String::new();
+    BufReader::new(child.0.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line.trim().strip_prefix("listening on ").unwrap().to_string();
+    (child, url)
+}
+
+fn run_cmd(url: &str, out: &std::path::Path) -> Command {
+    let mut c = Command::new(BIN);
+    c.args([
+        "--log-format",
+        "json",
+        "run",
+        "--period",
+        "2026-03",
+        "--base-url",
+        url,
+        "--out",
+    ])
+    .arg(out)
+    .env("VOBIZ_AUTH_ID", "PA_DEMO0001")
+    .env("VOBIZ_AUTH_TOKEN", "sim-partner-token")
+    .stdout(Stdio::null())
+    .stderr(Stdio::null());
+    c
+}
+
+const TABLES: [&str; 5] = ["accounts", "balances", "transactions", "cdrs", "analytics_daily"];
+
+fn table_bytes(out: &std::path::Path) -> Vec<Option<Vec<u8>>> {
+    TABLES
+        .iter()
+        .map(|t| std::fs::read(out.join(format!("parquet/{t}/period=2026-03/part-0.parquet"))).ok())
+        .collect()
+}
+
+fn temporaries(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                found.extend(temporaries(&p));
+            } else if e.file_name().to_string_lossy().starts_with(".tmp-") {
+                found.push(p);
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn a_run_killed_anywhere_and_restarted_ends_with_the_same_content() {
+    let (_sim, url) = spawn_sim(&["--seed", "3", "--accounts", "12", "--cdrs-per-account", "300"]);
+    let reference = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    assert!(run_cmd(&url, reference.path()).status().unwrap().success());
+    let full = started.elapsed();
+    let expected = table_bytes(reference.path());
+    assert!(expected.iter().all(Option::is_some));
+    // Kill at evenly spread moments of an uninterrupted run's duration.
+    for step in 0..8u32 {
+        let out = tempfile::tempdir().unwrap();
+        let at = full * step / 8 + std::time::Duration::from_millis(5);
+        let mut child = run_cmd(&url, out.path()).spawn().unwrap();
+        std::thread::sleep(at);
+        let _ = child.kill(); // SIGKILL: no cleanup code runs
+        let _ = child.wait();
+        // Whatever is visible is a whole file from a complete write, never a torn one.
+        for (t, bytes) in TABLES.iter().zip(table_bytes(out.path())) {
+            if let Some(b) = bytes {
+                assert!(
+                    b.starts_with(b"PAR1") && b.ends_with(b"PAR1"),
+                    "{t} torn after a kill at {at:?}"
+                );
+            }
+        }
+        assert!(
+            run_cmd(&url, out.path()).status().unwrap().success(),
+            "re-run after a kill at {at:?}"
+        );
+        assert_eq!(table_bytes(out.path()), expected, "content after a kill at {at:?}");
+        assert!(
+            temporaries(out.path()).is_empty(),
+            "temporaries left after a kill at {at:?}: {:?}",
+            temporaries(out.path())
+        );
     }
 }

@@ -1,5 +1,6 @@
 //! The one integration-test binary (one link step keeps builds fast on small machines).
 
 mod cli;
+mod pipeline;
 mod simulator;
 mod support;

@@ -304,7 +304,7 @@ async fn partner_ledger_pages_to_the_truth() {
             ])
         );
         let total = env["total"].as_u64().unwrap();
-        assert_eq!(total, t.window_ledger_rows);
+        assert_eq!(total, t.ledger_rows);
         assert_eq!(env["total_pages"].as_u64().unwrap(), total.div_ceil(37));
         assert_eq!(rows.len() as u64, total, "pages cover every row once");
         let last_full = envs[envs.len() - 2]["transactions"].as_array().unwrap().len() as u64;
@@ -718,7 +718,7 @@ async fn global_lists_cover_every_account() {
     let tx = api.partner("/api/v1/partner/transactions?per_page=1").await;
     assert_eq!(
         tx["total"].as_u64().unwrap(),
-        truth.accounts.iter().map(|t| t.window_ledger_rows).sum::<u64>()
+        truth.accounts.iter().map(|t| t.ledger_rows).sum::<u64>()
     );
     let cdrs = api.partner("/api/v1/partner/cdrs?per_page=1").await;
     assert_eq!(
@@ -732,7 +732,7 @@ async fn global_lists_cover_every_account() {
             one.auth_id
         ))
         .await;
-    assert_eq!(filtered["total"].as_u64().unwrap(), one.window_ledger_rows);
+    assert_eq!(filtered["total"].as_u64().unwrap(), one.ledger_rows);
 }
 
 #[tokio::test]

@@ -14,6 +14,12 @@ pub async fn start_sim(seed: u64, accounts: u32, cdrs: u32, faults: &str) -> Run
         .unwrap()
 }
 
+/// A plain HTTP client for talking to the simulator directly.
+pub fn http() -> reqwest::Client {
+    vobiz_billing::extract::client::install_tls_provider();
+    reqwest::Client::new()
+}
+
 pub struct Api {
     pub base: String,
     pub http: reqwest::Client,
@@ -76,4 +82,42 @@ pub fn sorted(list: &[&str]) -> Vec<String> {
     let mut v: Vec<String> = list.iter().map(|s| s.to_string()).collect();
     v.sort();
     v
+}
+
+/// Every record batch of a Parquet file.
+pub fn read_parquet(path: &std::path::Path) -> Vec<arrow::record_batch::RecordBatch> {
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap()
+        .map(|b| b.unwrap())
+        .collect()
+}
+
+/// A text column of a batch.
+pub fn texts(b: &arrow::record_batch::RecordBatch, name: &str) -> Vec<Option<String>> {
+    use arrow::array::{Array, StringArray};
+    let col = b.column_by_name(name).unwrap_or_else(|| panic!("no column {name}"));
+    let a = col.as_any().downcast_ref::<StringArray>().unwrap();
+    (0..a.len())
+        .map(|i| a.is_valid(i).then(|| a.value(i).to_string()))
+        .collect()
+}
+
+/// A Decimal128 column of a batch, as exact decimals.
+pub fn decimals(b: &arrow::record_batch::RecordBatch, name: &str) -> Vec<Option<rust_decimal::Decimal>> {
+    use arrow::array::{Array, Decimal128Array};
+    let col = b.column_by_name(name).unwrap_or_else(|| panic!("no column {name}"));
+    let a = col
+        .as_any()
+        .downcast_ref::<Decimal128Array>()
+        .unwrap_or_else(|| panic!("{name} is not Decimal128"));
+    assert_eq!((a.precision(), a.scale()), (20, 5), "{name}");
+    (0..a.len())
+        .map(|i| {
+            a.is_valid(i)
+                .then(|| rust_decimal::Decimal::from_i128_with_scale(a.value(i), 5))
+        })
+        .collect()
 }

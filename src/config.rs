@@ -1,0 +1,211 @@
+//! Configuration: an optional TOML file plus environment variables.
+//!
+//! Unknown keys are errors (a typo must not silently fall back to a default). Credentials come
+//! only from the environment (`VOBIZ_AUTH_ID`, `VOBIZ_AUTH_TOKEN`), never from files; there is
+//! deliberately no option to turn TLS certificate verification off.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono_tz::Tz;
+use serde::Deserialize;
+
+use crate::error::usage;
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub api: ApiConfig,
+    #[serde(default)]
+    pub partner: PartnerConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiConfig {
+    /// Base URL of the Vobiz API; `VOBIZ_BASE_URL` and `--base-url` override it.
+    pub base_url: String,
+    /// Timeout of one HTTP request, connection to last byte.
+    pub timeout_secs: u64,
+    /// Retries of one request after the first attempt (429, 5xx, timeouts, broken bodies).
+    pub max_retries: u32,
+    /// First retry waits up to this long; each further retry doubles the ceiling.
+    pub initial_backoff_ms: u64,
+    /// Longest single wait between retries (a server's Retry-After is honoured up to this).
+    pub max_backoff_secs: u64,
+    /// Accounts extracted at the same time.
+    pub concurrency: usize,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            base_url: "https://api.vobiz.ai".into(),
+            timeout_secs: 30,
+            max_retries: 6,
+            initial_backoff_ms: 250,
+            max_backoff_secs: 30,
+            concurrency: 8,
+        }
+    }
+}
+
+impl ApiConfig {
+    pub fn timeout(&self) -> Duration {
+        Duration::from_secs(self.timeout_secs)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PartnerConfig {
+    /// IANA time zone the partner's billing periods are cut in.
+    pub time_zone: String,
+    /// Currency the partner bills in; rows in another currency are reconciliation exceptions.
+    pub currency: String,
+}
+
+impl Default for PartnerConfig {
+    fn default() -> Self {
+        Self {
+            time_zone: "Asia/Kolkata".into(),
+            currency: "INR".into(),
+        }
+    }
+}
+
+impl PartnerConfig {
+    pub fn tz(&self) -> Tz {
+        self.time_zone.parse().expect("validated in Config::validate")
+    }
+}
+
+impl Config {
+    /// Read `path` if given (a missing or invalid file is a usage error), else the defaults.
+    pub fn load(path: Option<&Path>) -> anyhow::Result<Self> {
+        let cfg = match path {
+            None => Config::default(),
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .map_err(|e| usage(format!("cannot read config {}: {e}", p.display())))?;
+                toml::from_str::<Config>(&text).map_err(|e| {
+                    // toml's message spans several lines with a caret diagram; keep the gist.
+                    let msg = e.message().to_string();
+                    let at = e
+                        .span()
+                        .map(|s| line_of(&text, s.start))
+                        .map(|l| format!(" (line {l})"))
+                        .unwrap_or_default();
+                    usage(format!("invalid config {}{at}: {msg}", p.display()))
+                })?
+            }
+        };
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    pub fn validate(&self) -> anyhow::Result<()> {
+        self.partner.time_zone.parse::<Tz>().map_err(|_| {
+            usage(format!(
+                "unknown time zone {:?} in [partner] time_zone",
+                self.partner.time_zone
+            ))
+        })?;
+        let c = &self.partner.currency;
+        if c.len() != 3 || !c.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(usage(format!(
+                "[partner] currency must be an ISO 4217 code like INR, got {c:?}"
+            )));
+        }
+        if self.api.concurrency == 0 || self.api.concurrency > 64 {
+            return Err(usage("[api] concurrency must be within 1..=64"));
+        }
+        if self.api.timeout_secs == 0 {
+            return Err(usage("[api] timeout_secs must be at least 1"));
+        }
+        Ok(())
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].bytes().filter(|&b| b == b'\n').count() + 1
+}
+
+/// Partner credentials from the environment.
+pub fn credentials_from_env() -> anyhow::Result<(String, String)> {
+    let get = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    match (get("VOBIZ_AUTH_ID"), get("VOBIZ_AUTH_TOKEN")) {
+        (Some(id), Some(token)) => Ok((id.trim().to_string(), token.trim().to_string())),
+        _ => Err(usage(
+            "missing credentials: set VOBIZ_AUTH_ID and VOBIZ_AUTH_TOKEN (or run `vobiz-billing demo`)",
+        )),
+    }
+}
+
+/// Validate a base URL: absolute http(s), no credentials or query in it.
+pub fn parse_base_url(s: &str) -> anyhow::Result<reqwest::Url> {
+    let url = reqwest::Url::parse(s.trim()).map_err(|e| usage(format!("invalid base URL {s:?}: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(usage(format!("invalid base URL {s:?}: expected http(s)://host[:port]")));
+    }
+    if !url.username().is_empty() || url.password().is_some() || url.query().is_some() {
+        return Err(usage(format!(
+            "invalid base URL {s:?}: no credentials or query string allowed"
+        )));
+    }
+    Ok(url)
+}
+
+/// Read `config` for `context` and attach a path to I/O errors.
+pub fn read_optional(path: Option<&Path>) -> anyhow::Result<Config> {
+    Config::load(path).context("loading configuration")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> anyhow::Result<Config> {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.toml");
+        std::fs::write(&p, text).unwrap();
+        Config::load(Some(&p))
+    }
+
+    #[test]
+    fn defaults_and_overrides() {
+        let c = parse("[api]\nconcurrency = 3\n[partner]\ntime_zone = \"Asia/Dubai\"\n").unwrap();
+        assert_eq!(c.api.concurrency, 3);
+        assert_eq!(c.api.max_retries, 6);
+        assert_eq!(c.partner.tz(), chrono_tz::Asia::Dubai);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_one_line_usage_errors() {
+        for text in [
+            "[api]\nconcurency = 3\n",
+            "[api]\ndanger_accept_invalid_certs = true\n",
+            "[partner]\ntime_zone = \"Mars/Olympus\"\n",
+            "[partner]\ncurrency = \"rupees\"\n",
+            "[api]\nconcurrency = 0\n",
+            "not toml at all = = =",
+        ] {
+            let err = parse(text).unwrap_err();
+            assert!(err.chain().any(|e| e.is::<crate::error::UsageError>()), "{text}");
+            let line = crate::error::one_line(&err);
+            assert!(!line.contains('\n'), "{line}");
+        }
+        assert!(crate::error::one_line(&parse("[api]\nconcurency = 3\n").unwrap_err()).contains("concurency"));
+    }
+
+    #[test]
+    fn base_urls_are_checked() {
+        assert!(parse_base_url("http://127.0.0.1:8787").is_ok());
+        assert!(parse_base_url("https://api.vobiz.ai").is_ok());
+        for bad in ["ftp://x", "api.vobiz.ai", "http://user:pw@host", "http://host/?a=1", ""] {
+            assert!(parse_base_url(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,497 @@
+//! Extract: page through the Vobiz API for every customer account and a billing period, and
+//! keep every page under `raw/`.
+//!
+//! Per account: the ledger from the day before the period to now (its balance snapshot must
+//! match it), the all-time ledger summary, the balance, the wallet (thresholds), and the CDRs
+//! of the period's UTC days plus the day before. Counts and sums are checked against the
+//! totals and summaries the API reports; rows that appear while paging (drift) trigger
+//! another pass. An account that cannot be completed is reported by name, never half-written.
+
+pub mod client;
+pub mod paging;
+pub mod raw;
+pub mod wire;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, anyhow, bail};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono_tz::Tz;
+use futures_util::StreamExt;
+use rust_decimal::Decimal;
+
+use crate::layout::{Layout, RawEndpoint};
+use crate::model::{AccountId, Period};
+use client::{ApiClient, Auth, Credentials, FetchError, Secret};
+use paging::{PageInfo, Pager, Scheme};
+use raw::RawWriter;
+
+/// Documented maximum page sizes.
+const ACCOUNTS_PER_PAGE: u64 = 100;
+const LEDGER_PER_PAGE: u64 = 200;
+const CDRS_PER_PAGE: u64 = 100;
+/// Passes over a ledger that keeps growing before the account is given up.
+const MAX_LEDGER_PASSES: u32 = 4;
+
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub period: Period,
+    pub time_zone: Tz,
+    pub concurrency: usize,
+    pub progress: bool,
+}
+
+/// The UTC windows the API is asked for (its date filters are UTC days).
+#[derive(Debug, Clone, Copy)]
+pub struct Windows {
+    pub period_start: DateTime<Utc>,
+    pub period_end: DateTime<Utc>,
+    /// Ledger and CDRs from this UTC day: one day early, so that charges booked just after the
+    /// period starts can be matched with calls that started just before.
+    pub from_day: NaiveDate,
+    /// CDRs to this UTC day (inclusive).
+    pub cdr_to_day: NaiveDate,
+    /// Analytics over the UTC days the period touches.
+    pub analytics_from: NaiveDate,
+    pub analytics_to: NaiveDate,
+}
+
+impl Windows {
+    pub fn new(period: Period, tz: Tz) -> Self {
+        let (start, end) = period.bounds(tz);
+        Self {
+            period_start: start,
+            period_end: end,
+            from_day: (start - Duration::days(1)).date_naive(),
+            cdr_to_day: end.date_naive(),
+            analytics_from: start.date_naive(),
+            analytics_to: (end - Duration::microseconds(1)).date_naive(),
+        }
+    }
+}
+
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct Report {
+    pub accounts: u64,
+    pub ledger_rows: u64,
+    pub cdr_rows: u64,
+    pub pages: u64,
+    pub duplicate_rows_dropped: u64,
+    pub ledger_repasses: u64,
+    pub requests: u64,
+    pub retries: u64,
+    pub bytes: u64,
+    pub seconds: f64,
+    /// Accounts that could not be completed, with the reason.
+    pub failed: Vec<(String, String)>,
+}
+
+/// A customer as listed by `/partner/accounts`.
+struct Customer {
+    id: AccountId,
+    token: Option<Secret>,
+    currency: Option<String>,
+}
+
+#[derive(Default)]
+struct AccountOutcome {
+    ledger_rows: u64,
+    cdr_rows: u64,
+    pages: u64,
+    duplicates: u64,
+    repasses: u64,
+}
+
+struct Ctx<'a> {
+    client: &'a ApiClient,
+    layout: &'a Layout,
+    plan: &'a Plan,
+    windows: Windows,
+}
+
+fn day(d: NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+pub async fn run(client: &ApiClient, layout: &Layout, plan: &Plan) -> anyhow::Result<Report> {
+    let started = Instant::now();
+    let ctx = Ctx {
+        client,
+        layout,
+        plan,
+        windows: Windows::new(plan.period, plan.time_zone),
+    };
+    let mut report = Report::default();
+    crate::output::remove_stale_temporaries(&layout.raw_period_dir(plan.period))?;
+
+    // The partner itself: fails fast on bad credentials or an unreachable API.
+    let (body, _) = client
+        .get("/api/v1/partner/me", &[], Auth::Partner, |b| {
+            serde_json::from_slice::<wire::ProfileWire>(b).map(|_| ())
+        })
+        .await?;
+    write_single(layout.raw_partner(plan.period, RawEndpoint::Profile), &body)?;
+
+    let customers = list_customers(&ctx, &mut report).await?;
+    partner_analytics(&ctx).await?;
+
+    let bar = progress_bar(plan.progress, customers.len() as u64);
+    let results: Vec<(AccountId, anyhow::Result<AccountOutcome>)> = futures_util::stream::iter(customers.iter())
+        .map(|c| {
+            let ctx = &ctx;
+            let bar = bar.clone();
+            async move {
+                let r = extract_account(ctx, c).await;
+                bar.inc(1);
+                (c.id.clone(), r)
+            }
+        })
+        .buffer_unordered(plan.concurrency.max(1))
+        .collect()
+        .await;
+    bar.finish_and_clear();
+
+    for (id, r) in results {
+        match r {
+            Ok(o) => {
+                report.ledger_rows += o.ledger_rows;
+                report.cdr_rows += o.cdr_rows;
+                report.pages += o.pages;
+                report.duplicate_rows_dropped += o.duplicates;
+                report.ledger_repasses += o.repasses;
+            }
+            Err(e) => {
+                let reason = crate::error::one_line(&e);
+                tracing::error!(account = %id, error = %reason, "account could not be extracted");
+                report.failed.push((id.to_string(), reason));
+            }
+        }
+    }
+    report.failed.sort();
+    let (requests, retries, bytes) = client.stats.snapshot();
+    (report.requests, report.retries, report.bytes) = (requests, retries, bytes);
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+fn progress_bar(enabled: bool, len: u64) -> Arc<indicatif::ProgressBar> {
+    let bar = if enabled {
+        indicatif::ProgressBar::new(len)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("extract {bar:30} {pos}/{len} accounts {elapsed}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    Arc::new(bar)
+}
+
+fn write_single(path: std::path::PathBuf, body: &[u8]) -> anyhow::Result<()> {
+    let mut w = RawWriter::create(&path)?;
+    w.append(body)?;
+    w.finish()?;
+    Ok(())
+}
+
+async fn list_customers(ctx: &Ctx<'_>, report: &mut Report) -> anyhow::Result<Vec<Customer>> {
+    let mut pager = Pager::new(Scheme::PageSizeTotal, ACCOUNTS_PER_PAGE);
+    let mut raw = RawWriter::create(&ctx.layout.raw_partner(ctx.plan.period, RawEndpoint::Accounts))?;
+    let mut customers = Vec::new();
+    while let Some(page) = pager.next_page() {
+        let q = [("page", page.to_string()), ("per_page", ACCOUNTS_PER_PAGE.to_string())];
+        let (body, ()) = ctx
+            .client
+            .get("/api/v1/partner/accounts", &q, Auth::Partner, |b| {
+                serde_json::from_slice::<wire::AccountsPageLite>(b).map(|_| ())
+            })
+            .await?;
+        let lite: wire::AccountsPageLite = serde_json::from_slice(&body)?;
+        let info = PageInfo {
+            page: lite.page,
+            per_page: lite.size,
+            total: lite.total,
+            pages: None,
+            has_next: None,
+            keys: lite.accounts.iter().map(|a| a.auth_id.to_string()).collect(),
+        };
+        let fresh = pager.accept(info).context("paging /partner/accounts")?;
+        for (a, _) in lite.accounts.iter().zip(&fresh).filter(|(_, new)| **new) {
+            match AccountId::parse(&a.auth_id) {
+                Ok(id) => customers.push(Customer {
+                    id,
+                    token: a.auth_token.as_deref().filter(|t| !t.is_empty()).map(Secret::new),
+                    currency: a
+                        .pricing_tier
+                        .as_ref()
+                        .and_then(|t| t.currency.as_deref())
+                        .map(str::to_owned),
+                }),
+                // Never build a path from it; report it and carry on with the others.
+                Err(e) => report
+                    .failed
+                    .push((a.auth_id.chars().take(64).collect(), e.to_string())),
+            }
+        }
+        raw.append(&raw::redact_string_member(&body, "auth_token"))?;
+    }
+    let total = pager.last_total.unwrap_or(0);
+    if pager.unique_rows() != total {
+        bail!(
+            "/partner/accounts reported {total} accounts but {} were listed",
+            pager.unique_rows()
+        );
+    }
+    raw.finish()?;
+    report.accounts = customers.len() as u64;
+    customers.sort_by(|a, b| a.id.cmp(&b.id));
+    tracing::info!(accounts = customers.len(), "listed customer accounts");
+    Ok(customers)
+}
+
+async fn partner_analytics(ctx: &Ctx<'_>) -> anyhow::Result<()> {
+    let w = &ctx.windows;
+    let q = [("from_date", day(w.analytics_from)), ("to_date", day(w.analytics_to))];
+    let (body, ()) = ctx
+        .client
+        .get("/api/v1/partner/analytics", &q, Auth::Partner, |b| {
+            serde_json::from_slice::<wire::AnalyticsWire>(b).map(|_| ())
+        })
+        .await?;
+    write_single(ctx.layout.raw_partner(ctx.plan.period, RawEndpoint::Analytics), &body)?;
+    let (body, ()) = ctx
+        .client
+        .get("/api/v1/partner/dashboard", &[], Auth::Partner, |b| {
+            serde_json::from_slice::<serde::de::IgnoredAny>(b).map(|_| ())
+        })
+        .await?;
+    write_single(ctx.layout.raw_partner(ctx.plan.period, RawEndpoint::Dashboard), &body)?;
+    Ok(())
+}
+
+async fn extract_account(ctx: &Ctx<'_>, c: &Customer) -> anyhow::Result<AccountOutcome> {
+    let mut out = AccountOutcome::default();
+    ledger_and_balance(ctx, c, &mut out).await?;
+    ledger_totals(ctx, c).await?;
+    wallet(ctx, c).await?;
+    cdrs(ctx, c, &mut out).await?;
+    Ok(out)
+}
+
+/// The ledger window and a balance snapshot consistent with it: after the crawl the balance is
+/// read, then the row count is read again; if rows appeared meanwhile, page again from the top.
+async fn ledger_and_balance(ctx: &Ctx<'_>, c: &Customer, out: &mut AccountOutcome) -> anyhow::Result<()> {
+    let path = format!("/api/v1/partner/accounts/{}/transactions", c.id);
+    let from = day(ctx.windows.from_day);
+    let mut pager = Pager::new(Scheme::TotalPages, LEDGER_PER_PAGE);
+    let mut raw = RawWriter::create(
+        &ctx.layout
+            .raw_account(ctx.plan.period, RawEndpoint::Transactions, &c.id),
+    )?;
+    // id → signed amount, for checking the API's own sums.
+    let mut amounts: HashMap<String, Decimal> = HashMap::new();
+    for pass in 1..=MAX_LEDGER_PASSES {
+        while let Some(page) = pager.next_page() {
+            let q = [
+                ("from_date", from.clone()),
+                ("page", page.to_string()),
+                ("per_page", LEDGER_PER_PAGE.to_string()),
+            ];
+            let (body, ()) = ctx
+                .client
+                .get(&path, &q, Auth::Partner, |b| {
+                    serde_json::from_slice::<wire::LedgerPageLite>(b).map(|_| ())
+                })
+                .await?;
+            let lite: wire::LedgerPageLite = serde_json::from_slice(&body)?;
+            let info = PageInfo {
+                page: lite.page,
+                per_page: lite.per_page,
+                total: lite.total,
+                pages: Some(lite.total_pages),
+                has_next: None,
+                keys: lite.transactions.iter().map(|r| r.id.to_string()).collect(),
+            };
+            let fresh = pager.accept(info).with_context(|| format!("paging {path}"))?;
+            for (r, _) in lite.transactions.iter().zip(&fresh).filter(|(_, new)| **new) {
+                let signed = match r.kind.as_ref() {
+                    "credit" => r.amount.0,
+                    "debit" => -r.amount.0,
+                    other => bail!("{path}: transaction {} has unknown type {other:?}", r.id),
+                };
+                amounts.insert(r.id.to_string(), signed);
+            }
+            raw.append(&body)?;
+            out.pages += 1;
+        }
+        let (balance_body, ()) = ctx
+            .client
+            .get(
+                &format!("/api/v1/partner/accounts/{}/balance", c.id),
+                &[],
+                Auth::Partner,
+                |b| serde_json::from_slice::<wire::PartnerBalanceWire>(b).map(|_| ()),
+            )
+            .await?;
+        let q = [
+            ("from_date", from.clone()),
+            ("page", "1".to_string()),
+            ("per_page", "1".to_string()),
+        ];
+        let (_, check) = ctx
+            .client
+            .get(&path, &q, Auth::Partner, |b| {
+                serde_json::from_slice::<wire::LedgerPageLite>(b).map(|p| (p.total, p.summary))
+            })
+            .await?;
+        let (total, summary) = check;
+        if total == pager.unique_rows() {
+            let credit: Decimal = amounts.values().filter(|a| a.is_sign_positive()).sum();
+            let debit: Decimal = -amounts.values().filter(|a| a.is_sign_negative()).sum::<Decimal>();
+            if (credit, debit) != (summary.total_credit.0, summary.total_debit.0) {
+                bail!(
+                    "{path}: rows sum to credit {credit} / debit {debit} but the summary says {} / {}",
+                    summary.total_credit,
+                    summary.total_debit
+                );
+            }
+            raw.finish()?;
+            write_single(
+                ctx.layout.raw_account(ctx.plan.period, RawEndpoint::Balance, &c.id),
+                &balance_body,
+            )?;
+            out.ledger_rows = total;
+            out.duplicates += pager.duplicates;
+            return Ok(());
+        }
+        if total < pager.unique_rows() {
+            bail!(
+                "{path}: the ledger shrank from {} to {total} rows while paging",
+                pager.unique_rows()
+            );
+        }
+        tracing::debug!(account = %c.id, pass, seen = pager.unique_rows(), total, "ledger grew while paging; paging again");
+        out.repasses += 1;
+        pager.restart();
+    }
+    Err(anyhow!(
+        "{path}: the ledger kept changing over {MAX_LEDGER_PASSES} passes"
+    ))
+}
+
+async fn ledger_totals(ctx: &Ctx<'_>, c: &Customer) -> anyhow::Result<()> {
+    let path = format!("/api/v1/partner/accounts/{}/transactions", c.id);
+    let q = [("page", "1".to_string()), ("per_page", "1".to_string())];
+    let (body, ()) = ctx
+        .client
+        .get(&path, &q, Auth::Partner, |b| {
+            serde_json::from_slice::<wire::LedgerTotalsWire>(b).map(|_| ())
+        })
+        .await?;
+    write_single(
+        ctx.layout
+            .raw_account(ctx.plan.period, RawEndpoint::LedgerTotals, &c.id),
+        &body,
+    )
+}
+
+/// The account-level wallet (low-balance threshold, credit limit), read with the customer's
+/// own token, which stays in memory.
+async fn wallet(ctx: &Ctx<'_>, c: &Customer) -> anyhow::Result<()> {
+    let (Some(token), Some(currency)) = (&c.token, &c.currency) else {
+        return Ok(());
+    };
+    if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_alphabetic()) {
+        bail!("account {} has an invalid currency {currency:?}", c.id);
+    }
+    let creds = Credentials {
+        id: c.id.to_string(),
+        token: token.clone(),
+    };
+    let path = format!("/api/v1/Account/{}/balance/{currency}", c.id);
+    match ctx
+        .client
+        .get(&path, &[], Auth::Customer(&creds), |b| {
+            serde_json::from_slice::<wire::WalletWire>(b).map(|_| ())
+        })
+        .await
+    {
+        Ok((body, ())) => write_single(
+            ctx.layout.raw_account(ctx.plan.period, RawEndpoint::Wallet, &c.id),
+            &body,
+        ),
+        // A customer without a wallet in that currency simply has no thresholds to report.
+        Err(FetchError::Refused { status: 404, .. }) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn cdrs(ctx: &Ctx<'_>, c: &Customer, out: &mut AccountOutcome) -> anyhow::Result<()> {
+    let path = format!("/api/v1/partner/accounts/{}/cdrs", c.id);
+    let (start, end) = (day(ctx.windows.from_day), day(ctx.windows.cdr_to_day));
+    let mut pager = Pager::new(Scheme::HasNext, CDRS_PER_PAGE);
+    let mut raw = RawWriter::create(&ctx.layout.raw_account(ctx.plan.period, RawEndpoint::Cdrs, &c.id))?;
+    let mut sum = Decimal::ZERO;
+    let mut reported = None;
+    while let Some(page) = pager.next_page() {
+        let q = [
+            ("start_date", start.clone()),
+            ("end_date", end.clone()),
+            ("page", page.to_string()),
+            ("per_page", CDRS_PER_PAGE.to_string()),
+        ];
+        let (body, ()) = ctx
+            .client
+            .get(&path, &q, Auth::Partner, |b| {
+                serde_json::from_slice::<wire::CdrPageLite>(b).map(|_| ())
+            })
+            .await?;
+        let lite: wire::CdrPageLite = serde_json::from_slice(&body)?;
+        if lite.count != lite.data.len() as u64 {
+            bail!(
+                "{path}: page {page} says count {} but holds {} rows",
+                lite.count,
+                lite.data.len()
+            );
+        }
+        let p = lite.pagination;
+        let info = PageInfo {
+            page: p.page,
+            per_page: p.per_page,
+            total: p.total,
+            pages: Some(p.pages),
+            has_next: Some(p.has_next),
+            keys: lite.data.iter().map(|r| r.uuid.to_string()).collect(),
+        };
+        let fresh = pager.accept(info).with_context(|| format!("paging {path}"))?;
+        sum += lite
+            .data
+            .iter()
+            .zip(&fresh)
+            .filter(|(_, new)| **new)
+            .map(|(r, _)| r.total_cost.0)
+            .sum::<Decimal>();
+        reported = Some((p.total, lite.summary));
+        raw.append(&body)?;
+        out.pages += 1;
+    }
+    let (total, summary) = reported.expect("at least one page");
+    if pager.unique_rows() != total || summary.total_calls != total {
+        bail!(
+            "{path}: {} distinct calls fetched but the API reports {total}",
+            pager.unique_rows()
+        );
+    }
+    if sum != summary.total_cost.0 {
+        bail!(
+            "{path}: call costs sum to {sum} but the summary says {}",
+            summary.total_cost
+        );
+    }
+    raw.finish()?;
+    out.cdr_rows = total;
+    out.duplicates += pager.duplicates;
+    Ok(())
+}

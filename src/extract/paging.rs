@@ -1,0 +1,245 @@
+//! Pagers: pure state machines, one per documented paging scheme. They decide the next page
+//! to ask for from what the previous pages said, deduplicate rows by primary key, and refuse
+//! to loop forever when a server ignores the paging parameters.
+//!
+//! | scheme | endpoints | stop when |
+//! |---|---|---|
+//! | [`Scheme::PageSizeTotal`] | `/partner/accounts` | `page × size ≥ total` |
+//! | [`Scheme::TotalPages`] | partner and account ledgers | `page ≥ total_pages` |
+//! | [`Scheme::HasNext`] | CDR lists | `has_next == false` |
+//!
+//! Every scheme also stops on an empty page.
+
+use std::collections::HashSet;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    PageSizeTotal,
+    TotalPages,
+    HasNext,
+}
+
+/// What one page said about paging, whatever the envelope looked like.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageInfo {
+    /// The page number the server says it returned.
+    pub page: u64,
+    /// The page size the server says it used (`per_page`, or `size` for accounts).
+    pub per_page: u64,
+    /// Rows in the whole (filtered) result.
+    pub total: u64,
+    /// `total_pages` (ledgers) or `pages` (CDRs), if the envelope has one.
+    pub pages: Option<u64>,
+    pub has_next: Option<bool>,
+    /// Primary keys of the rows on this page, in order.
+    pub keys: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PagingError {
+    #[error("server returned page {got} when page {asked} was requested")]
+    WrongPage { asked: u64, got: u64 },
+    #[error("page {page} repeats page {previous} exactly: the server ignores the paging parameters")]
+    Repeated { page: u64, previous: u64 },
+    #[error("more than {limit} pages for {total} rows: paging does not terminate")]
+    Runaway { limit: u64, total: u64 },
+    #[error("envelope lacks {0}")]
+    Missing(&'static str),
+}
+
+#[derive(Debug)]
+pub struct Pager {
+    scheme: Scheme,
+    per_page: u64,
+    next_page: Option<u64>,
+    previous_keys: Vec<String>,
+    seen: HashSet<String>,
+    /// Rows seen twice (page drift shifts rows across pages).
+    pub duplicates: u64,
+    /// The latest `total` the server reported.
+    pub last_total: Option<u64>,
+    pub pages_fetched: u64,
+}
+
+impl Pager {
+    pub fn new(scheme: Scheme, per_page: u64) -> Self {
+        Self {
+            scheme,
+            per_page,
+            next_page: Some(1),
+            previous_keys: Vec::new(),
+            seen: HashSet::new(),
+            duplicates: 0,
+            last_total: None,
+            pages_fetched: 0,
+        }
+    }
+
+    /// The page to fetch next, or `None` when done.
+    pub fn next_page(&self) -> Option<u64> {
+        self.next_page
+    }
+
+    pub fn per_page(&self) -> u64 {
+        self.per_page
+    }
+
+    /// Rows seen so far, deduplicated.
+    pub fn unique_rows(&self) -> u64 {
+        self.seen.len() as u64
+    }
+
+    pub fn has_seen(&self, key: &str) -> bool {
+        self.seen.contains(key)
+    }
+
+    /// Start another pass from page 1, keeping what was seen (used when rows appeared while
+    /// paging: they are at the top of a newest-first list).
+    pub fn restart(&mut self) {
+        self.next_page = Some(1);
+        self.previous_keys.clear();
+    }
+
+    /// Account for one page. Returns, for each row on it in order, whether it is new (not seen
+    /// on an earlier page).
+    pub fn accept(&mut self, info: PageInfo) -> Result<Vec<bool>, PagingError> {
+        let asked = self.next_page.expect("accept() after done");
+        if info.page != asked {
+            return Err(PagingError::WrongPage { asked, got: info.page });
+        }
+        // The same rows again with the same total: the server ignored `page`. (With a changed
+        // total it is drift: new rows pushed a whole page's worth down.)
+        if asked > 1 && !info.keys.is_empty() && info.keys == self.previous_keys && self.last_total == Some(info.total)
+        {
+            return Err(PagingError::Repeated {
+                page: asked,
+                previous: asked - 1,
+            });
+        }
+        // A server may clamp the page size; page arithmetic must use what it really did.
+        let size = info.per_page.max(1);
+        let limit = info.total.div_ceil(size) + 10;
+        if asked > limit {
+            return Err(PagingError::Runaway {
+                limit,
+                total: info.total,
+            });
+        }
+        self.pages_fetched += 1;
+        self.last_total = Some(info.total);
+        let fresh: Vec<bool> = info.keys.iter().map(|k| self.seen.insert(k.clone())).collect();
+        self.duplicates += fresh.iter().filter(|&&f| !f).count() as u64;
+        let more = !info.keys.is_empty()
+            && match self.scheme {
+                Scheme::PageSizeTotal => asked.saturating_mul(size) < info.total,
+                Scheme::TotalPages => asked < info.pages.ok_or(PagingError::Missing("total_pages"))?,
+                Scheme::HasNext => info.has_next.ok_or(PagingError::Missing("pagination.has_next"))?,
+            };
+        self.next_page = more.then_some(asked + 1);
+        self.previous_keys = info.keys;
+        Ok(fresh)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A newest-first list of `rows` served `per_page` at a time in `scheme`'s envelope,
+    /// with `late` rows prepended after the first page is served (page drift).
+    fn serve(scheme: Scheme, rows: u64, per_page: u64, late: u64, ignore_paging: bool) -> Result<Pager, PagingError> {
+        let mut pager = Pager::new(scheme, per_page);
+        let mut list: Vec<String> = (0..rows).rev().map(|i| format!("r{i}")).collect();
+        let mut served = 0;
+        let mut passes = 0;
+        loop {
+            while let Some(page) = pager.next_page() {
+                let p = if ignore_paging { 1 } else { page };
+                let start = ((p - 1) * per_page) as usize;
+                let keys: Vec<String> = list.iter().skip(start).take(per_page as usize).cloned().collect();
+                let total = list.len() as u64;
+                let pages = total.div_ceil(per_page);
+                let info = PageInfo {
+                    page,
+                    per_page,
+                    total,
+                    pages: Some(pages),
+                    has_next: Some(page < pages),
+                    keys,
+                };
+                pager.accept(info)?;
+                served += 1;
+                if served == 1 {
+                    for j in 0..late {
+                        list.insert(0, format!("late{j}"));
+                    }
+                }
+            }
+            // What the extract does: ask again for the total (one row per page); if it is
+            // larger than what was seen, rows appeared at the top: start over from page 1.
+            passes += 1;
+            if pager.unique_rows() >= list.len() as u64 || passes > 3 {
+                return Ok(pager);
+            }
+            pager.restart();
+        }
+    }
+
+    #[test]
+    fn boundaries() {
+        for scheme in [Scheme::PageSizeTotal, Scheme::TotalPages, Scheme::HasNext] {
+            let empty = serve(scheme, 0, 10, 0, false).unwrap();
+            assert_eq!((empty.pages_fetched, empty.unique_rows()), (1, 0));
+            let exact = serve(scheme, 10, 10, 0, false).unwrap();
+            assert_eq!(
+                (exact.pages_fetched, exact.unique_rows()),
+                (1, 10),
+                "{scheme:?}: exactly one page"
+            );
+            let partial = serve(scheme, 25, 10, 0, false).unwrap();
+            assert_eq!((partial.pages_fetched, partial.unique_rows()), (3, 25));
+        }
+    }
+
+    #[test]
+    fn a_server_that_ignores_paging_fails_fast() {
+        for scheme in [Scheme::PageSizeTotal, Scheme::TotalPages, Scheme::HasNext] {
+            let err = serve(scheme, 50, 10, 0, true).unwrap_err();
+            assert_eq!(err, PagingError::Repeated { page: 2, previous: 1 });
+        }
+    }
+
+    #[test]
+    fn wrong_page_and_missing_fields_are_errors() {
+        let mut p = Pager::new(Scheme::TotalPages, 10);
+        let info = PageInfo {
+            page: 2,
+            per_page: 10,
+            total: 5,
+            pages: Some(1),
+            has_next: None,
+            keys: vec![],
+        };
+        assert_eq!(p.accept(info).unwrap_err(), PagingError::WrongPage { asked: 1, got: 2 });
+        let info = PageInfo {
+            page: 1,
+            per_page: 10,
+            total: 5,
+            pages: None,
+            has_next: None,
+            keys: vec!["a".into()],
+        };
+        assert_eq!(p.accept(info).unwrap_err(), PagingError::Missing("total_pages"));
+    }
+
+    proptest! {
+        #[test]
+        fn every_row_is_seen_exactly_once_even_with_drift(
+            rows in 0u64..500, per_page in 1u64..60, late in 0u64..15, scheme in prop::sample::select(vec![Scheme::PageSizeTotal, Scheme::TotalPages, Scheme::HasNext])
+        ) {
+            let pager = serve(scheme, rows, per_page, late, false).unwrap();
+            prop_assert_eq!(pager.unique_rows(), rows + late);
+        }
+    }
+}

@@ -1,0 +1,171 @@
+//! Raw pages, kept for audit and so that normalize can re-run offline: one response body per
+//! line, zstd-compressed, one file per (period, endpoint, account), written atomically.
+//!
+//! Customer `auth_token`s are redacted before a page is written.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+
+pub struct RawWriter {
+    path: PathBuf,
+    encoder: zstd::Encoder<'static, tempfile::NamedTempFile>,
+    pages: u64,
+}
+
+impl RawWriter {
+    pub fn create(path: &Path) -> anyhow::Result<Self> {
+        let dir = path.parent().expect("raw files live in a directory");
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)?;
+        // Level 3: ~10x smaller than the JSON at several hundred MB/s.
+        let encoder = zstd::Encoder::new(tmp, 3)?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            encoder,
+            pages: 0,
+        })
+    }
+
+    /// Append one response body as one line. Newlines in valid JSON can only be whitespace
+    /// (strings escape them), so they become spaces.
+    pub fn append(&mut self, body: &[u8]) -> anyhow::Result<()> {
+        if body.contains(&b'\n') {
+            let flat: Vec<u8> = body
+                .iter()
+                .map(|&b| if b == b'\n' || b == b'\r' { b' ' } else { b })
+                .collect();
+            self.encoder.write_all(&flat)?;
+        } else {
+            self.encoder.write_all(body)?;
+        }
+        self.encoder.write_all(b"\n")?;
+        self.pages += 1;
+        Ok(())
+    }
+
+    /// Flush, sync and move into place; until then the target is untouched.
+    pub fn finish(self) -> anyhow::Result<u64> {
+        let tmp = self.encoder.finish()?;
+        tmp.as_file().sync_all()?;
+        tmp.persist(&self.path)
+            .with_context(|| format!("cannot write {}", self.path.display()))?;
+        Ok(self.pages)
+    }
+}
+
+/// Every page of a raw file, in the order fetched.
+pub fn read_pages(path: &Path) -> anyhow::Result<Vec<Vec<u8>>> {
+    let file = std::fs::File::open(path).with_context(|| format!("missing raw pages {}", path.display()))?;
+    let reader = BufReader::new(zstd::Decoder::new(file)?);
+    let mut pages = Vec::new();
+    for line in reader.split(b'\n') {
+        let line = line.with_context(|| format!("corrupt raw pages {}", path.display()))?;
+        if !line.is_empty() {
+            pages.push(line);
+        }
+    }
+    Ok(pages)
+}
+
+/// Replace the value of every `"<key>": "<string>"` member with `null`. Works on the bytes,
+/// so numbers elsewhere in the page keep their exact text.
+pub fn redact_string_member(json: &[u8], key: &str) -> Vec<u8> {
+    let needle = format!("\"{key}\"");
+    let n = needle.as_bytes();
+    let mut out = Vec::with_capacity(json.len());
+    let mut i = 0;
+    let mut in_string = false;
+    while i < json.len() {
+        let b = json[i];
+        if in_string {
+            out.push(b);
+            if b == b'\\' && i + 1 < json.len() {
+                out.push(json[i + 1]);
+                i += 2;
+                continue;
+            }
+            if b == b'"' {
+                in_string = false;
+            }
+            i += 1;
+            continue;
+        }
+        if b == b'"' {
+            if json[i..].starts_with(n) {
+                // A member name is followed by a colon; then the value.
+                let mut j = i + n.len();
+                while j < json.len() && json[j].is_ascii_whitespace() {
+                    j += 1;
+                }
+                if j < json.len() && json[j] == b':' {
+                    let mut v = j + 1;
+                    while v < json.len() && json[v].is_ascii_whitespace() {
+                        v += 1;
+                    }
+                    if v < json.len() && json[v] == b'"' {
+                        let end = string_end(json, v);
+                        out.extend_from_slice(&json[i..v]);
+                        out.extend_from_slice(b"null");
+                        i = end;
+                        continue;
+                    }
+                }
+            }
+            in_string = true;
+        }
+        out.push(b);
+        i += 1;
+    }
+    out
+}
+
+/// Index just past the JSON string starting at `start` (a `"`).
+fn string_end(json: &[u8], start: usize) -> usize {
+    let mut k = start + 1;
+    while k < json.len() {
+        match json[k] {
+            b'\\' => k += 2,
+            b'"' => return k + 1,
+            _ => k += 1,
+        }
+    }
+    json.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_only_the_member_values() {
+        let page = br#"{"accounts":[{"auth_id":"MA_1","auth_token":"s3cr\"et","note":"the \"auth_token\": \"x\" text","rate":0.4500},{"auth_token" : "tok2"}]}"#;
+        let out = String::from_utf8(redact_string_member(page, "auth_token")).unwrap();
+        assert!(!out.contains("s3cr") && !out.contains("tok2"), "{out}");
+        assert!(
+            out.contains(r#"the \"auth_token\": \"x\" text"#),
+            "strings are left alone: {out}"
+        );
+        assert!(out.contains("0.4500"), "numbers keep their text");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert!(v["accounts"][0]["auth_token"].is_null());
+    }
+
+    #[test]
+    fn round_trips_pages_and_flattens_newlines() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x/y.jsonl.zst");
+        let mut w = RawWriter::create(&p).unwrap();
+        w.append(b"{\"a\":1}").unwrap();
+        w.append(b"{\n  \"b\": \"two\"\n}").unwrap();
+        assert!(!p.exists(), "nothing visible before finish");
+        assert_eq!(w.finish().unwrap(), 2);
+        let pages = read_pages(&p).unwrap();
+        assert_eq!(pages.len(), 2);
+        assert_eq!(
+            serde_json::from_slice::<serde_json::Value>(&pages[1]).unwrap()["b"],
+            "two"
+        );
+    }
+}

@@ -1,0 +1,309 @@
+//! The API's JSON, as typed structs.
+//!
+//! Two views of each list page: a *lite* view that extract parses to drive paging and check
+//! totals (ids and amounts only; everything else is skipped without allocation), and the
+//! *full* row types that normalize parses from the raw pages. Strings borrow from the page
+//! where they can (`Cow`), money is [`WireMoney`] (exact), and unknown fields are ignored so
+//! that additive API changes do not break a month-end run.
+
+use std::borrow::Cow;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::model::money::WireMoney;
+
+// ----- lite page views (extract) ----------------------------------------------------------
+
+#[derive(Debug, Deserialize)]
+pub struct AccountsPageLite<'a> {
+    #[serde(borrow)]
+    pub accounts: Vec<AccountLite<'a>>,
+    pub total: u64,
+    pub page: u64,
+    pub size: u64,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AccountLite<'a> {
+    #[serde(borrow)]
+    pub auth_id: Cow<'a, str>,
+    /// The customer's secret; kept in memory only (see `client::Secret`).
+    #[serde(borrow, default)]
+    pub auth_token: Option<Cow<'a, str>>,
+    #[serde(default)]
+    pub pricing_tier: Option<TierLite<'a>>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TierLite<'a> {
+    #[serde(borrow, default)]
+    pub currency: Option<Cow<'a, str>>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LedgerPageLite<'a> {
+    #[serde(borrow)]
+    pub transactions: Vec<LedgerRowLite<'a>>,
+    pub summary: LedgerSummary,
+    pub total: u64,
+    pub page: u64,
+    pub per_page: u64,
+    pub total_pages: u64,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LedgerRowLite<'a> {
+    #[serde(borrow)]
+    pub id: Cow<'a, str>,
+    #[serde(rename = "type", borrow)]
+    pub kind: Cow<'a, str>,
+    pub amount: WireMoney,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy)]
+pub struct LedgerSummary {
+    pub total_transactions: u64,
+    pub total_debit: WireMoney,
+    pub total_credit: WireMoney,
+    #[serde(default)]
+    pub net_amount: Option<WireMoney>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CdrPageLite<'a> {
+    pub count: u64,
+    #[serde(borrow)]
+    pub data: Vec<CdrLite<'a>>,
+    pub pagination: Pagination,
+    pub summary: CdrSummaryLite,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CdrLite<'a> {
+    #[serde(borrow)]
+    pub uuid: Cow<'a, str>,
+    pub total_cost: WireMoney,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy)]
+pub struct Pagination {
+    pub page: u64,
+    pub per_page: u64,
+    pub total: u64,
+    pub pages: u64,
+    pub has_next: bool,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy)]
+pub struct CdrSummaryLite {
+    #[serde(rename = "totalCalls")]
+    pub total_calls: u64,
+    pub total_cost: WireMoney,
+}
+
+// ----- full rows (normalize) --------------------------------------------------------------
+
+/// A list page whose rows are kept as raw JSON, to be parsed one by one (a bad row is
+/// rejected on its own, not with its page).
+#[derive(Debug, Deserialize)]
+pub struct RowsPage<'a> {
+    #[serde(borrow, alias = "accounts", alias = "transactions", alias = "data")]
+    pub rows: Vec<&'a RawValue>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AccountWire<'a> {
+    #[serde(borrow)]
+    pub auth_id: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub name: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub email: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub phone: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub company: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub address: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub city: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub state: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub zip_code: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub country: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub gstin: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub gst_status: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub business_type: Option<Cow<'a, str>>,
+    #[serde(default)]
+    pub tds_enabled: Option<bool>,
+    #[serde(default)]
+    pub tds_percentage: Option<u32>,
+    #[serde(default)]
+    pub is_active: Option<bool>,
+    #[serde(borrow, default)]
+    pub kyc_status: Option<Cow<'a, str>>,
+    #[serde(default)]
+    pub pricing_tier: Option<TierWire<'a>>,
+    #[serde(borrow)]
+    pub created_at: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub updated_at: Option<Cow<'a, str>>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TierWire<'a> {
+    #[serde(borrow, default)]
+    pub id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub name: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub currency: Option<Cow<'a, str>>,
+    #[serde(default)]
+    pub rate_per_minute: Option<WireMoney>,
+    #[serde(default)]
+    pub billing_increment_seconds: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LedgerRowWire<'a> {
+    #[serde(borrow)]
+    pub id: Cow<'a, str>,
+    #[serde(borrow)]
+    pub account_id: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub balance_id: Option<Cow<'a, str>>,
+    #[serde(rename = "type", borrow)]
+    pub kind: Cow<'a, str>,
+    pub amount: WireMoney,
+    #[serde(borrow)]
+    pub currency: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub description: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub reference: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub reference_type: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub status: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub created_at: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub processed_at: Option<Cow<'a, str>>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CdrWire<'a> {
+    pub id: Option<u64>,
+    #[serde(borrow)]
+    pub uuid: Cow<'a, str>,
+    #[serde(borrow)]
+    pub account_id: Cow<'a, str>,
+    #[serde(borrow)]
+    pub call_direction: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub caller_id_number: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub destination_number: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub context: Option<Cow<'a, str>>,
+    pub duration: u32,
+    pub billsec: u32,
+    #[serde(default)]
+    pub ring_time: Option<u32>,
+    #[serde(borrow)]
+    pub start_time: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub answer_time: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub end_time: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub hangup_cause: Option<Cow<'a, str>>,
+    #[serde(default)]
+    pub hangup_cause_code: Option<u32>,
+    pub cost: WireMoney,
+    #[serde(default)]
+    pub streaming_cost: Option<WireMoney>,
+    pub total_cost: WireMoney,
+    #[serde(borrow)]
+    pub currency: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub trunk_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub codec: Option<Cow<'a, str>>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ProfileWire<'a> {
+    #[serde(borrow)]
+    pub auth_id: Cow<'a, str>,
+    #[serde(borrow)]
+    pub name: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub company: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub currency: Option<Cow<'a, str>>,
+    #[serde(default)]
+    pub balance: Option<WireMoney>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PartnerBalanceWire<'a> {
+    #[serde(borrow)]
+    pub auth_id: Cow<'a, str>,
+    pub cash_credits: WireMoney,
+    #[serde(borrow)]
+    pub currency: Cow<'a, str>,
+    #[serde(borrow)]
+    pub updated_at: Cow<'a, str>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct WalletWire<'a> {
+    pub balance: WireMoney,
+    #[serde(borrow)]
+    pub currency: Cow<'a, str>,
+    #[serde(default)]
+    pub credit_limit: Option<WireMoney>,
+    #[serde(default)]
+    pub low_balance_threshold: Option<WireMoney>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LedgerTotalsWire {
+    pub summary: LedgerSummary,
+    pub total: u64,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AnalyticsWire<'a> {
+    #[serde(borrow)]
+    pub currency: Cow<'a, str>,
+    pub time_series: Vec<DayWire<'a>>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DayWire<'a> {
+    #[serde(borrow)]
+    pub date: Cow<'a, str>,
+    pub total_calls: u64,
+    pub answered_calls: u64,
+    pub total_minutes: WireMoney,
+    pub total_cost: WireMoney,
+    pub inbound: DirectionWire,
+    pub outbound: DirectionWire,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DirectionWire {
+    pub total_calls: u64,
+    pub answered_calls: u64,
+    pub total_minutes: WireMoney,
+}

@@ -1,0 +1,165 @@
+//! Every path the pipeline reads or writes, in one place.
+//!
+//! ```text
+//! <out>/parquet/<table>/period=YYYY-MM/part-0.parquet
+//! <out>/raw/YYYY-MM/<endpoint>/<account or "partner">.jsonl.zst
+//! <out>/YYYY-MM/{manifest.json, reconciliation.html, report.html, invoices/…}
+//! <out>/state/…   (invoice register, locks)
+//! ```
+//! File names built from upstream ids only ever use validated [`AccountId`]s.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::model::{AccountId, Period};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Table {
+    Accounts,
+    Balances,
+    Transactions,
+    Cdrs,
+    AnalyticsDaily,
+    Reconciliation,
+    Invoices,
+    InvoiceLines,
+}
+
+impl Table {
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::Accounts => "accounts",
+            Table::Balances => "balances",
+            Table::Transactions => "transactions",
+            Table::Cdrs => "cdrs",
+            Table::AnalyticsDaily => "analytics_daily",
+            Table::Reconciliation => "reconciliation",
+            Table::Invoices => "invoices",
+            Table::InvoiceLines => "invoice_lines",
+        }
+    }
+}
+
+impl fmt::Display for Table {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What a raw page file holds: which endpoint, for the partner or one account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RawEndpoint {
+    /// `GET /partner/me`
+    Profile,
+    /// `GET /partner/accounts` pages (customer tokens redacted)
+    Accounts,
+    /// `GET /partner/analytics` for the period's UTC days
+    Analytics,
+    /// `GET /partner/dashboard`
+    Dashboard,
+    /// `GET /partner/accounts/{id}/transactions` pages from the period start to now
+    Transactions,
+    /// `GET /partner/accounts/{id}/transactions?per_page=1`: all-time summary
+    LedgerTotals,
+    /// `GET /partner/accounts/{id}/balance`
+    Balance,
+    /// `GET /Account/{id}/balance/{currency}` (thresholds, credit limit)
+    Wallet,
+    /// `GET /partner/accounts/{id}/cdrs` pages
+    Cdrs,
+}
+
+impl RawEndpoint {
+    pub fn dir(self) -> &'static str {
+        match self {
+            RawEndpoint::Profile => "profile",
+            RawEndpoint::Accounts => "accounts",
+            RawEndpoint::Analytics => "analytics",
+            RawEndpoint::Dashboard => "dashboard",
+            RawEndpoint::Transactions => "transactions",
+            RawEndpoint::LedgerTotals => "ledger_totals",
+            RawEndpoint::Balance => "balance",
+            RawEndpoint::Wallet => "wallet",
+            RawEndpoint::Cdrs => "cdrs",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Layout {
+    root: PathBuf,
+}
+
+impl Layout {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn table_dir(&self, table: Table) -> PathBuf {
+        self.root.join("parquet").join(table.name())
+    }
+
+    pub fn partition_dir(&self, table: Table, period: Period) -> PathBuf {
+        self.table_dir(table).join(format!("period={period}"))
+    }
+
+    pub fn parquet_file(&self, table: Table, period: Period) -> PathBuf {
+        self.partition_dir(table, period).join("part-0.parquet")
+    }
+
+    pub fn raw_period_dir(&self, period: Period) -> PathBuf {
+        self.root.join("raw").join(period.to_string())
+    }
+
+    /// Raw pages of a partner-level endpoint.
+    pub fn raw_partner(&self, period: Period, endpoint: RawEndpoint) -> PathBuf {
+        self.raw_period_dir(period)
+            .join(endpoint.dir())
+            .join("partner.jsonl.zst")
+    }
+
+    /// Raw pages of one account's endpoint.
+    pub fn raw_account(&self, period: Period, endpoint: RawEndpoint, account: &AccountId) -> PathBuf {
+        self.raw_period_dir(period)
+            .join(endpoint.dir())
+            .join(format!("{account}.jsonl.zst"))
+    }
+
+    /// Human-facing outputs of a period.
+    pub fn period_dir(&self, period: Period) -> PathBuf {
+        self.root.join(period.to_string())
+    }
+
+    pub fn manifest(&self, period: Period) -> PathBuf {
+        self.period_dir(period).join("manifest.json")
+    }
+
+    pub fn state_dir(&self) -> PathBuf {
+        self.root.join("state")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_follow_the_design() {
+        let l = Layout::new("reports");
+        let p: Period = "2026-03".parse().unwrap();
+        assert_eq!(
+            l.parquet_file(Table::Cdrs, p),
+            Path::new("reports/parquet/cdrs/period=2026-03/part-0.parquet")
+        );
+        let a = AccountId::parse("MA_ZKITB8Z2").unwrap();
+        assert_eq!(
+            l.raw_account(p, RawEndpoint::Transactions, &a),
+            Path::new("reports/raw/2026-03/transactions/MA_ZKITB8Z2.jsonl.zst")
+        );
+        assert_eq!(l.manifest(p), Path::new("reports/2026-03/manifest.json"));
+    }
+}

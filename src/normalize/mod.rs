@@ -1,0 +1,566 @@
+//! Normalize: raw pages → typed rows → Parquet partitions for one period.
+//!
+//! Works offline from `raw/` (so it can be re-run without the API), one account at a time so
+//! memory stays bounded by the largest account. Rows are deduplicated by primary key and
+//! written in a stable order, so the same raw pages always give byte-identical files.
+//! A row that cannot be read (a missing field, money with more than 5 decimals, a bad
+//! timestamp) is rejected on its own with a reason; the rest of its page is kept.
+
+pub mod columns;
+pub mod parquet;
+pub mod tables;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use chrono_tz::Tz;
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::extract::raw::read_pages;
+use crate::extract::wire::{self, RowsPage};
+use crate::layout::{Layout, RawEndpoint, Table};
+use crate::model::time::{date32, parse_date, parse_timestamp_micros};
+use crate::model::{AccountId, Period};
+use parquet::{PartitionWriter, TableStats};
+use tables::*;
+
+/// A row that was left out, and why.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Reject {
+    pub table: &'static str,
+    pub account: String,
+    pub key: Option<String>,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Report {
+    pub tables: BTreeMap<String, TableStats>,
+    pub rejects: Vec<Reject>,
+    pub duplicates_dropped: u64,
+    pub seconds: f64,
+}
+
+pub struct Writers {
+    accounts: PartitionWriter<AccountRow>,
+    balances: PartitionWriter<BalanceRow>,
+    transactions: PartitionWriter<TransactionRow>,
+    cdrs: PartitionWriter<CdrRow>,
+    analytics: PartitionWriter<AnalyticsDayRow>,
+}
+
+struct Ctx {
+    period: Period,
+    tz: Tz,
+    start: i64,
+    end: i64,
+}
+
+pub fn run(layout: &Layout, period: Period, tz: Tz) -> anyhow::Result<Report> {
+    let started = std::time::Instant::now();
+    let (s, e) = period.bounds(tz);
+    let ctx = Ctx {
+        period,
+        tz,
+        start: s.timestamp_micros(),
+        end: e.timestamp_micros(),
+    };
+    let mut report = Report::default();
+    for t in [
+        Table::Accounts,
+        Table::Balances,
+        Table::Transactions,
+        Table::Cdrs,
+        Table::AnalyticsDaily,
+    ] {
+        crate::output::remove_stale_temporaries(&layout.partition_dir(t, period))?;
+    }
+    let meta = || {
+        vec![
+            ("vobiz_billing.period".to_string(), period.to_string()),
+            ("vobiz_billing.time_zone".to_string(), tz.name().to_string()),
+            (
+                "vobiz_billing.version".to_string(),
+                env!("CARGO_PKG_VERSION").to_string(),
+            ),
+        ]
+    };
+    let mut w = Writers {
+        accounts: PartitionWriter::create(&layout.parquet_file(Table::Accounts, period), ACCOUNT_COLUMNS, meta())?,
+        balances: PartitionWriter::create(&layout.parquet_file(Table::Balances, period), BALANCE_COLUMNS, meta())?,
+        transactions: PartitionWriter::create(
+            &layout.parquet_file(Table::Transactions, period),
+            TRANSACTION_COLUMNS,
+            meta(),
+        )?,
+        cdrs: PartitionWriter::create(&layout.parquet_file(Table::Cdrs, period), CDR_COLUMNS, meta())?,
+        analytics: PartitionWriter::create(
+            &layout.parquet_file(Table::AnalyticsDaily, period),
+            ANALYTICS_COLUMNS,
+            meta(),
+        )?,
+    };
+
+    let accounts = read_accounts(&layout.raw_partner(period, RawEndpoint::Accounts), &mut report)?;
+    for a in &accounts {
+        let id = AccountId::parse(&a.auth_id).expect("validated while reading");
+        account(layout, &ctx, &id, &mut w, &mut report).with_context(|| format!("normalizing account {id}"))?;
+    }
+    for a in accounts {
+        w.accounts.push(a)?;
+    }
+    analytics(&layout.raw_partner(period, RawEndpoint::Analytics), &mut w, &mut report)?;
+
+    for (table, stats) in [
+        (Table::Accounts, w.accounts.finish()?),
+        (Table::Balances, w.balances.finish()?),
+        (Table::Transactions, w.transactions.finish()?),
+        (Table::Cdrs, w.cdrs.finish()?),
+        (Table::AnalyticsDaily, w.analytics.finish()?),
+    ] {
+        report.tables.insert(table.name().to_string(), stats);
+    }
+    for r in &report.rejects {
+        tracing::warn!(table = r.table, account = %r.account, key = ?r.key, reason = %r.reason, "row rejected");
+    }
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+fn opt(s: Option<std::borrow::Cow<'_, str>>) -> Option<String> {
+    s.map(|c| c.into_owned())
+}
+
+fn key_of(raw: &serde_json::value::RawValue, field: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct AnyKey<'a> {
+        #[serde(borrow, default)]
+        id: Option<std::borrow::Cow<'a, str>>,
+        #[serde(borrow, default)]
+        uuid: Option<std::borrow::Cow<'a, str>>,
+        #[serde(borrow, default)]
+        auth_id: Option<std::borrow::Cow<'a, str>>,
+    }
+    let k: AnyKey = serde_json::from_str(raw.get()).ok()?;
+    match field {
+        "uuid" => k.uuid,
+        "auth_id" => k.auth_id,
+        _ => k.id,
+    }
+    .map(|c| c.chars().take(64).collect())
+}
+
+fn read_accounts(path: &Path, report: &mut Report) -> anyhow::Result<Vec<AccountRow>> {
+    let mut rows: BTreeMap<String, AccountRow> = BTreeMap::new();
+    for page in read_pages(path)? {
+        let page: RowsPage =
+            serde_json::from_slice(&page).with_context(|| format!("corrupt page in {}", path.display()))?;
+        for raw in page.rows {
+            let reject = |reason: String| Reject {
+                table: "accounts",
+                account: String::new(),
+                key: key_of(raw, "auth_id"),
+                reason,
+            };
+            let a: wire::AccountWire = match serde_json::from_str(raw.get()) {
+                Ok(a) => a,
+                Err(e) => {
+                    report.rejects.push(reject(e.to_string()));
+                    continue;
+                }
+            };
+            if let Err(e) = AccountId::parse(&a.auth_id) {
+                report.rejects.push(reject(e.to_string()));
+                continue;
+            }
+            let created_at = match parse_timestamp_micros(&a.created_at) {
+                Ok(t) => t,
+                Err(e) => {
+                    report.rejects.push(reject(e.to_string()));
+                    continue;
+                }
+            };
+            let updated_at = a
+                .updated_at
+                .as_deref()
+                .map(parse_timestamp_micros)
+                .transpose()
+                .ok()
+                .flatten();
+            let tier = a.pricing_tier;
+            let row = AccountRow {
+                auth_id: a.auth_id.into_owned(),
+                id: opt(a.id),
+                name: a.name.into_owned(),
+                email: opt(a.email),
+                phone: opt(a.phone),
+                company: opt(a.company),
+                address: opt(a.address),
+                city: opt(a.city),
+                state: opt(a.state),
+                zip_code: opt(a.zip_code),
+                country: opt(a.country),
+                gstin: opt(a.gstin),
+                gst_status: opt(a.gst_status),
+                business_type: opt(a.business_type),
+                tds_enabled: a.tds_enabled,
+                tds_percentage: a.tds_percentage.map(|p| p as i32),
+                is_active: a.is_active,
+                kyc_status: opt(a.kyc_status),
+                currency: tier.as_ref().and_then(|t| t.currency.as_deref()).map(str::to_owned),
+                pricing_tier_id: tier.as_ref().and_then(|t| t.id.as_deref()).map(str::to_owned),
+                pricing_tier_name: tier.as_ref().and_then(|t| t.name.as_deref()).map(str::to_owned),
+                rate_per_minute: tier.as_ref().and_then(|t| t.rate_per_minute).map(|m| m.0),
+                billing_increment_seconds: tier
+                    .as_ref()
+                    .and_then(|t| t.billing_increment_seconds)
+                    .map(|s| s as i32),
+                created_at,
+                updated_at,
+            };
+            if rows.contains_key(&row.auth_id) {
+                report.duplicates_dropped += 1;
+            } else {
+                rows.insert(row.auth_id.clone(), row);
+            }
+        }
+    }
+    Ok(rows.into_values().collect())
+}
+
+/// The call a ledger reference points at (`cdr_<uuid>` today, `cdr:<uuid>` in older docs).
+fn cdr_reference(reference: Option<&str>) -> Option<String> {
+    let r = reference?;
+    let uuid = r.strip_prefix("cdr_").or_else(|| r.strip_prefix("cdr:"))?;
+    uuid::Uuid::parse_str(uuid).ok().map(|u| u.to_string())
+}
+
+/// The partner ledger omits `reference_type`; derive it from the reference the way the
+/// account ledger classifies the same rows.
+fn derive_reference_type(reference: Option<&str>, description: Option<&str>) -> &'static str {
+    let r = reference.unwrap_or("");
+    let d = description.unwrap_or("");
+    if cdr_reference(Some(r)).is_some() {
+        if d.starts_with("Stream session") {
+            "stream_cdr"
+        } else if d.starts_with("Non-connected") {
+            "ncc"
+        } else {
+            "cdr"
+        }
+    } else if r.starts_with("ptc:") {
+        "unknown"
+    } else if r.starts_with("pay_") {
+        "payment"
+    } else if r.starts_with("did_") {
+        "did_rental"
+    } else if r.starts_with("rfd_") {
+        "refund"
+    } else {
+        "unknown"
+    }
+}
+
+fn account(layout: &Layout, ctx: &Ctx, id: &AccountId, w: &mut Writers, report: &mut Report) -> anyhow::Result<()> {
+    let acct = id.to_string();
+    let raw = |e| layout.raw_account(ctx.period, e, id);
+
+    // Ledger rows of the window, deduplicated by id, oldest first.
+    let mut seen = HashSet::new();
+    let mut ledger: Vec<TransactionRow> = Vec::new();
+    for page in read_pages(&raw(RawEndpoint::Transactions))? {
+        let page: RowsPage = serde_json::from_slice(&page).context("corrupt transactions page")?;
+        for r in page.rows {
+            let reject = |reason: String| Reject {
+                table: "transactions",
+                account: acct.clone(),
+                key: key_of(r, "id"),
+                reason,
+            };
+            match ledger_row(r) {
+                Ok(row) if seen.insert(row.id.clone()) => ledger.push(row),
+                Ok(_) => report.duplicates_dropped += 1,
+                Err(e) => report.rejects.push(reject(e)),
+            }
+        }
+    }
+    ledger.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+
+    // Calls of the window, deduplicated by uuid.
+    let mut calls: Vec<CdrRow> = Vec::new();
+    let mut uuids = HashSet::new();
+    for page in read_pages(&raw(RawEndpoint::Cdrs))? {
+        let page: RowsPage = serde_json::from_slice(&page).context("corrupt CDR page")?;
+        for r in page.rows {
+            let reject = |reason: String| Reject {
+                table: "cdrs",
+                account: acct.clone(),
+                key: key_of(r, "uuid"),
+                reason,
+            };
+            match cdr_row(r) {
+                Ok(row) if uuids.insert(row.uuid.clone()) => calls.push(row),
+                Ok(_) => report.duplicates_dropped += 1,
+                Err(e) => report.rejects.push(reject(e)),
+            }
+        }
+    }
+    calls.sort_by(|a, b| (a.start_time, &a.uuid).cmp(&(b.start_time, &b.uuid)));
+
+    // Debits per call, wherever they were booked in the window.
+    let mut debits: HashMap<&str, (Decimal, i32)> = HashMap::new();
+    for l in &ledger {
+        if let (Some(u), "debit") = (l.cdr_uuid.as_deref(), l.kind.as_str()) {
+            let e = debits.entry(u).or_default();
+            e.0 += l.amount;
+            e.1 += 1;
+        }
+    }
+    let call_period: HashMap<&str, Period> = calls
+        .iter()
+        .map(|c| {
+            (
+                c.uuid.as_str(),
+                Period::containing(crate::simulator::dataset::to_datetime(c.start_time), ctx.tz),
+            )
+        })
+        .collect();
+
+    let (mut credit, mut debit, mut net_after, mut rows_after) = (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO, 0i64);
+    let mut in_period: Vec<TransactionRow> = Vec::new();
+    for l in &ledger {
+        let t = l.created_at;
+        if t >= ctx.end {
+            net_after += l.signed_amount;
+            rows_after += 1;
+        } else if t >= ctx.start {
+            match l.kind.as_str() {
+                "credit" => credit += l.amount,
+                _ => debit += l.amount,
+            }
+            let mut row = l.clone();
+            row.cdr_period = row
+                .cdr_uuid
+                .as_deref()
+                .and_then(|u| call_period.get(u))
+                .map(|p| p.to_string());
+            in_period.push(row);
+        }
+    }
+    for c in calls
+        .iter()
+        .filter(|c| c.start_time >= ctx.start && c.start_time < ctx.end)
+    {
+        let mut row = c.clone();
+        if let Some((amount, count)) = debits.get(c.uuid.as_str()) {
+            (row.debit_amount, row.debit_count) = (*amount, *count);
+        }
+        w.cdrs.push(row)?;
+    }
+    for row in in_period {
+        w.transactions.push(row)?;
+    }
+
+    let balance_page = single(&raw(RawEndpoint::Balance))?;
+    let bal: wire::PartnerBalanceWire = serde_json::from_slice(&balance_page).context("corrupt balance page")?;
+    if bal.auth_id != acct {
+        bail!("balance page is for {:?}, not {acct}", bal.auth_id);
+    }
+    let balance_at = parse_timestamp_micros(&bal.updated_at)?;
+    let totals: wire::LedgerTotalsWire =
+        serde_json::from_slice(&single(&raw(RawEndpoint::LedgerTotals))?).context("corrupt ledger totals page")?;
+    let wallet_path = raw(RawEndpoint::Wallet);
+    let (threshold, credit_limit) = if wallet_path.exists() {
+        let page = single(&wallet_path)?;
+        let wallet: wire::WalletWire = serde_json::from_slice(&page).context("corrupt wallet page")?;
+        (
+            wallet.low_balance_threshold.map(|m| m.0),
+            wallet.credit_limit.map(|m| m.0),
+        )
+    } else {
+        (None, None)
+    };
+    let closing = bal.cash_credits.0 - net_after;
+    w.balances.push(BalanceRow {
+        auth_id: acct.clone(),
+        currency: bal.currency.into_owned(),
+        balance: bal.cash_credits.0,
+        balance_at,
+        net_after_period: net_after,
+        rows_after_period: rows_after,
+        closing_balance: closing,
+        opening_balance: closing - (credit - debit),
+        period_credit: credit,
+        period_debit: debit,
+        ledger_rows_all_time: totals.total as i64,
+        ledger_net_all_time: totals.summary.total_credit.0 - totals.summary.total_debit.0,
+        low_balance_threshold: threshold,
+        credit_limit,
+    })?;
+    Ok(())
+}
+
+fn single(path: &Path) -> anyhow::Result<Vec<u8>> {
+    read_pages(path)?
+        .pop()
+        .with_context(|| format!("{} is empty", path.display()))
+}
+
+fn ledger_row(raw: &serde_json::value::RawValue) -> Result<TransactionRow, String> {
+    let r: wire::LedgerRowWire = serde_json::from_str(raw.get()).map_err(|e| e.to_string())?;
+    let signed = match r.kind.as_ref() {
+        "credit" => r.amount.0,
+        "debit" => -r.amount.0,
+        other => {
+            return Err(format!(
+                "unknown transaction type {:?}",
+                other.chars().take(20).collect::<String>()
+            ));
+        }
+    };
+    if r.amount.0.is_sign_negative() {
+        return Err(format!("negative amount {}", r.amount));
+    }
+    let created_at = parse_timestamp_micros(&r.created_at).map_err(|e| e.to_string())?;
+    let processed_at = r
+        .processed_at
+        .as_deref()
+        .map(parse_timestamp_micros)
+        .transpose()
+        .map_err(|e| e.to_string())?;
+    let reference_type = match r.reference_type.as_deref() {
+        Some(t) if !t.is_empty() => t.to_string(),
+        _ => derive_reference_type(r.reference.as_deref(), r.description.as_deref()).to_string(),
+    };
+    Ok(TransactionRow {
+        cdr_uuid: cdr_reference(r.reference.as_deref()),
+        id: r.id.into_owned(),
+        account_id: r.account_id.into_owned(),
+        balance_id: opt(r.balance_id),
+        kind: r.kind.into_owned(),
+        amount: r.amount.0,
+        signed_amount: signed,
+        currency: r.currency.into_owned(),
+        description: opt(r.description),
+        reference: opt(r.reference),
+        reference_type,
+        cdr_period: None,
+        status: opt(r.status),
+        created_at,
+        processed_at,
+    })
+}
+
+fn cdr_row(raw: &serde_json::value::RawValue) -> Result<CdrRow, String> {
+    let c: wire::CdrWire = serde_json::from_str(raw.get()).map_err(|e| e.to_string())?;
+    let ts = |s: &str| parse_timestamp_micros(s).map_err(|e| e.to_string());
+    let streaming = c.streaming_cost.map(|m| m.0).unwrap_or_default();
+    if c.cost.0 + streaming != c.total_cost.0 {
+        return Err(format!(
+            "total_cost {} is not cost {} + streaming_cost {streaming}",
+            c.total_cost, c.cost
+        ));
+    }
+    Ok(CdrRow {
+        id: c.id.map(|i| i as i64),
+        account_id: c.account_id.into_owned(),
+        call_direction: c.call_direction.into_owned(),
+        context: opt(c.context),
+        caller_id_number: opt(c.caller_id_number),
+        destination_number: opt(c.destination_number),
+        duration: c.duration as i32,
+        billsec: c.billsec as i32,
+        ring_time: c.ring_time.map(|r| r as i32),
+        start_time: ts(&c.start_time)?,
+        answer_time: c.answer_time.as_deref().map(ts).transpose()?,
+        end_time: c.end_time.as_deref().map(ts).transpose()?,
+        hangup_cause: opt(c.hangup_cause),
+        hangup_cause_code: c.hangup_cause_code.map(|x| x as i32),
+        cost: c.cost.0,
+        streaming_cost: streaming,
+        total_cost: c.total_cost.0,
+        currency: c.currency.into_owned(),
+        trunk_id: opt(c.trunk_id),
+        codec: opt(c.codec),
+        uuid: c.uuid.into_owned(),
+        debit_amount: Decimal::ZERO,
+        debit_count: 0,
+    })
+}
+
+fn analytics(path: &Path, w: &mut Writers, report: &mut Report) -> anyhow::Result<()> {
+    let page = single(path)?;
+    let a: wire::AnalyticsWire = serde_json::from_slice(&page).context("corrupt analytics page")?;
+    for d in a.time_series {
+        let date = match parse_date(&d.date) {
+            Ok(x) => date32(x),
+            Err(e) => {
+                report.rejects.push(Reject {
+                    table: "analytics_daily",
+                    account: String::new(),
+                    key: Some(d.date.to_string()),
+                    reason: e.to_string(),
+                });
+                continue;
+            }
+        };
+        w.analytics.push(AnalyticsDayRow {
+            date,
+            currency: a.currency.to_string(),
+            total_calls: d.total_calls as i64,
+            answered_calls: d.answered_calls as i64,
+            total_minutes: d.total_minutes.0,
+            total_cost: d.total_cost.0,
+            inbound_calls: d.inbound.total_calls as i64,
+            inbound_answered: d.inbound.answered_calls as i64,
+            inbound_minutes: d.inbound.total_minutes.0,
+            outbound_calls: d.outbound.total_calls as i64,
+            outbound_answered: d.outbound.answered_calls as i64,
+            outbound_minutes: d.outbound.total_minutes.0,
+        })?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_and_types() {
+        let u = "6d2ff92a-4d37-47fc-bf52-6bcca3be30a8";
+        assert_eq!(cdr_reference(Some(&format!("cdr_{u}"))).as_deref(), Some(u));
+        assert_eq!(cdr_reference(Some(&format!("cdr:{u}"))).as_deref(), Some(u));
+        assert_eq!(cdr_reference(Some("cdr_not-a-uuid")), None);
+        assert_eq!(
+            derive_reference_type(Some(&format!("cdr_{u}")), Some("Stream session (70s)")),
+            "stream_cdr"
+        );
+        assert_eq!(
+            derive_reference_type(Some(&format!("cdr_{u}")), Some("Call to 9198 (3s)")),
+            "cdr"
+        );
+        assert_eq!(derive_reference_type(Some("ptc:x:y:1"), None), "unknown");
+        assert_eq!(derive_reference_type(None, None), "unknown");
+    }
+
+    #[test]
+    fn bad_rows_are_rejected_with_a_reason() {
+        let row = |amount: &str| {
+            format!(
+                r#"{{"id":"t1","account_id":"MA_AAAA1111","type":"debit","amount":{amount},"currency":"INR","created_at":"2026-03-02T00:00:00Z"}}"#
+            )
+        };
+        let parse = |s: &str| ledger_row(&serde_json::value::RawValue::from_string(s.to_string()).unwrap());
+        assert!(parse(&row("0.12345")).is_ok());
+        assert!(
+            parse(&row("0.123456"))
+                .unwrap_err()
+                .contains("more than 5 decimal places")
+        );
+        assert!(parse(&row("\"abc\"")).is_err());
+        assert!(parse(&row("-1")).unwrap_err().contains("negative"));
+    }
+}

@@ -1,0 +1,160 @@
+//! Parquet partitions, replaced atomically: rows stream into a temporary file beside the
+//! target in row groups, and only a complete, synced file is renamed over the partition's
+//! `part-0.parquet`. Readers see the old partition or the new one, never a mixture.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use arrow::array::{Array, Decimal128Array};
+use arrow::datatypes::SchemaRef;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use rust_decimal::Decimal;
+use sha2::{Digest, Sha256};
+
+use super::columns::{Column, DECIMAL_SCALE, Kind, batch, schema};
+
+/// Rows buffered before they become a record batch; also the row-group size.
+const BATCH_ROWS: usize = 65_536;
+
+/// What was written, for the manifest.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TableStats {
+    pub rows: u64,
+    pub bytes: u64,
+    pub sha256: String,
+    /// Exact sums of every decimal column.
+    pub sums: std::collections::BTreeMap<String, Decimal>,
+}
+
+pub struct PartitionWriter<R: 'static> {
+    target: PathBuf,
+    tmp: tempfile::NamedTempFile,
+    writer: ArrowWriter<File>,
+    columns: &'static [Column<R>],
+    schema: SchemaRef,
+    buffer: Vec<R>,
+    rows: u64,
+    sums: Vec<(usize, i128)>,
+}
+
+impl<R: 'static> PartitionWriter<R> {
+    pub fn create(
+        target: &Path,
+        columns: &'static [Column<R>],
+        metadata: Vec<(String, String)>,
+    ) -> anyhow::Result<Self> {
+        let dir = target.parent().expect("partition files live in a directory");
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let tmp = tempfile::Builder::new()
+            .prefix(".tmp-")
+            .suffix(".parquet")
+            .tempfile_in(dir)?;
+        let schema = schema(columns);
+        let props = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(ZstdLevel::try_new(3)?))
+            .set_max_row_group_row_count(Some(BATCH_ROWS))
+            .set_statistics_enabled(EnabledStatistics::Page)
+            .set_key_value_metadata(Some(
+                metadata
+                    .into_iter()
+                    .map(|(k, v)| parquet::file::metadata::KeyValue::new(k, v))
+                    .collect(),
+            ))
+            .build();
+        let writer = ArrowWriter::try_new(tmp.as_file().try_clone()?, schema.clone(), Some(props))?;
+        let sums = columns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.kind == Kind::Decimal)
+            .map(|(i, _)| (i, 0i128))
+            .collect();
+        Ok(Self {
+            target: target.to_path_buf(),
+            tmp,
+            writer,
+            columns,
+            schema,
+            buffer: Vec::with_capacity(1024),
+            rows: 0,
+            sums,
+        })
+    }
+
+    pub fn push(&mut self, row: R) -> anyhow::Result<()> {
+        self.buffer.push(row);
+        if self.buffer.len() >= BATCH_ROWS {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> anyhow::Result<()> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let b = batch(&self.schema, self.columns, &self.buffer);
+        for (i, sum) in &mut self.sums {
+            let col = b
+                .column(*i)
+                .as_any()
+                .downcast_ref::<Decimal128Array>()
+                .expect("decimal column");
+            *sum += col.iter().flatten().sum::<i128>();
+        }
+        self.writer.write(&b)?;
+        self.rows += self.buffer.len() as u64;
+        self.buffer.clear();
+        Ok(())
+    }
+
+    /// Close the file, sync it and move it over the partition.
+    pub fn finish(mut self) -> anyhow::Result<TableStats> {
+        self.flush()?;
+        self.writer.close()?;
+        let file = self.tmp.as_file();
+        file.sync_all()?;
+        let bytes = file.metadata()?.len();
+        let sha256 = sha256_of(self.tmp.path())?;
+        self.tmp
+            .persist(&self.target)
+            .with_context(|| format!("cannot replace {}", self.target.display()))?;
+        if let Some(dir) = self.target.parent() {
+            // Make the rename itself durable.
+            let _ = File::open(dir).and_then(|d| d.sync_all());
+        }
+        let sums = self
+            .sums
+            .iter()
+            .map(|&(i, s)| {
+                (
+                    self.columns[i].name.to_string(),
+                    Decimal::from_i128_with_scale(s, DECIMAL_SCALE as u32),
+                )
+            })
+            .collect();
+        Ok(TableStats {
+            rows: self.rows,
+            bytes,
+            sha256,
+            sums,
+        })
+    }
+}
+
+pub fn sha256_of(path: &Path) -> anyhow::Result<String> {
+    let mut f = File::open(path)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}

@@ -1,0 +1,138 @@
+//! The stages in order, and the checks that guard a run: the period, the credentials, the
+//! API's reachability. Stages communicate only through files under the output root.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use chrono::Utc;
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::error::usage;
+use crate::extract::client::{ApiClient, Credentials, RetryPolicy, Secret};
+use crate::layout::Layout;
+use crate::model::Period;
+use crate::{extract, manifest, normalize};
+
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub period: Period,
+    pub out: PathBuf,
+    pub config: Config,
+    pub base_url: reqwest::Url,
+    pub auth_id: String,
+    pub auth_token: String,
+    pub progress: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct Inputs<'a> {
+    base_url: String,
+    partner: &'a str,
+    time_zone: &'a str,
+    currency: &'a str,
+    period_start: String,
+    period_end: String,
+}
+
+/// A period may be the current (unfinished) month, never a future one.
+pub fn check_period(period: Period, cfg: &Config) -> anyhow::Result<()> {
+    let (start, end) = period.bounds(cfg.partner.tz());
+    let now = Utc::now();
+    if start > now {
+        return Err(usage(format!("period {period} is in the future")));
+    }
+    if end > now {
+        tracing::warn!(%period, "the period is not over yet: figures will be partial");
+    }
+    Ok(())
+}
+
+fn client(opts: &RunOptions) -> anyhow::Result<ApiClient> {
+    let api = &opts.config.api;
+    let policy = RetryPolicy {
+        max_retries: api.max_retries,
+        base_delay: std::time::Duration::from_millis(api.initial_backoff_ms),
+        max_delay: std::time::Duration::from_secs(api.max_backoff_secs),
+        timeout: api.timeout(),
+        ..RetryPolicy::default()
+    };
+    let creds = Credentials {
+        id: opts.auth_id.clone(),
+        token: Secret::new(opts.auth_token.clone()),
+    };
+    ApiClient::new(opts.base_url.clone(), creds, policy)
+}
+
+pub async fn extract(opts: &RunOptions) -> anyhow::Result<extract::Report> {
+    let layout = Layout::new(&opts.out);
+    let client = client(opts)?;
+    let plan = extract::Plan {
+        period: opts.period,
+        time_zone: opts.config.partner.tz(),
+        concurrency: opts.config.api.concurrency,
+        progress: opts.progress,
+    };
+    tracing::info!(period = %opts.period, base_url = %opts.base_url, "extract started");
+    let report = extract::run(&client, &layout, &plan).await?;
+    let (start, end) = opts.period.bounds(plan.time_zone);
+    manifest::update(
+        &layout,
+        opts.period,
+        "inputs",
+        &Inputs {
+            base_url: opts.base_url.to_string(),
+            partner: &opts.auth_id,
+            time_zone: &opts.config.partner.time_zone,
+            currency: &opts.config.partner.currency,
+            period_start: start.to_rfc3339(),
+            period_end: end.to_rfc3339(),
+        },
+    )?;
+    manifest::update(&layout, opts.period, "extract", &report)?;
+    if !report.failed.is_empty() {
+        let names: Vec<String> = report.failed.iter().map(|(a, why)| format!("{a} ({why})")).collect();
+        anyhow::bail!(
+            "{} account(s) could not be extracted: {}",
+            names.len(),
+            names.join("; ")
+        );
+    }
+    tracing::info!(
+        accounts = report.accounts,
+        cdrs = report.cdr_rows,
+        ledger_rows = report.ledger_rows,
+        requests = report.requests,
+        retries = report.retries,
+        seconds = format!("{:.2}", report.seconds),
+        "extract finished"
+    );
+    Ok(report)
+}
+
+pub async fn normalize(out: PathBuf, period: Period, cfg: &Config) -> anyhow::Result<normalize::Report> {
+    let tz = cfg.partner.tz();
+    let layout = Layout::new(out);
+    let l2 = layout.clone();
+    let report = tokio::task::spawn_blocking(move || normalize::run(&l2, period, tz))
+        .await
+        .context("normalize task")??;
+    manifest::update(&layout, period, "normalize", &report)?;
+    let rows: u64 = report.tables.values().map(|t| t.rows).sum();
+    tracing::info!(
+        rows,
+        rejects = report.rejects.len(),
+        seconds = format!("{:.2}", report.seconds),
+        "normalize finished"
+    );
+    Ok(report)
+}
+
+/// Every stage, in order.
+pub async fn run(opts: &RunOptions) -> anyhow::Result<()> {
+    check_period(opts.period, &opts.config)?;
+    crate::output::remove_stale_temporaries(&Layout::new(&opts.out).period_dir(opts.period))?;
+    extract(opts).await?;
+    normalize(opts.out.clone(), opts.period, &opts.config).await?;
+    Ok(())
+}
