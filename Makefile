@@ -32,6 +32,10 @@ lint: ## Formatting and clippy, warnings are errors
 fmt: ## Format the code
 	$(CARGO) fmt --all
 
+bench: ## Extract+normalize rows/s and peak memory for 1M CDRs from the local simulator
+	$(CARGO) build --release --quiet
+	scripts/bench.sh $(BIN)
+
 sim: ## Serve the simulator on 127.0.0.1:8787 (seed 7, 50 accounts)
 	$(CARGO) run --release --quiet -- sim --addr 127.0.0.1:8787 --seed 7 --accounts 50 --period $(PERIOD)
 

@@ -145,7 +145,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Extract(args) => {
             let opts = api_options(&args, progress)?;
             pipeline::check_period(opts.period, &opts.config)?;
-            pipeline::extract(&opts).await?;
+            pipeline::extract(&opts, None).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Normalize(args) => {

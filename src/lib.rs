@@ -15,4 +15,5 @@ pub mod model;
 pub mod normalize;
 pub mod output;
 pub mod pipeline;
+pub mod resources;
 pub mod simulator;

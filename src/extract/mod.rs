@@ -72,6 +72,17 @@ impl Windows {
     }
 }
 
+/// Progress events, for a consumer that works on accounts as soon as they are complete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// The account list (and the partner-level pages) are on disk.
+    Listed,
+    /// Every raw page of this account is on disk.
+    AccountDone(AccountId),
+}
+
+pub type Events = tokio::sync::mpsc::UnboundedSender<Event>;
+
 #[derive(Debug, Default, Clone, serde::Serialize)]
 pub struct Report {
     pub accounts: u64,
@@ -115,7 +126,13 @@ fn day(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
 }
 
-pub async fn run(client: &ApiClient, layout: &Layout, plan: &Plan) -> anyhow::Result<Report> {
+pub async fn run(client: &ApiClient, layout: &Layout, plan: &Plan, events: Option<Events>) -> anyhow::Result<Report> {
+    // A consumer that went away only stops receiving events; extraction goes on.
+    let notify = |e: Event| {
+        if let Some(tx) = &events {
+            let _ = tx.send(e);
+        }
+    };
     let started = Instant::now();
     let ctx = Ctx {
         client,
@@ -136,14 +153,19 @@ pub async fn run(client: &ApiClient, layout: &Layout, plan: &Plan) -> anyhow::Re
 
     let customers = list_customers(&ctx, &mut report).await?;
     partner_analytics(&ctx).await?;
+    notify(Event::Listed);
 
     let bar = progress_bar(plan.progress, customers.len() as u64);
     let results: Vec<(AccountId, anyhow::Result<AccountOutcome>)> = futures_util::stream::iter(customers.iter())
         .map(|c| {
             let ctx = &ctx;
             let bar = bar.clone();
+            let notify = &notify;
             async move {
                 let r = extract_account(ctx, c).await;
+                if r.is_ok() {
+                    notify(Event::AccountDone(c.id.clone()));
+                }
                 bar.inc(1);
                 (c.id.clone(), r)
             }
@@ -299,29 +321,10 @@ async fn ledger_and_balance(ctx: &Ctx<'_>, c: &Customer, out: &mut AccountOutcom
                 ("page", page.to_string()),
                 ("per_page", LEDGER_PER_PAGE.to_string()),
             ];
-            let (body, ()) = ctx
-                .client
-                .get(&path, &q, Auth::Partner, |b| {
-                    serde_json::from_slice::<wire::LedgerPageLite>(b).map(|_| ())
-                })
-                .await?;
-            let lite: wire::LedgerPageLite = serde_json::from_slice(&body)?;
-            let info = PageInfo {
-                page: lite.page,
-                per_page: lite.per_page,
-                total: lite.total,
-                pages: Some(lite.total_pages),
-                has_next: None,
-                keys: lite.transactions.iter().map(|r| r.id.to_string()).collect(),
-            };
-            let fresh = pager.accept(info).with_context(|| format!("paging {path}"))?;
-            for (r, _) in lite.transactions.iter().zip(&fresh).filter(|(_, new)| **new) {
-                let signed = match r.kind.as_ref() {
-                    "credit" => r.amount.0,
-                    "debit" => -r.amount.0,
-                    other => bail!("{path}: transaction {} has unknown type {other:?}", r.id),
-                };
-                amounts.insert(r.id.to_string(), signed);
+            let (body, page) = ctx.client.get(&path, &q, Auth::Partner, LedgerPage::parse).await?;
+            let fresh = pager.accept(page.info).with_context(|| format!("paging {path}"))?;
+            for ((id, signed), _) in page.rows.into_iter().zip(&fresh).filter(|(_, new)| **new) {
+                amounts.insert(id, signed);
             }
             raw.append(&body)?;
             out.pages += 1;
@@ -379,6 +382,80 @@ async fn ledger_and_balance(ctx: &Ctx<'_>, c: &Customer, out: &mut AccountOutcom
     Err(anyhow!(
         "{path}: the ledger kept changing over {MAX_LEDGER_PASSES} passes"
     ))
+}
+
+/// What extract needs from a ledger page, parsed once.
+struct LedgerPage {
+    info: PageInfo,
+    /// (id, signed amount) per row.
+    rows: Vec<(String, Decimal)>,
+}
+
+impl LedgerPage {
+    fn parse(body: &[u8]) -> Result<Self, serde_json::Error> {
+        use serde::de::Error;
+        let lite: wire::LedgerPageLite = serde_json::from_slice(body)?;
+        let mut rows = Vec::with_capacity(lite.transactions.len());
+        for r in &lite.transactions {
+            let signed = match r.kind.as_ref() {
+                "credit" => r.amount.0,
+                "debit" => -r.amount.0,
+                other => {
+                    return Err(Error::custom(format!(
+                        "transaction {} has unknown type {other:?}",
+                        r.id
+                    )));
+                }
+            };
+            rows.push((r.id.to_string(), signed));
+        }
+        let info = PageInfo {
+            page: lite.page,
+            per_page: lite.per_page,
+            total: lite.total,
+            pages: Some(lite.total_pages),
+            has_next: None,
+            keys: rows.iter().map(|(id, _)| id.clone()).collect(),
+        };
+        Ok(Self { info, rows })
+    }
+}
+
+/// What extract needs from a CDR page, parsed once.
+struct CdrPage {
+    info: PageInfo,
+    costs: Vec<Decimal>,
+    pagination: wire::Pagination,
+    summary: wire::CdrSummaryLite,
+}
+
+impl CdrPage {
+    fn parse(body: &[u8]) -> Result<Self, serde_json::Error> {
+        use serde::de::Error;
+        let lite: wire::CdrPageLite = serde_json::from_slice(body)?;
+        if lite.count != lite.data.len() as u64 {
+            return Err(Error::custom(format!(
+                "count {} but {} rows on the page",
+                lite.count,
+                lite.data.len()
+            )));
+        }
+        let p = lite.pagination;
+        let info = PageInfo {
+            page: p.page,
+            per_page: p.per_page,
+            total: p.total,
+            pages: Some(p.pages),
+            has_next: Some(p.has_next),
+            keys: lite.data.iter().map(|r| r.uuid.to_string()).collect(),
+        };
+        Ok(Self {
+            info,
+            costs: lite.data.iter().map(|r| r.total_cost.0).collect(),
+            pagination: p,
+            summary: lite.summary,
+        })
+    }
 }
 
 async fn ledger_totals(ctx: &Ctx<'_>, c: &Customer) -> anyhow::Result<()> {
@@ -442,38 +519,17 @@ async fn cdrs(ctx: &Ctx<'_>, c: &Customer, out: &mut AccountOutcome) -> anyhow::
             ("page", page.to_string()),
             ("per_page", CDRS_PER_PAGE.to_string()),
         ];
-        let (body, ()) = ctx
-            .client
-            .get(&path, &q, Auth::Partner, |b| {
-                serde_json::from_slice::<wire::CdrPageLite>(b).map(|_| ())
-            })
-            .await?;
-        let lite: wire::CdrPageLite = serde_json::from_slice(&body)?;
-        if lite.count != lite.data.len() as u64 {
-            bail!(
-                "{path}: page {page} says count {} but holds {} rows",
-                lite.count,
-                lite.data.len()
-            );
-        }
-        let p = lite.pagination;
-        let info = PageInfo {
-            page: p.page,
-            per_page: p.per_page,
-            total: p.total,
-            pages: Some(p.pages),
-            has_next: Some(p.has_next),
-            keys: lite.data.iter().map(|r| r.uuid.to_string()).collect(),
-        };
-        let fresh = pager.accept(info).with_context(|| format!("paging {path}"))?;
-        sum += lite
-            .data
+        let (body, page) = ctx.client.get(&path, &q, Auth::Partner, CdrPage::parse).await?;
+        let p = page.pagination;
+        let fresh = pager.accept(page.info).with_context(|| format!("paging {path}"))?;
+        sum += page
+            .costs
             .iter()
             .zip(&fresh)
             .filter(|(_, new)| **new)
-            .map(|(r, _)| r.total_cost.0)
+            .map(|(c, _)| *c)
             .sum::<Decimal>();
-        reported = Some((p.total, lite.summary));
+        reported = Some((p.total, page.summary));
         raw.append(&body)?;
         out.pages += 1;
     }

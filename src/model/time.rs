@@ -20,6 +20,41 @@ pub fn parse_date(s: &str) -> Result<NaiveDate, InvalidTimestamp> {
         .ok_or_else(|| InvalidTimestamp(s.chars().take(40).collect()))
 }
 
+/// A UTC instant from microseconds since the Unix epoch.
+pub fn from_micros(t: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(t).expect("timestamps within chrono's range")
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.ffffff]<suffix>` for an instant in microseconds since the epoch,
+/// without going through a format-string interpreter (the simulator writes millions).
+pub fn format_utc(t: i64, fraction: bool, suffix: &str) -> String {
+    let secs = t.div_euclid(1_000_000);
+    let micros = t.rem_euclid(1_000_000);
+    let (days, sod) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (y, m, d) = civil_from_days(days);
+    let (hh, mm, ss) = (sod / 3600, sod % 3600 / 60, sod % 60);
+    if fraction {
+        format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.{micros:06}{suffix}")
+    } else {
+        format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}{suffix}")
+    }
+}
+
+/// Proleptic Gregorian (year, month, day) of a day count since 1970-01-01
+/// (Howard Hinnant's `civil_from_days`).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + (m <= 2) as i64;
+    (y, m, d)
+}
+
 /// Days since 1970-01-01 (Arrow `Date32`).
 pub fn date32(d: NaiveDate) -> i32 {
     (d - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32
@@ -42,5 +77,33 @@ mod tests {
         assert!(parse_timestamp_micros("2026-03-25 06:59:31").is_err());
         assert!(parse_date("2026-3-1").is_err());
         assert_eq!(date32(parse_date("1970-01-02").unwrap()), 1);
+    }
+
+    #[test]
+    fn formatting_agrees_with_chrono() {
+        for t in [
+            0i64,
+            1,
+            -1,
+            951_782_400_000_000,
+            1_774_985_400_123_456,
+            4_102_444_799_999_999,
+            -86_400_000_001,
+        ] {
+            let c = from_micros(t);
+            assert_eq!(format_utc(t, true, "Z"), c.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string());
+            assert_eq!(
+                format_utc(t, false, "+00:00"),
+                c.format("%Y-%m-%dT%H:%M:%S+00:00").to_string()
+            );
+        }
+        // Every day over four centuries (leap years included).
+        for day in -146_097..146_097i64 {
+            let t = day * 86_400_000_000;
+            assert_eq!(
+                format_utc(t, false, ""),
+                from_micros(t).format("%Y-%m-%dT%H:%M:%S").to_string()
+            );
+        }
     }
 }

@@ -58,75 +58,137 @@ struct Ctx {
     end: i64,
 }
 
+/// Normalize a period from its raw pages, all accounts in order.
 pub fn run(layout: &Layout, period: Period, tz: Tz) -> anyhow::Result<Report> {
-    let started = std::time::Instant::now();
-    let (s, e) = period.bounds(tz);
-    let ctx = Ctx {
-        period,
-        tz,
-        start: s.timestamp_micros(),
-        end: e.timestamp_micros(),
-    };
-    let mut report = Report::default();
-    for t in [
-        Table::Accounts,
-        Table::Balances,
-        Table::Transactions,
-        Table::Cdrs,
-        Table::AnalyticsDaily,
-    ] {
-        crate::output::remove_stale_temporaries(&layout.partition_dir(t, period))?;
+    let mut n = Normalizer::open(layout, period, tz)?;
+    for id in n.account_ids() {
+        n.add_account(&id)?;
     }
-    let meta = || {
-        vec![
-            ("vobiz_billing.period".to_string(), period.to_string()),
-            ("vobiz_billing.time_zone".to_string(), tz.name().to_string()),
-            (
-                "vobiz_billing.version".to_string(),
-                env!("CARGO_PKG_VERSION").to_string(),
-            ),
-        ]
-    };
-    let mut w = Writers {
-        accounts: PartitionWriter::create(&layout.parquet_file(Table::Accounts, period), ACCOUNT_COLUMNS, meta())?,
-        balances: PartitionWriter::create(&layout.parquet_file(Table::Balances, period), BALANCE_COLUMNS, meta())?,
-        transactions: PartitionWriter::create(
-            &layout.parquet_file(Table::Transactions, period),
-            TRANSACTION_COLUMNS,
-            meta(),
-        )?,
-        cdrs: PartitionWriter::create(&layout.parquet_file(Table::Cdrs, period), CDR_COLUMNS, meta())?,
-        analytics: PartitionWriter::create(
-            &layout.parquet_file(Table::AnalyticsDaily, period),
-            ANALYTICS_COLUMNS,
-            meta(),
-        )?,
-    };
+    n.finish()
+}
 
-    let accounts = read_accounts(&layout.raw_partner(period, RawEndpoint::Accounts), &mut report)?;
-    for a in &accounts {
-        let id = AccountId::parse(&a.auth_id).expect("validated while reading");
-        account(layout, &ctx, &id, &mut w, &mut report).with_context(|| format!("normalizing account {id}"))?;
-    }
-    for a in accounts {
-        w.accounts.push(a)?;
-    }
-    analytics(&layout.raw_partner(period, RawEndpoint::Analytics), &mut w, &mut report)?;
+/// Normalization of one period, fed one account at a time (so that `run` can start on an
+/// account as soon as extract has finished it). Nothing is visible until [`finish`]: dropping
+/// a `Normalizer` leaves the previous partitions as they were.
+///
+/// [`finish`]: Normalizer::finish
+pub struct Normalizer {
+    layout: Layout,
+    ctx: Ctx,
+    writers: Writers,
+    accounts: Vec<AccountRow>,
+    next: usize,
+    report: Report,
+    started: std::time::Instant,
+}
 
-    for (table, stats) in [
-        (Table::Accounts, w.accounts.finish()?),
-        (Table::Balances, w.balances.finish()?),
-        (Table::Transactions, w.transactions.finish()?),
-        (Table::Cdrs, w.cdrs.finish()?),
-        (Table::AnalyticsDaily, w.analytics.finish()?),
-    ] {
-        report.tables.insert(table.name().to_string(), stats);
+impl Normalizer {
+    /// Start a period: read its account list (extract writes it first) and open the writers.
+    pub fn open(layout: &Layout, period: Period, tz: Tz) -> anyhow::Result<Self> {
+        let started = std::time::Instant::now();
+        let (s, e) = period.bounds(tz);
+        let ctx = Ctx {
+            period,
+            tz,
+            start: s.timestamp_micros(),
+            end: e.timestamp_micros(),
+        };
+        let mut report = Report::default();
+        for t in [
+            Table::Accounts,
+            Table::Balances,
+            Table::Transactions,
+            Table::Cdrs,
+            Table::AnalyticsDaily,
+        ] {
+            crate::output::remove_stale_temporaries(&layout.partition_dir(t, period))?;
+        }
+        let meta = || {
+            vec![
+                ("vobiz_billing.period".to_string(), period.to_string()),
+                ("vobiz_billing.time_zone".to_string(), tz.name().to_string()),
+                (
+                    "vobiz_billing.version".to_string(),
+                    env!("CARGO_PKG_VERSION").to_string(),
+                ),
+            ]
+        };
+        let file = |t| layout.parquet_file(t, period);
+        let writers = Writers {
+            accounts: PartitionWriter::create(&file(Table::Accounts), ACCOUNT_COLUMNS, meta())?,
+            balances: PartitionWriter::create(&file(Table::Balances), BALANCE_COLUMNS, meta())?,
+            transactions: PartitionWriter::create(&file(Table::Transactions), TRANSACTION_COLUMNS, meta())?,
+            cdrs: PartitionWriter::create(&file(Table::Cdrs), CDR_COLUMNS, meta())?,
+            analytics: PartitionWriter::create(&file(Table::AnalyticsDaily), ANALYTICS_COLUMNS, meta())?,
+        };
+        let accounts = read_accounts(&layout.raw_partner(period, RawEndpoint::Accounts), &mut report)?;
+        Ok(Self {
+            layout: layout.clone(),
+            ctx,
+            writers,
+            accounts,
+            next: 0,
+            report,
+            started,
+        })
     }
-    for r in &report.rejects {
-        tracing::warn!(table = r.table, account = %r.account, key = ?r.key, reason = %r.reason, "row rejected");
+
+    /// The accounts to add, in the order they must be added.
+    pub fn account_ids(&self) -> Vec<AccountId> {
+        self.accounts
+            .iter()
+            .map(|a| AccountId::parse(&a.auth_id).expect("validated while reading"))
+            .collect()
     }
-    report.seconds = started.elapsed().as_secs_f64();
-    Ok(report)
+
+    /// Add the next account (accounts go in [`account_ids`] order, so output is stable).
+    ///
+    /// [`account_ids`]: Normalizer::account_ids
+    pub fn add_account(&mut self, id: &AccountId) -> anyhow::Result<()> {
+        let expected = self.accounts.get(self.next).map(|a| a.auth_id.as_str());
+        anyhow::ensure!(
+            expected == Some(id.as_str()),
+            "account {id} added out of order (expected {expected:?})"
+        );
+        account(&self.layout, &self.ctx, id, &mut self.writers, &mut self.report)
+            .with_context(|| format!("normalizing account {id}"))?;
+        self.next += 1;
+        Ok(())
+    }
+
+    /// Write the partner-level tables and replace every partition.
+    pub fn finish(mut self) -> anyhow::Result<Report> {
+        anyhow::ensure!(
+            self.next == self.accounts.len(),
+            "{} of {} accounts normalized",
+            self.next,
+            self.accounts.len()
+        );
+        let mut w = self.writers;
+        for a in self.accounts {
+            w.accounts.push(a)?;
+        }
+        analytics(
+            &self.layout.raw_partner(self.ctx.period, RawEndpoint::Analytics),
+            &mut w,
+            &mut self.report,
+        )?;
+        let mut report = self.report;
+        for (table, stats) in [
+            (Table::Accounts, w.accounts.finish()?),
+            (Table::Balances, w.balances.finish()?),
+            (Table::Transactions, w.transactions.finish()?),
+            (Table::Cdrs, w.cdrs.finish()?),
+            (Table::AnalyticsDaily, w.analytics.finish()?),
+        ] {
+            report.tables.insert(table.name().to_string(), stats);
+        }
+        for r in &report.rejects {
+            tracing::warn!(table = r.table, account = %r.account, key = ?r.key, reason = %r.reason, "row rejected");
+        }
+        report.seconds = self.started.elapsed().as_secs_f64();
+        Ok(report)
+    }
 }
 
 fn opt(s: Option<std::borrow::Cow<'_, str>>) -> Option<String> {
@@ -152,24 +214,49 @@ fn key_of(raw: &serde_json::value::RawValue, field: &str) -> Option<String> {
     .map(|c| c.chars().take(64).collect())
 }
 
+/// A row that failed to parse: its key (if readable) and why.
+type RowError = (Option<String>, String);
+
+/// The rows of a list page, each parsed or rejected with (key, reason). One typed pass over
+/// the page in the common case; only a page with a bad row is re-read row by row.
+fn page_rows<'a, W: serde::Deserialize<'a>>(page: &'a [u8], key: &str) -> anyhow::Result<Vec<Result<W, RowError>>> {
+    #[derive(serde::Deserialize)]
+    #[serde(bound(deserialize = "W: serde::Deserialize<'de>"))]
+    struct Page<W> {
+        #[serde(alias = "accounts", alias = "transactions", alias = "data")]
+        rows: Vec<W>,
+    }
+    if let Ok(p) = serde_json::from_slice::<Page<W>>(page) {
+        return Ok(p.rows.into_iter().map(Ok).collect());
+    }
+    let p: RowsPage = serde_json::from_slice(page).context("corrupt raw page")?;
+    Ok(p.rows
+        .into_iter()
+        .map(|raw| serde_json::from_str::<W>(raw.get()).map_err(|e| (key_of(raw, key), e.to_string())))
+        .collect())
+}
+
 fn read_accounts(path: &Path, report: &mut Report) -> anyhow::Result<Vec<AccountRow>> {
     let mut rows: BTreeMap<String, AccountRow> = BTreeMap::new();
     for page in read_pages(path)? {
-        let page: RowsPage =
-            serde_json::from_slice(&page).with_context(|| format!("corrupt page in {}", path.display()))?;
-        for raw in page.rows {
+        for parsed in page_rows::<wire::AccountWire>(&page, "auth_id")? {
+            let a = match parsed {
+                Ok(a) => a,
+                Err((key, reason)) => {
+                    report.rejects.push(Reject {
+                        table: "accounts",
+                        account: String::new(),
+                        key,
+                        reason,
+                    });
+                    continue;
+                }
+            };
             let reject = |reason: String| Reject {
                 table: "accounts",
                 account: String::new(),
-                key: key_of(raw, "auth_id"),
+                key: Some(a.auth_id.chars().take(64).collect()),
                 reason,
-            };
-            let a: wire::AccountWire = match serde_json::from_str(raw.get()) {
-                Ok(a) => a,
-                Err(e) => {
-                    report.rejects.push(reject(e.to_string()));
-                    continue;
-                }
             };
             if let Err(e) = AccountId::parse(&a.auth_id) {
                 report.rejects.push(reject(e.to_string()));
@@ -271,18 +358,20 @@ fn account(layout: &Layout, ctx: &Ctx, id: &AccountId, w: &mut Writers, report: 
     let mut seen = HashSet::new();
     let mut ledger: Vec<TransactionRow> = Vec::new();
     for page in read_pages(&raw(RawEndpoint::Transactions))? {
-        let page: RowsPage = serde_json::from_slice(&page).context("corrupt transactions page")?;
-        for r in page.rows {
-            let reject = |reason: String| Reject {
-                table: "transactions",
-                account: acct.clone(),
-                key: key_of(r, "id"),
-                reason,
-            };
-            match ledger_row(r) {
+        for parsed in page_rows::<wire::LedgerRowWire>(&page, "id")? {
+            let row = parsed.and_then(|w| {
+                let key = Some(w.id.chars().take(64).collect::<String>());
+                ledger_row(w).map_err(|e| (key, e))
+            });
+            match row {
                 Ok(row) if seen.insert(row.id.clone()) => ledger.push(row),
                 Ok(_) => report.duplicates_dropped += 1,
-                Err(e) => report.rejects.push(reject(e)),
+                Err((key, reason)) => report.rejects.push(Reject {
+                    table: "transactions",
+                    account: acct.clone(),
+                    key,
+                    reason,
+                }),
             }
         }
     }
@@ -292,75 +381,76 @@ fn account(layout: &Layout, ctx: &Ctx, id: &AccountId, w: &mut Writers, report: 
     let mut calls: Vec<CdrRow> = Vec::new();
     let mut uuids = HashSet::new();
     for page in read_pages(&raw(RawEndpoint::Cdrs))? {
-        let page: RowsPage = serde_json::from_slice(&page).context("corrupt CDR page")?;
-        for r in page.rows {
-            let reject = |reason: String| Reject {
-                table: "cdrs",
-                account: acct.clone(),
-                key: key_of(r, "uuid"),
-                reason,
-            };
-            match cdr_row(r) {
+        for parsed in page_rows::<wire::CdrWire>(&page, "uuid")? {
+            let row = parsed.and_then(|w| {
+                let key = Some(w.uuid.chars().take(64).collect::<String>());
+                cdr_row(w).map_err(|e| (key, e))
+            });
+            match row {
                 Ok(row) if uuids.insert(row.uuid.clone()) => calls.push(row),
                 Ok(_) => report.duplicates_dropped += 1,
-                Err(e) => report.rejects.push(reject(e)),
+                Err((key, reason)) => report.rejects.push(Reject {
+                    table: "cdrs",
+                    account: acct.clone(),
+                    key,
+                    reason,
+                }),
             }
         }
     }
     calls.sort_by(|a, b| (a.start_time, &a.uuid).cmp(&(b.start_time, &b.uuid)));
 
-    // Debits per call, wherever they were booked in the window.
-    let mut debits: HashMap<&str, (Decimal, i32)> = HashMap::new();
-    for l in &ledger {
-        if let (Some(u), "debit") = (l.cdr_uuid.as_deref(), l.kind.as_str()) {
-            let e = debits.entry(u).or_default();
-            e.0 += l.amount;
-            e.1 += 1;
-        }
-    }
-    let call_period: HashMap<&str, Period> = calls
-        .iter()
-        .map(|c| {
-            (
-                c.uuid.as_str(),
-                Period::containing(crate::simulator::dataset::to_datetime(c.start_time), ctx.tz),
-            )
-        })
-        .collect();
-
-    let (mut credit, mut debit, mut net_after, mut rows_after) = (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO, 0i64);
-    let mut in_period: Vec<TransactionRow> = Vec::new();
-    for l in &ledger {
-        let t = l.created_at;
-        if t >= ctx.end {
-            net_after += l.signed_amount;
-            rows_after += 1;
-        } else if t >= ctx.start {
-            match l.kind.as_str() {
-                "credit" => credit += l.amount,
-                _ => debit += l.amount,
-            }
-            let mut row = l.clone();
-            row.cdr_period = row
+    // Which period each fetched call belongs to, for the ledger rows that charge it.
+    {
+        let call_period: HashMap<&str, Period> = calls
+            .iter()
+            .map(|c| {
+                (
+                    c.uuid.as_str(),
+                    Period::containing(crate::model::time::from_micros(c.start_time), ctx.tz),
+                )
+            })
+            .collect();
+        for l in &mut ledger {
+            l.cdr_period = l
                 .cdr_uuid
                 .as_deref()
                 .and_then(|u| call_period.get(u))
                 .map(|p| p.to_string());
-            in_period.push(row);
         }
     }
-    for c in calls
-        .iter()
-        .filter(|c| c.start_time >= ctx.start && c.start_time < ctx.end)
+    // Debits per call, wherever in the window they were booked.
     {
-        let mut row = c.clone();
-        if let Some((amount, count)) = debits.get(c.uuid.as_str()) {
-            (row.debit_amount, row.debit_count) = (*amount, *count);
+        let mut debits: HashMap<&str, (Decimal, i32)> = HashMap::new();
+        for l in ledger.iter().filter(|l| l.kind == "debit") {
+            if let Some(u) = l.cdr_uuid.as_deref() {
+                let e = debits.entry(u).or_default();
+                e.0 += l.amount;
+                e.1 += 1;
+            }
         }
-        w.cdrs.push(row)?;
+        for mut c in calls
+            .into_iter()
+            .filter(|c| c.start_time >= ctx.start && c.start_time < ctx.end)
+        {
+            if let Some(&(amount, count)) = debits.get(c.uuid.as_str()) {
+                (c.debit_amount, c.debit_count) = (amount, count);
+            }
+            w.cdrs.push(c)?;
+        }
     }
-    for row in in_period {
-        w.transactions.push(row)?;
+    let (mut credit, mut debit, mut net_after, mut rows_after) = (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO, 0i64);
+    for l in ledger {
+        if l.created_at >= ctx.end {
+            net_after += l.signed_amount;
+            rows_after += 1;
+        } else if l.created_at >= ctx.start {
+            match l.kind.as_str() {
+                "credit" => credit += l.amount,
+                _ => debit += l.amount,
+            }
+            w.transactions.push(l)?;
+        }
     }
 
     let balance_page = single(&raw(RawEndpoint::Balance))?;
@@ -408,8 +498,7 @@ fn single(path: &Path) -> anyhow::Result<Vec<u8>> {
         .with_context(|| format!("{} is empty", path.display()))
 }
 
-fn ledger_row(raw: &serde_json::value::RawValue) -> Result<TransactionRow, String> {
-    let r: wire::LedgerRowWire = serde_json::from_str(raw.get()).map_err(|e| e.to_string())?;
+fn ledger_row(r: wire::LedgerRowWire) -> Result<TransactionRow, String> {
     let signed = match r.kind.as_ref() {
         "credit" => r.amount.0,
         "debit" => -r.amount.0,
@@ -453,8 +542,7 @@ fn ledger_row(raw: &serde_json::value::RawValue) -> Result<TransactionRow, Strin
     })
 }
 
-fn cdr_row(raw: &serde_json::value::RawValue) -> Result<CdrRow, String> {
-    let c: wire::CdrWire = serde_json::from_str(raw.get()).map_err(|e| e.to_string())?;
+fn cdr_row(c: wire::CdrWire) -> Result<CdrRow, String> {
     let ts = |s: &str| parse_timestamp_micros(s).map_err(|e| e.to_string());
     let streaming = c.streaming_cost.map(|m| m.0).unwrap_or_default();
     if c.cost.0 + streaming != c.total_cost.0 {
@@ -553,14 +641,23 @@ mod tests {
                 r#"{{"id":"t1","account_id":"MA_AAAA1111","type":"debit","amount":{amount},"currency":"INR","created_at":"2026-03-02T00:00:00Z"}}"#
             )
         };
-        let parse = |s: &str| ledger_row(&serde_json::value::RawValue::from_string(s.to_string()).unwrap());
-        assert!(parse(&row("0.12345")).is_ok());
-        assert!(
-            parse(&row("0.123456"))
-                .unwrap_err()
-                .contains("more than 5 decimal places")
+        let page = format!(
+            r#"{{"transactions":[{},{},{},{}],"total":4}}"#,
+            row("0.12345"),
+            row("0.123456"),
+            row("\"abc\""),
+            row("-1")
         );
-        assert!(parse(&row("\"abc\"")).is_err());
-        assert!(parse(&row("-1")).unwrap_err().contains("negative"));
+        let rows: Vec<Result<TransactionRow, RowError>> = page_rows::<wire::LedgerRowWire>(page.as_bytes(), "id")
+            .unwrap()
+            .into_iter()
+            .map(|r| r.and_then(|w| ledger_row(w).map_err(|e| (None, e))))
+            .collect();
+        assert!(rows[0].is_ok(), "the good row survives its bad neighbours");
+        let err = |i: usize| rows[i].as_ref().unwrap_err().clone();
+        assert!(err(1).1.contains("more than 5 decimal places"), "{:?}", err(1));
+        assert_eq!(err(1).0.as_deref(), Some("t1"), "rejects name the row");
+        assert!(err(2).1.contains("not a decimal"), "{:?}", err(2));
+        assert!(err(3).1.contains("negative"), "{:?}", err(3));
     }
 }

@@ -55,7 +55,7 @@ impl<R: 'static> PartitionWriter<R> {
             .tempfile_in(dir)?;
         let schema = schema(columns);
         let props = WriterProperties::builder()
-            .set_compression(Compression::ZSTD(ZstdLevel::try_new(3)?))
+            .set_compression(Compression::ZSTD(ZstdLevel::try_new(1)?))
             .set_max_row_group_row_count(Some(BATCH_ROWS))
             .set_statistics_enabled(EnabledStatistics::Page)
             .set_key_value_metadata(Some(

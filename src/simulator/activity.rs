@@ -418,8 +418,24 @@ pub struct LedgerRow {
 }
 
 pub fn ledger_row(ds: &Dataset, a: &Account, k: &LedgerKey) -> LedgerRow {
-    let from_call = |i: u32, tag: u64, reference_type: &'static str, description: String| {
+    let from_call = |i: u32, tag: u64, reference_type: &'static str| {
         let c = cdr(ds, a, i);
+        let description = match reference_type {
+            "stream_cdr" => format!("Stream session ({}s)", c.streaming_secs),
+            "ncc" => "Non-connected call fee".to_string(),
+            _ => match c.direction {
+                Direction::Outbound => format!(
+                    "Call to {} ({}s)",
+                    c.destination_number.trim_start_matches('+'),
+                    c.billsec
+                ),
+                Direction::Inbound => format!(
+                    "Call from {} ({}s)",
+                    c.caller_id_number.trim_start_matches('+'),
+                    c.billsec
+                ),
+            },
+        };
         LedgerRow {
             id: Rng::new(key(&[ds.spec.seed, 0x1ED6, a.index as u64, i as u64, tag])).uuid(),
             at: k.at,
@@ -442,19 +458,9 @@ pub fn ledger_row(ds: &Dataset, a: &Account, k: &LedgerKey) -> LedgerRow {
         filter_kind: o.filter_kind,
     };
     match k.source {
-        LedgerSource::Call(i) => {
-            let c = cdr(ds, a, i);
-            let party = match c.direction {
-                Direction::Outbound => format!("Call to {}", c.destination_number.trim_start_matches('+')),
-                Direction::Inbound => format!("Call from {}", c.caller_id_number.trim_start_matches('+')),
-            };
-            from_call(i, 1, "cdr", format!("{party} ({}s)", c.billsec))
-        }
-        LedgerSource::Stream(i) => {
-            let secs = cdr(ds, a, i).streaming_secs;
-            from_call(i, 2, "stream_cdr", format!("Stream session ({secs}s)"))
-        }
-        LedgerSource::NonConnected(i) => from_call(i, 3, "ncc", "Non-connected call fee".into()),
+        LedgerSource::Call(i) => from_call(i, 1, "cdr"),
+        LedgerSource::Stream(i) => from_call(i, 2, "stream_cdr"),
+        LedgerSource::NonConnected(i) => from_call(i, 3, "ncc"),
         LedgerSource::Other(j) => other(&a.others[j as usize]),
         LedgerSource::Drift(j) => other(&a.drift[j as usize]),
         LedgerSource::Opening => LedgerRow {

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::Duration;
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
 use uuid::Uuid;
@@ -18,9 +18,7 @@ pub type Micros = i64;
 
 pub const MICROS_PER_SEC: i64 = 1_000_000;
 
-pub fn to_datetime(t: Micros) -> DateTime<Utc> {
-    Utc.timestamp_micros(t).single().expect("in range")
-}
+pub use crate::model::time::from_micros as to_datetime;
 
 /// Credentials the simulator accepts for the partner endpoints (documented in README).
 pub const DEMO_PARTNER_AUTH_ID: &str = "PA_DEMO0001";

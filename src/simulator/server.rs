@@ -14,8 +14,9 @@
 #![allow(clippy::result_large_err)]
 
 use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -102,6 +103,41 @@ pub struct DayAgg {
     pub sip_trunking: Agg,
 }
 
+/// The rows a query selects — (account index, row position), oldest first — and the
+/// query's summary, which every page of a crawl repeats. Cached, so that paging through a
+/// selection costs one pass over it rather than one per page.
+pub struct View<S> {
+    rows: Vec<(u32, u32)>,
+    summary: S,
+}
+
+struct ViewCache<S> {
+    map: Mutex<HashMap<String, Arc<View<S>>>>,
+}
+
+impl<S> ViewCache<S> {
+    const CAPACITY: usize = 256;
+
+    fn new() -> Self {
+        Self {
+            map: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn get_or_build(&self, key: String, build: impl FnOnce() -> View<S>) -> Arc<View<S>> {
+        if let Some(v) = self.map.lock().expect("view cache").get(&key) {
+            return v.clone();
+        }
+        let v = Arc::new(build());
+        let mut map = self.map.lock().expect("view cache");
+        if map.len() >= Self::CAPACITY {
+            map.clear();
+        }
+        map.insert(key, v.clone());
+        v
+    }
+}
+
 pub struct Simulator {
     pub ds: Dataset,
     pub faults: FaultSpec,
@@ -109,6 +145,8 @@ pub struct Simulator {
     cache: IndexCache,
     drift_visible: Vec<AtomicBool>,
     totals: Vec<OnceLock<AccountTotals>>,
+    cdr_views: ViewCache<CdrSummary>,
+    ledger_views: ViewCache<LedgerSummary>,
 }
 
 impl Simulator {
@@ -121,6 +159,8 @@ impl Simulator {
             cache: IndexCache::new(cache_accounts),
             drift_visible: (0..n).map(|_| AtomicBool::new(false)).collect(),
             totals: (0..n).map(|_| OnceLock::new()).collect(),
+            cdr_views: ViewCache::new(),
+            ledger_views: ViewCache::new(),
         }
     }
 
@@ -151,6 +191,20 @@ impl Simulator {
                 days,
             }
         })
+    }
+
+    /// Names `accounts` and their drift state, for view cache keys.
+    fn selection_key(&self, accounts: &[&Account]) -> String {
+        let drift: Vec<u32> = accounts
+            .iter()
+            .filter(|a| self.drift_visible(a))
+            .map(|a| a.index)
+            .collect();
+        if accounts.len() == 1 {
+            format!("a{}:{drift:?}", accounts[0].index)
+        } else {
+            format!("all{}:{drift:?}", accounts.len())
+        }
     }
 
     fn drift_visible(&self, a: &Account) -> bool {
@@ -680,10 +734,16 @@ fn reference_type(a: &Account, k: &LedgerKey) -> Option<&'static str> {
     }
 }
 
-fn summarize<'k>(rows: impl Iterator<Item = (&'k Account, &'k LedgerKey)>) -> LedgerSummary {
+fn summarize(sim: &Simulator, rows: &[(u32, u32)]) -> LedgerSummary {
     let mut s = LedgerSummary::default();
     let mut by: BTreeMap<&'static str, ReferenceTypeTotals> = BTreeMap::new();
-    for (a, k) in rows {
+    let mut current: Option<(u32, Arc<AccountIndex>)> = None;
+    for &(ai, pos) in rows {
+        let a = &sim.ds.accounts[ai as usize];
+        if current.as_ref().is_none_or(|(i, _)| *i != ai) {
+            current = Some((ai, sim.index(a)));
+        }
+        let k = &current.as_ref().expect("set above").1.ledger[pos as usize];
         let rt = reference_type(a, k).unwrap_or("unknown");
         let e = by.entry(rt).or_insert_with(|| ReferenceTypeTotals {
             reference_type: rt.into(),
@@ -774,34 +834,43 @@ fn partner_ledger_page(
     pq: &PartnerLedgerQuery,
     account_auth_id: Option<&str>,
 ) -> Reply {
-    let indices: Vec<Arc<AccountIndex>> = accounts.iter().map(|a| sim.index(a)).collect();
-    // Oldest first across all accounts: (at, account position, ledger position).
-    let mut rows: Vec<(&Account, &LedgerKey)> = Vec::new();
-    for (a, idx) in accounts.iter().zip(&indices) {
-        let visible = idx.visible_ledger(sim.drift_visible(a));
-        let lo = visible.partition_point(|k| k.at < pq.window.0);
-        let hi = visible.partition_point(|k| k.at < pq.window.1);
-        rows.extend(
-            visible[lo..hi]
-                .iter()
-                .filter(|k| pq.kind.is_none_or(|want| filter_kind(a, k) == want))
-                .map(|k| (*a, k)),
-        );
-    }
-    if accounts.len() > 1 {
-        rows.sort_by_key(|(a, k)| (k.at, a.index, k.source));
-    }
-    let total = rows.len() as u64;
-    let summary = summarize(rows.iter().copied());
-    let transactions = newest_first_page(rows.len(), pq.page, pq.per_page)
+    let key = format!(
+        "partner-ledger|{}|{:?}|{:?}",
+        sim.selection_key(accounts),
+        pq.window,
+        pq.kind
+    );
+    let view = sim.ledger_views.get_or_build(key, || {
+        let mut rows: Vec<(Micros, u32, u32)> = Vec::new();
+        for a in accounts {
+            let idx = sim.index(a);
+            let visible = idx.visible_ledger(sim.drift_visible(a));
+            let lo = visible.partition_point(|k| k.at < pq.window.0);
+            let hi = visible.partition_point(|k| k.at < pq.window.1);
+            rows.extend(
+                (lo..hi)
+                    .filter(|&p| pq.kind.is_none_or(|want| filter_kind(a, &visible[p]) == want))
+                    .map(|p| (visible[p].at, a.index, p as u32)),
+            );
+        }
+        // Positions are oldest first within an account; merge accounts by time.
+        rows.sort_unstable();
+        let rows: Vec<(u32, u32)> = rows.into_iter().map(|(_, a, p)| (a, p)).collect();
+        let summary = summarize(sim, &rows);
+        View { rows, summary }
+    });
+    let total = view.rows.len() as u64;
+    let transactions = newest_first_page(view.rows.len(), pq.page, pq.per_page)
         .map(|p| {
-            let (a, k) = rows[p];
-            LedgerObject::new(a, ledger_row(&sim.ds, a, k), false)
+            let (ai, pos) = view.rows[p];
+            let a = &sim.ds.accounts[ai as usize];
+            let k = sim.index(a).ledger[pos as usize];
+            LedgerObject::new(a, ledger_row(&sim.ds, a, &k), false)
         })
         .collect();
     ok(&PartnerLedgerPage {
         transactions,
-        summary,
+        summary: &view.summary,
         total,
         page: pq.page,
         per_page: pq.per_page,
@@ -871,36 +940,45 @@ async fn ledger_v3(State(sim): State<Arc<Simulator>>, h: HeaderMap, Path(id): Pa
         lower("transaction_id"),
     );
 
+    let key = format!(
+        "account-ledger|{}|{from}|{to_inclusive}|{kind:?}|{status:?}|{currency:?}|{rtype:?}|{desc:?}|{reference:?}|{txn:?}",
+        sim.selection_key(&[a])
+    );
+    let view = sim.ledger_views.get_or_build(key, || {
+        let idx = sim.index(a);
+        let visible = idx.visible_ledger(sim.drift_visible(a));
+        let lo = visible.partition_point(|k| k.at < from);
+        let hi = visible.partition_point(|k| k.at <= to_inclusive);
+        let needs_rows = desc.is_some() || reference.is_some() || txn.is_some();
+        let rows: Vec<(u32, u32)> = (lo..hi)
+            .filter(|&p| {
+                let k = &visible[p];
+                kind.as_deref().is_none_or(|t| t == k.side.as_str())
+                    && status.as_deref().is_none_or(|s| s == "completed")
+                    && currency.as_deref().is_none_or(|c| c == a.currency)
+                    && rtype.as_deref().is_none_or(|t| reference_type(a, k) == Some(t))
+                    && (!needs_rows || {
+                        let r = ledger_row(&sim.ds, a, k);
+                        desc.as_deref().is_none_or(|d| r.description.to_lowercase().contains(d))
+                            && reference
+                                .as_deref()
+                                .is_none_or(|x| r.reference.as_deref().is_some_and(|rf| rf.to_lowercase().contains(x)))
+                            && txn.as_deref().is_none_or(|t| r.id.to_string() == t)
+                    })
+            })
+            .map(|p| (a.index, p as u32))
+            .collect();
+        let summary = summarize(&sim, &rows);
+        View { rows, summary }
+    });
+    let total = view.rows.len() as u64;
     let idx = sim.index(a);
-    let visible = idx.visible_ledger(sim.drift_visible(a));
-    let lo = visible.partition_point(|k| k.at < from);
-    let hi = visible.partition_point(|k| k.at <= to_inclusive);
-    let needs_rows = desc.is_some() || reference.is_some() || txn.is_some();
-    let rows: Vec<&LedgerKey> = visible[lo..hi]
-        .iter()
-        .filter(|k| kind.as_deref().is_none_or(|t| t == k.side.as_str()))
-        .filter(|_| status.as_deref().is_none_or(|s| s == "completed"))
-        .filter(|_| currency.as_deref().is_none_or(|c| c == a.currency))
-        .filter(|k| rtype.as_deref().is_none_or(|t| reference_type(a, k) == Some(t)))
-        .filter(|k| {
-            !needs_rows || {
-                let r = ledger_row(&sim.ds, a, k);
-                desc.as_deref().is_none_or(|d| r.description.to_lowercase().contains(d))
-                    && reference
-                        .as_deref()
-                        .is_none_or(|x| r.reference.as_deref().is_some_and(|rf| rf.to_lowercase().contains(x)))
-                    && txn.as_deref().is_none_or(|t| r.id.to_string() == t)
-            }
-        })
-        .collect();
-    let total = rows.len() as u64;
-    let summary = summarize(rows.iter().map(|k| (a, *k)));
-    let transactions = newest_first_page(rows.len(), page, per_page)
-        .map(|p| LedgerObject::new(a, ledger_row(&sim.ds, a, rows[p]), true))
+    let transactions = newest_first_page(view.rows.len(), page, per_page)
+        .map(|p| LedgerObject::new(a, ledger_row(&sim.ds, a, &idx.ledger[view.rows[p].1 as usize]), true))
         .collect();
     let resp = ok(&AccountLedgerPage {
         transactions,
-        summary,
+        summary: &view.summary,
         total,
         page,
         per_page,
@@ -980,10 +1058,10 @@ impl CdrQuery<'_> {
     }
 }
 
-fn cdr_summary(rows: &[(&Account, u32, &CdrKey)]) -> CdrSummary {
-    let total = rows.len() as u64;
-    let answered = rows.iter().filter(|(_, _, c)| c.status == CallStatus::Answered).count() as u64;
-    let duration: u64 = rows.iter().map(|(_, _, c)| c.duration as u64).sum();
+fn cdr_summary(keys: &[&CdrKey]) -> CdrSummary {
+    let total = keys.len() as u64;
+    let answered = keys.iter().filter(|c| c.status == CallStatus::Answered).count() as u64;
+    let duration: u64 = keys.iter().map(|c| c.duration as u64).sum();
     let rate = if total == 0 {
         Decimal::ZERO
     } else {
@@ -993,38 +1071,59 @@ fn cdr_summary(rows: &[(&Account, u32, &CdrKey)]) -> CdrSummary {
         answer_rate: rate,
         answered_calls: answered,
         avg_call_duration: format!("{}s", (duration + total / 2).checked_div(total).unwrap_or(0)),
-        last_call_at: rows.iter().map(|(_, _, c)| c.start).max().map(ts_seconds_z),
+        last_call_at: keys.iter().map(|c| c.start).max().map(ts_seconds_z),
         total_calls: total,
-        total_billable_seconds: rows.iter().map(|(_, _, c)| c.billsec as u64).sum(),
-        total_cost: rows.iter().map(|(_, _, c)| c.total_cost).sum(),
+        total_billable_seconds: keys.iter().map(|c| c.billsec as u64).sum(),
+        total_cost: keys.iter().map(|c| c.total_cost).sum(),
         total_duration_seconds: duration,
     }
 }
 
-/// One page of CDRs over `accounts`, newest first, with summary and pagination.
+/// One page of CDRs over `accounts`, newest first, with pagination and the selection's view.
 fn cdr_page<'a>(
     sim: &'a Simulator,
     accounts: &[&'a Account],
     cq: &CdrQuery,
-    indices: &'a [Arc<AccountIndex>],
-) -> (Vec<CdrObject<'a>>, Pagination, CdrSummary) {
-    let mut rows: Vec<(&Account, u32, &CdrKey)> = Vec::new();
-    for (a, idx) in accounts.iter().zip(indices) {
-        let range = idx.cdr_range(cq.window.0, cq.window.1);
-        rows.extend(
-            range
-                .filter(|&i| cq.keeps(&idx.cdrs[i]))
-                .map(|i| (*a, i as u32, &idx.cdrs[i])),
-        );
-    }
-    if accounts.len() > 1 {
-        rows.sort_by_key(|(a, i, c)| (c.start, a.index, *i));
-    }
-    let total = rows.len() as u64;
-    let summary = cdr_summary(&rows);
-    let data: Vec<CdrObject> = newest_first_page(rows.len(), cq.page, cq.per_page)
+) -> (Vec<CdrObject<'a>>, Pagination, Arc<View<CdrSummary>>) {
+    let key = format!(
+        "cdrs|{}|{:?}|{:?}|{:?}|{:?}|{:?}",
+        sim.selection_key(accounts),
+        cq.window,
+        cq.direction,
+        cq.status,
+        cq.hangup_cause,
+        cq.min_duration
+    );
+    let view = sim.cdr_views.get_or_build(key, || {
+        let indices: Vec<Arc<AccountIndex>> = accounts.iter().map(|a| sim.index(a)).collect();
+        let mut rows: Vec<(Micros, u32, u32)> = Vec::new();
+        for (a, idx) in accounts.iter().zip(&indices) {
+            let range = idx.cdr_range(cq.window.0, cq.window.1);
+            rows.extend(
+                range
+                    .filter(|&i| cq.keeps(&idx.cdrs[i]))
+                    .map(|i| (idx.cdrs[i].start, a.index, i as u32)),
+            );
+        }
+        rows.sort_unstable();
+        let keys: Vec<&CdrKey> = rows
+            .iter()
+            .map(|&(_, ai, i)| {
+                let pos = accounts.iter().position(|a| a.index == ai).expect("selected account");
+                &indices[pos].cdrs[i as usize]
+            })
+            .collect();
+        let summary = cdr_summary(&keys);
+        View {
+            rows: rows.into_iter().map(|(_, a, i)| (a, i)).collect(),
+            summary,
+        }
+    });
+    let total = view.rows.len() as u64;
+    let data: Vec<CdrObject> = newest_first_page(view.rows.len(), cq.page, cq.per_page)
         .map(|p| {
-            let (a, i, _) = rows[p];
+            let (ai, i) = view.rows[p];
+            let a = &sim.ds.accounts[ai as usize];
             CdrObject::new(a, cdr(&sim.ds, a, i))
         })
         .collect();
@@ -1037,7 +1136,7 @@ fn cdr_page<'a>(
         has_next: cq.page < n_pages,
         has_prev: cq.page > 1,
     };
-    (data, pagination, summary)
+    (data, pagination, view)
 }
 
 async fn account_cdrs(
@@ -1050,8 +1149,7 @@ async fn account_cdrs(
     require_partner(&sim, &h, &uri)?;
     let a = partner_account(&sim, &id)?;
     let cq = cdr_query(&q)?;
-    let indices = [sim.index(a)];
-    let (data, pagination, summary) = cdr_page(&sim, &[a], &cq, &indices);
+    let (data, pagination, view) = cdr_page(&sim, &[a], &cq);
     ok(&PartnerCdrPage {
         success: true,
         account_id: Some(&a.id),
@@ -1059,7 +1157,7 @@ async fn account_cdrs(
         count: data.len(),
         data,
         pagination,
-        summary,
+        summary: &view.summary,
     })
 }
 
@@ -1067,8 +1165,7 @@ async fn all_cdrs(State(sim): State<Arc<Simulator>>, h: HeaderMap, uri: Uri, Que
     require_partner(&sim, &h, &uri)?;
     let cq = cdr_query(&q)?;
     let accounts: Vec<&Account> = sim.ds.accounts.iter().collect();
-    let indices: Vec<_> = accounts.iter().map(|a| sim.index(a)).collect();
-    let (data, pagination, summary) = cdr_page(&sim, &accounts, &cq, &indices);
+    let (data, pagination, view) = cdr_page(&sim, &accounts, &cq);
     ok(&PartnerCdrPage {
         success: true,
         account_id: None,
@@ -1076,7 +1173,7 @@ async fn all_cdrs(State(sim): State<Arc<Simulator>>, h: HeaderMap, uri: Uri, Que
         count: data.len(),
         data,
         pagination,
-        summary,
+        summary: &view.summary,
     })
 }
 
@@ -1113,8 +1210,7 @@ async fn cdr_list_v3(
     if param(&q, "start_date").is_none() || param(&q, "end_date").is_none() {
         cq.window = (Micros::MIN, Micros::MAX);
     }
-    let indices = [sim.index(a)];
-    let (data, pagination, summary) = cdr_page(&sim, &[a], &cq, &indices);
+    let (data, pagination, view) = cdr_page(&sim, &[a], &cq);
     ok(&PartnerCdrPage {
         success: true,
         account_id: Some(&a.auth_id),
@@ -1122,6 +1218,6 @@ async fn cdr_list_v3(
         count: data.len(),
         data,
         pagination,
-        summary,
+        summary: &view.summary,
     })
 }

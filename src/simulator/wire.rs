@@ -7,22 +7,23 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::activity::{Cdr, LedgerRow};
-use super::dataset::{Account, Dataset, Micros, Tier, to_datetime};
+use super::dataset::{Account, Dataset, Micros, Tier};
 use crate::model::money::json;
+use crate::model::time::format_utc;
 
 /// `2026-01-19T18:39:14.529435Z` (profile, ledgers).
 pub fn ts_micros_z(t: Micros) -> String {
-    to_datetime(t).format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+    format_utc(t, true, "Z")
 }
 
 /// `2026-05-06T07:12:40.437143+00:00` (accounts).
 pub fn ts_micros_offset(t: Micros) -> String {
-    to_datetime(t).format("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string()
+    format_utc(t, true, "+00:00")
 }
 
 /// `2026-03-25T06:59:31Z` (CDRs).
 pub fn ts_seconds_z(t: Micros) -> String {
-    to_datetime(t).format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    format_utc(t, false, "Z")
 }
 
 #[derive(Serialize)]
@@ -322,7 +323,7 @@ pub struct LedgerSummary {
 #[derive(Serialize)]
 pub struct PartnerLedgerPage<'a> {
     pub transactions: Vec<LedgerObject<'a>>,
-    pub summary: LedgerSummary,
+    pub summary: &'a LedgerSummary,
     pub total: u64,
     pub page: u64,
     pub per_page: u64,
@@ -335,7 +336,7 @@ pub struct PartnerLedgerPage<'a> {
 #[derive(Serialize)]
 pub struct AccountLedgerPage<'a> {
     pub transactions: Vec<LedgerObject<'a>>,
-    pub summary: LedgerSummary,
+    pub summary: &'a LedgerSummary,
     pub total: u64,
     pub page: u64,
     pub per_page: u64,
@@ -488,7 +489,7 @@ pub struct PartnerCdrPage<'a> {
     pub count: usize,
     pub data: Vec<CdrObject<'a>>,
     pub pagination: Pagination,
-    pub summary: CdrSummary,
+    pub summary: &'a CdrSummary,
 }
 
 /// `GET /Account/{id}/balance/{currency}`.

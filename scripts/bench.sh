@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Extract + normalize throughput and peak memory: ACCOUNTS x CDRS calls (default 100 x 10,000
+# = 1M CDRs, plus their ~1M ledger rows) from the local simulator, release build.
+set -euo pipefail
+bin=${1:-target/release/vobiz-billing}
+accounts=${ACCOUNTS:-100}
+cdrs=${CDRS:-10000}
+dir=$(mktemp -d)
+trap 'kill "$sim" 2>/dev/null || true; du -sh "$dir/out/raw" "$dir/out/parquet" 2>/dev/null | sed "s|$dir/out/||"; rm -rf "$dir"' EXIT
+
+"$bin" --log-format json sim --addr 127.0.0.1:0 --accounts "$accounts" --cdrs-per-account "$cdrs" \
+  --period 2026-03 >"$dir/sim.out" 2>/dev/null &
+sim=$!
+until grep -q '^listening on ' "$dir/sim.out" 2>/dev/null; do sleep 0.2; done
+url=$(sed -n 's/^listening on //p' "$dir/sim.out")
+
+VOBIZ_AUTH_ID=PA_DEMO0001 VOBIZ_AUTH_TOKEN=sim-partner-token \
+  "$bin" --log-format json run --period 2026-03 --base-url "$url" --out "$dir/out" 2>"$dir/run.log" \
+  || { tail -5 "$dir/run.log"; exit 1; }
+sim_peak=$(awk '/VmHWM/ {print int($2/1024)}' "/proc/$sim/status")
+
+python3 - "$dir/out/2026-03/manifest.json" "$sim_peak" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+e, n, r = m["extract"], m["normalize"], m["run"]
+cdrs = e["cdr_rows"]
+print(f"calls fetched        {cdrs:>12,}   ledger rows fetched {e['ledger_rows']:>12,}")
+print(f"extract              {e['seconds']:>11.2f}s   requests {e['requests']:,}, {e['bytes'] / 2**20:,.0f} MiB of JSON")
+print(f"normalize            {n['seconds']:>11.2f}s   rows written {sum(t['rows'] for t in n['tables'].values()):,}")
+print(f"end to end           {r['seconds']:>11.2f}s   {cdrs / r['seconds']:,.0f} CDR rows/s, {r['rows_per_second']:,.0f} rows/s (CDRs + ledger)")
+print(f"peak memory          {r['peak_rss_mib']:>9} MiB  (pipeline), {sys.argv[2]} MiB (simulator)")
+PY
