@@ -11,7 +11,7 @@ use crate::config::{self, Config};
 use crate::error::usage;
 use crate::model::Period;
 use crate::pipeline::{self, RunOptions};
-use crate::simulator::{self, DatasetSpec, FaultSpec};
+use crate::simulator::{self, Anomalies, DatasetSpec, FaultSpec};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -49,6 +49,8 @@ pub enum Command {
     Extract(ApiArgs),
     /// Stage 2: turn the raw pages of a period into Parquet tables (offline).
     Normalize(StageArgs),
+    /// Stage 3: check balances, calls, debits and analytics against each other (offline).
+    Reconcile(StageArgs),
     /// Serve the built-in Vobiz API simulator (deterministic data, optional faults).
     Sim(SimArgs),
 }
@@ -99,6 +101,9 @@ pub struct DemoArgs {
     /// Faults for the simulator to inject (see `sim --faults`).
     #[arg(long, default_value = "none")]
     pub faults: FaultSpec,
+    /// Discrepancies for the simulator to plant (see `sim --anomalies`).
+    #[arg(long, default_value = "none")]
+    pub anomalies: Anomalies,
 }
 
 #[derive(Debug, clap::Args)]
@@ -127,6 +132,21 @@ pub struct SimArgs {
     /// Give one customer a hostile name and address (HTML, Typst and formula markup).
     #[arg(long)]
     pub hostile_names: bool,
+    /// Discrepancies to plant, one account each: `none`, `all`, or a list of missing-debit,
+    /// duplicate-debit, paisa, balance-jump, currency, orphan.
+    #[arg(long, default_value = "none")]
+    pub anomalies: Anomalies,
+}
+
+/// Anomalies are planted in active accounts from index 7 on, one each.
+fn check_anomaly_room(accounts: u32, anomalies: &simulator::Anomalies) -> anyhow::Result<()> {
+    let needed = 7 + 2 * anomalies.0.len() as u32;
+    if !anomalies.0.is_empty() && accounts < needed {
+        return Err(usage(format!(
+            "--anomalies needs at least {needed} accounts, got {accounts}"
+        )));
+    }
+    Ok(())
 }
 
 /// The month before the current one, in the default partner time zone.
@@ -138,10 +158,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let progress = show_progress(cli.log_format);
     match cli.command {
         Command::Demo(args) => demo(args, progress).await,
-        Command::Run(args) => {
-            pipeline::run(&api_options(&args, progress)?).await?;
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Run(args) => Ok(exit_for(pipeline::run(&api_options(&args, progress)?).await?)),
         Command::Extract(args) => {
             let opts = api_options(&args, progress)?;
             pipeline::check_period(opts.period, &opts.config)?;
@@ -153,7 +170,28 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             pipeline::normalize(args.out, args.period, &cfg).await?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Reconcile(args) => {
+            let cfg = Config::load(args.config.as_deref())?;
+            let report =
+                tokio::task::spawn_blocking(move || pipeline::reconcile(&args.out, args.period, &cfg)).await??;
+            Ok(exit_for(pipeline::RunSummary {
+                reconciliation_errors: report.errors,
+            }))
+        }
         Command::Sim(args) => sim(args).await,
+    }
+}
+
+/// Exit code 3 when reconciliation found errors (after every report was written).
+fn exit_for(summary: pipeline::RunSummary) -> ExitCode {
+    if summary.reconciliation_errors > 0 {
+        tracing::warn!(
+            errors = summary.reconciliation_errors,
+            "reconciliation exceptions above tolerance"
+        );
+        ExitCode::from(crate::error::EXIT_EXCEPTIONS)
+    } else {
+        ExitCode::SUCCESS
     }
 }
 
@@ -187,7 +225,9 @@ async fn demo(args: DemoArgs, progress: bool) -> anyhow::Result<ExitCode> {
     let cfg = Config::load(args.config.as_deref())?;
     let period = args.period.unwrap_or_else(last_month);
     pipeline::check_period(period, &cfg)?;
-    let spec = DatasetSpec::new(args.seed, args.accounts, args.cdrs_per_account, period);
+    check_anomaly_room(args.accounts, &args.anomalies)?;
+    let mut spec = DatasetSpec::new(args.seed, args.accounts, args.cdrs_per_account, period);
+    spec.anomalies = args.anomalies.0;
     let sim = simulator::start(spec, args.faults, "127.0.0.1:0".parse().expect("literal address"))
         .await
         .context("cannot start the simulator")?;
@@ -203,9 +243,9 @@ async fn demo(args: DemoArgs, progress: bool) -> anyhow::Result<ExitCode> {
     };
     let result = pipeline::run(&opts).await;
     sim.shutdown().await.ok();
-    result?;
+    let summary = result?;
     println!("demo finished: outputs under {}", args.out.display());
-    Ok(ExitCode::SUCCESS)
+    Ok(exit_for(summary))
 }
 
 async fn sim(args: SimArgs) -> anyhow::Result<ExitCode> {
@@ -216,8 +256,10 @@ async fn sim(args: SimArgs) -> anyhow::Result<ExitCode> {
         )));
     }
     let period = args.period.unwrap_or_else(last_month);
+    check_anomaly_room(args.accounts, &args.anomalies)?;
     let mut spec = DatasetSpec::new(args.seed, args.accounts, args.cdrs_per_account, period);
     spec.hostile_names = args.hostile_names;
+    spec.anomalies = args.anomalies.0;
     let running = simulator::start(spec, args.faults, args.addr)
         .await
         .with_context(|| format!("cannot listen on {}", args.addr))?;

@@ -20,6 +20,38 @@ pub struct Config {
     pub api: ApiConfig,
     #[serde(default)]
     pub partner: PartnerConfig,
+    #[serde(default)]
+    pub reconcile: ReconcileConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReconcileConfig {
+    /// Money differences up to this amount are not exceptions, e.g. "0.00" (the default).
+    #[serde(deserialize_with = "decimal_string")]
+    pub tolerance: rust_decimal::Decimal,
+    /// Low-balance threshold for accounts whose wallet does not report one.
+    #[serde(deserialize_with = "decimal_string")]
+    pub default_low_balance: rust_decimal::Decimal,
+}
+
+impl Default for ReconcileConfig {
+    fn default() -> Self {
+        Self {
+            tolerance: rust_decimal::Decimal::ZERO,
+            default_low_balance: rust_decimal::Decimal::from(50),
+        }
+    }
+}
+
+/// Amounts in the config are strings (`"0.01"`), so that no float ever holds them.
+fn decimal_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<rust_decimal::Decimal, D::Error> {
+    let s = String::deserialize(d)?;
+    let v = crate::model::money::parse_exact(&s).map_err(serde::de::Error::custom)?;
+    if v.is_sign_negative() {
+        return Err(serde::de::Error::custom(format!("{s:?} must not be negative")));
+    }
+    Ok(v)
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -180,6 +212,8 @@ mod tests {
         assert_eq!(c.api.concurrency, 3);
         assert_eq!(c.api.max_retries, 6);
         assert_eq!(c.partner.tz(), chrono_tz::Asia::Dubai);
+        let c = parse("[reconcile]\ntolerance = \"0.01\"\n").unwrap();
+        assert_eq!(c.reconcile.tolerance, rust_decimal::Decimal::new(1, 2));
     }
 
     #[test]
@@ -190,6 +224,8 @@ mod tests {
             "[partner]\ntime_zone = \"Mars/Olympus\"\n",
             "[partner]\ncurrency = \"rupees\"\n",
             "[api]\nconcurrency = 0\n",
+            "[reconcile]\ntolerance = 0.01\n",
+            "[reconcile]\ntolerance = \"-1\"\n",
             "not toml at all = = =",
         ] {
             let err = parse(text).unwrap_err();

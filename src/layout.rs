@@ -21,6 +21,7 @@ pub enum Table {
     Cdrs,
     AnalyticsDaily,
     Reconciliation,
+    Exceptions,
     Invoices,
     InvoiceLines,
 }
@@ -34,6 +35,7 @@ impl Table {
             Table::Cdrs => "cdrs",
             Table::AnalyticsDaily => "analytics_daily",
             Table::Reconciliation => "reconciliation",
+            Table::Exceptions => "exceptions",
             Table::Invoices => "invoices",
             Table::InvoiceLines => "invoice_lines",
         }

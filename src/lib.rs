@@ -15,5 +15,7 @@ pub mod model;
 pub mod normalize;
 pub mod output;
 pub mod pipeline;
+pub mod reconcile;
+pub mod render;
 pub mod resources;
 pub mod simulator;

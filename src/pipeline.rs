@@ -12,7 +12,8 @@ use crate::error::usage;
 use crate::extract::client::{ApiClient, Credentials, RetryPolicy, Secret};
 use crate::layout::Layout;
 use crate::model::Period;
-use crate::{extract, manifest, normalize};
+use crate::render::Renderer;
+use crate::{extract, manifest, normalize, reconcile};
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -161,8 +162,60 @@ fn normalize_as_extracted(
     n.finish().map(Some)
 }
 
+/// Reconcile a period from its Parquet and write `reconciliation.html`.
+pub fn reconcile(out: &std::path::Path, period: Period, cfg: &Config) -> anyhow::Result<reconcile::Report> {
+    let layout = Layout::new(out);
+    let settings = reconcile::Settings {
+        period,
+        time_zone: cfg.partner.tz(),
+        currency: cfg.partner.currency.clone(),
+        tolerance: cfg.reconcile.tolerance,
+        default_low_balance: cfg.reconcile.default_low_balance,
+    };
+    let outcome = reconcile::run(&layout, &settings)?;
+    let partner = partner_name(&layout, period);
+    let html = reconcile::html::render(
+        &Renderer::new()?,
+        &settings,
+        &partner,
+        &outcome.checks,
+        &outcome.exceptions,
+    )?;
+    crate::output::write_atomic(&layout.period_dir(period).join("reconciliation.html"), html.as_bytes())?;
+    manifest::update(&layout, period, "reconcile", &outcome.report)?;
+    let r = &outcome.report;
+    tracing::info!(
+        accounts = r.accounts,
+        errors = r.errors,
+        warnings = r.warnings,
+        notes = r.notes,
+        "reconcile finished"
+    );
+    Ok(outcome.report)
+}
+
+/// The partner's name as its profile gives it (for report headers).
+fn partner_name(layout: &Layout, period: Period) -> String {
+    let path = layout.raw_partner(period, crate::layout::RawEndpoint::Profile);
+    crate::extract::raw::read_pages(&path)
+        .ok()
+        .and_then(|mut pages| pages.pop())
+        .and_then(|p| {
+            serde_json::from_slice::<crate::extract::wire::ProfileWire>(&p)
+                .ok()
+                .map(|w| w.company.map(|c| c.into_owned()).unwrap_or_else(|| w.name.into_owned()))
+        })
+        .unwrap_or_default()
+}
+
+/// What a complete run found, for the exit code.
+#[derive(Debug, Clone, Copy)]
+pub struct RunSummary {
+    pub reconciliation_errors: usize,
+}
+
 /// Every stage, in order.
-pub async fn run(opts: &RunOptions) -> anyhow::Result<()> {
+pub async fn run(opts: &RunOptions) -> anyhow::Result<RunSummary> {
     check_period(opts.period, &opts.config)?;
     let layout = Layout::new(&opts.out);
     crate::output::remove_stale_temporaries(&layout.period_dir(opts.period))?;
@@ -196,5 +249,11 @@ pub async fn run(opts: &RunOptions) -> anyhow::Result<()> {
             "rejected_rows": normalized.rejects.len(),
         }),
     )?;
-    Ok(())
+    let (out, period, cfg) = (opts.out.clone(), opts.period, opts.config.clone());
+    let reconciled = tokio::task::spawn_blocking(move || reconcile(&out, period, &cfg))
+        .await
+        .context("reconcile task")??;
+    Ok(RunSummary {
+        reconciliation_errors: reconciled.errors,
+    })
 }

@@ -68,6 +68,34 @@ pub fn fixed(d: Money, dp: u32) -> String {
     format!("{r:.prec$}", prec = dp as usize)
 }
 
+/// `d` with two places and Indian digit grouping: `12,34,56,789.05`, `-1,000.50`.
+pub fn indian(d: Money) -> String {
+    let text = fixed(d, 2);
+    let (sign, digits) = match text.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", text.as_str()),
+    };
+    let (int, frac) = digits.split_once('.').expect("two places");
+    let mut groups: Vec<&str> = Vec::new();
+    let (head, last3) = if int.len() > 3 {
+        int.split_at(int.len() - 3)
+    } else {
+        ("", int)
+    };
+    let mut rest = head;
+    while rest.len() > 2 {
+        let (a, b) = rest.split_at(rest.len() - 2);
+        groups.push(b);
+        rest = a;
+    }
+    if !rest.is_empty() {
+        groups.push(rest);
+    }
+    groups.reverse();
+    groups.push(last3);
+    format!("{sign}{}.{frac}", groups.join(","))
+}
+
 /// An amount as the API sends it: a JSON string or a JSON number, read exactly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct WireMoney(pub Money);
@@ -167,6 +195,16 @@ mod tests {
         assert_eq!(round_paise(dec!(-0.045)), dec!(-0.05));
         assert_eq!(fixed(dec!(1300), 5), "1300.00000");
         assert_eq!(fixed(dec!(108.235), 2), "108.24");
+    }
+
+    #[test]
+    fn indian_grouping() {
+        assert_eq!(indian(dec!(0)), "0.00");
+        assert_eq!(indian(dec!(999.999)), "1,000.00");
+        assert_eq!(indian(dec!(100000)), "1,00,000.00");
+        assert_eq!(indian(dec!(123456789.05)), "12,34,56,789.05");
+        assert_eq!(indian(dec!(-1000.5)), "-1,000.50");
+        assert_eq!(indian(dec!(12345)), "12,345.00");
     }
 
     #[test]

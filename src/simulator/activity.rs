@@ -274,6 +274,12 @@ pub enum LedgerSource {
     Other(u32),
     /// `Account::drift[j]` (visible only once a client has started paging).
     Drift(u32),
+    /// Planted: a second debit for call `i`.
+    DuplicateOf(u32),
+    /// Planted: a debit referencing a call that does not exist.
+    Orphan,
+    /// Planted: a charge in a currency the account does not hold.
+    ForeignCurrency,
 }
 
 /// The part of a ledger row needed for ordering, filtering and sums.
@@ -309,10 +315,23 @@ pub struct AccountIndex {
 
 impl AccountIndex {
     pub fn build(ds: &Dataset, a: &Account) -> Self {
+        use super::dataset::Anomaly;
         let mut cdrs = Vec::with_capacity(a.cdr_count as usize);
         let mut ledger = Vec::with_capacity(a.cdr_count as usize + a.others.len());
+        // Planted call discrepancies hit the first charged call a day into the period.
+        let mut target: Option<u32> = None;
+        let day = 86_400 * MICROS_PER_SEC;
         for i in 0..a.cdr_count {
             let c = cdr(ds, a, i);
+            let is_target = target.is_none()
+                && a.anomaly.is_some()
+                && c.start >= ds.period_start + day
+                && !c.cost.is_zero()
+                && !c.non_connected_fee;
+            if is_target {
+                target = Some(i);
+            }
+            let planted = if is_target { a.anomaly } else { None };
             cdrs.push(CdrKey {
                 start: c.start,
                 total_cost: c.total_cost(),
@@ -322,17 +341,30 @@ impl AccountIndex {
                 direction: c.direction,
                 product: c.product,
             });
-            if !c.cost.is_zero() {
+            if !c.cost.is_zero() && planted != Some(Anomaly::MissingDebit) {
                 let source = if c.non_connected_fee {
                     LedgerSource::NonConnected(i)
                 } else {
                     LedgerSource::Call(i)
                 };
+                let amount = if planted == Some(Anomaly::PaisaDifference) {
+                    c.cost + Decimal::new(1, 2)
+                } else {
+                    c.cost
+                };
                 ledger.push(LedgerKey {
                     at: c.end() + 1_250_000,
                     side: Side::Debit,
-                    amount: c.cost,
+                    amount,
                     source,
+                });
+            }
+            if planted == Some(Anomaly::DuplicateDebit) {
+                ledger.push(LedgerKey {
+                    at: c.end() + 61 * MICROS_PER_SEC,
+                    side: Side::Debit,
+                    amount: c.cost,
+                    source: LedgerSource::DuplicateOf(i),
                 });
             }
             if !c.streaming_cost.is_zero() {
@@ -359,6 +391,21 @@ impl AccountIndex {
                 amount: o.amount,
                 source: LedgerSource::Other(j as u32),
             });
+        }
+        match a.anomaly {
+            Some(Anomaly::OrphanDebit) => ledger.push(LedgerKey {
+                at: ds.period_start + 3 * day,
+                side: Side::Debit,
+                amount: Decimal::new(135, 2),
+                source: LedgerSource::Orphan,
+            }),
+            Some(Anomaly::CurrencyMismatch) => ledger.push(LedgerKey {
+                at: ds.period_start + 5 * day,
+                side: Side::Debit,
+                amount: Decimal::from(5),
+                source: LedgerSource::ForeignCurrency,
+            }),
+            _ => {}
         }
         ledger.sort_by_key(|k| (k.at, k.source));
         for (j, o) in a.drift.iter().enumerate() {
@@ -415,6 +462,8 @@ pub struct LedgerRow {
     pub reference_type: Option<&'static str>,
     /// Partner-ledger `transaction_type` filter vocabulary.
     pub filter_kind: &'static str,
+    /// Set only where a row is not in the account's currency.
+    pub currency: Option<&'static str>,
 }
 
 pub fn ledger_row(ds: &Dataset, a: &Account, k: &LedgerKey) -> LedgerRow {
@@ -445,6 +494,7 @@ pub fn ledger_row(ds: &Dataset, a: &Account, k: &LedgerKey) -> LedgerRow {
             reference: Some(c.ledger_reference()),
             reference_type: Some(reference_type),
             filter_kind: "debit",
+            currency: None,
         }
     };
     let other = |o: &super::dataset::OtherEntry| LedgerRow {
@@ -456,9 +506,36 @@ pub fn ledger_row(ds: &Dataset, a: &Account, k: &LedgerKey) -> LedgerRow {
         reference: o.reference.clone(),
         reference_type: o.reference_type,
         filter_kind: o.filter_kind,
+        currency: None,
     };
     match k.source {
         LedgerSource::Call(i) => from_call(i, 1, "cdr"),
+        LedgerSource::DuplicateOf(i) => from_call(i, 4, "cdr"),
+        LedgerSource::Orphan => {
+            let mut rng = Rng::new(key(&[ds.spec.seed, 0x0A9F, a.index as u64]));
+            LedgerRow {
+                id: rng.uuid(),
+                at: k.at,
+                side: k.side,
+                amount: k.amount,
+                description: format!("Call to 9198{} (42s)", rng.digits(8)),
+                reference: Some(format!("cdr_{}", rng.uuid())),
+                reference_type: Some("cdr"),
+                filter_kind: "debit",
+                currency: None,
+            }
+        }
+        LedgerSource::ForeignCurrency => LedgerRow {
+            id: Rng::new(key(&[ds.spec.seed, 0x0F0C, a.index as u64])).uuid(),
+            at: k.at,
+            side: k.side,
+            amount: k.amount,
+            description: "International number rental +14155550100".into(),
+            reference: Some("did_14155550100".into()),
+            reference_type: Some("did_rental"),
+            filter_kind: "debit",
+            currency: Some("USD"),
+        },
         LedgerSource::Stream(i) => from_call(i, 2, "stream_cdr"),
         LedgerSource::NonConnected(i) => from_call(i, 3, "ncc"),
         LedgerSource::Other(j) => other(&a.others[j as usize]),
@@ -472,6 +549,7 @@ pub fn ledger_row(ds: &Dataset, a: &Account, k: &LedgerKey) -> LedgerRow {
             reference: Some(format!("pay_{}", a.auth_id.trim_start_matches("MA_"))),
             reference_type: Some("payment"),
             filter_kind: "recharge",
+            currency: None,
         },
     }
 }

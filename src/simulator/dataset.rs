@@ -24,6 +24,74 @@ pub use crate::model::time::from_micros as to_datetime;
 pub const DEMO_PARTNER_AUTH_ID: &str = "PA_DEMO0001";
 pub const DEMO_PARTNER_AUTH_TOKEN: &str = "sim-partner-token";
 
+/// A discrepancy the simulator can plant, each in its own account, for reconciliation tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Anomaly {
+    /// A charged call without its ledger debit.
+    MissingDebit,
+    /// A call debited twice.
+    DuplicateDebit,
+    /// A call's debit one paisa above its cost.
+    PaisaDifference,
+    /// The reported balance is ₹100 above what the ledger explains.
+    BalanceJump,
+    /// A ledger row in another currency.
+    CurrencyMismatch,
+    /// A call debit whose call does not exist.
+    OrphanDebit,
+}
+
+impl Anomaly {
+    pub const ALL: [Anomaly; 6] = [
+        Anomaly::MissingDebit,
+        Anomaly::DuplicateDebit,
+        Anomaly::PaisaDifference,
+        Anomaly::BalanceJump,
+        Anomaly::CurrencyMismatch,
+        Anomaly::OrphanDebit,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Anomaly::MissingDebit => "missing-debit",
+            Anomaly::DuplicateDebit => "duplicate-debit",
+            Anomaly::PaisaDifference => "paisa",
+            Anomaly::BalanceJump => "balance-jump",
+            Anomaly::CurrencyMismatch => "currency",
+            Anomaly::OrphanDebit => "orphan",
+        }
+    }
+
+    /// `none`, `all`, or a comma-separated list of names.
+    pub fn parse_list(s: &str) -> Result<Vec<Anomaly>, String> {
+        let mut out = Vec::new();
+        for item in s.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            match item {
+                "none" => out.clear(),
+                "all" => out = Anomaly::ALL.to_vec(),
+                _ => out.push(*Anomaly::ALL.iter().find(|a| a.name() == item).ok_or_else(|| {
+                    let known: Vec<&str> = Anomaly::ALL.iter().map(|a| a.name()).collect();
+                    format!("unknown anomaly {item:?}; known: all, none, {}", known.join(", "))
+                })?),
+            }
+        }
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+}
+
+/// A `--anomalies` argument: `none`, `all`, or a comma-separated list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Anomalies(pub Vec<Anomaly>);
+
+impl std::str::FromStr for Anomalies {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Anomaly::parse_list(s).map(Anomalies)
+    }
+}
+
 /// How the dataset is shaped. Everything is a pure function of these values.
 #[derive(Debug, Clone)]
 pub struct DatasetSpec {
@@ -39,6 +107,8 @@ pub struct DatasetSpec {
     pub drift_per_mille: u64,
     /// Give one account a hostile name and address (HTML, Typst and spreadsheet markup).
     pub hostile_names: bool,
+    /// Discrepancies to plant, one account each (active accounts from index 7 on).
+    pub anomalies: Vec<Anomaly>,
 }
 
 impl DatasetSpec {
@@ -52,6 +122,7 @@ impl DatasetSpec {
             margin_days: 2,
             drift_per_mille: 0,
             hostile_names: false,
+            anomalies: Vec::new(),
         }
     }
 }
@@ -175,6 +246,8 @@ pub struct Account {
     pub others: Vec<OtherEntry>,
     /// Rows that appear only after a client has started paging the ledger (page drift).
     pub drift: Vec<OtherEntry>,
+    /// A planted discrepancy, if any.
+    pub anomaly: Option<Anomaly>,
 }
 
 #[derive(Debug)]
@@ -212,6 +285,15 @@ impl Dataset {
             && let Some(a) = accounts.get_mut(HOSTILE_INDEX)
         {
             make_hostile(a);
+        }
+        let mut hosts = accounts
+            .iter_mut()
+            .filter(|a| a.index >= 7 && a.is_active && a.cdr_count > 0);
+        for &anomaly in &spec.anomalies {
+            match hosts.next() {
+                Some(a) => a.anomaly = Some(anomaly),
+                None => panic!("not enough active accounts to plant {} anomalies", spec.anomalies.len()),
+            }
         }
         let mut accounts_newest_first: Vec<u32> = (0..spec.accounts).collect();
         accounts_newest_first.sort_by_key(|&i| (std::cmp::Reverse(accounts[i as usize].created_at), i));
@@ -558,6 +640,7 @@ fn account(
         numbers,
         others: Vec::new(),
         drift: Vec::new(),
+        anomaly: None,
     };
     acct.others = other_entries(&mut rng, spec, partner, &acct, lean, window_start, window_end);
     if rng.chance(spec.drift_per_mille) {

@@ -221,12 +221,18 @@ impl Simulator {
     /// The balance a client sees now.
     pub fn balance(&self, a: &Account) -> Decimal {
         let t = self.totals(a);
-        t.balance_end
-            + if self.drift_visible(a) {
-                t.drift_net
-            } else {
-                Decimal::ZERO
-            }
+        let drift = if self.drift_visible(a) {
+            t.drift_net
+        } else {
+            Decimal::ZERO
+        };
+        // A planted balance jump: money that no ledger row explains.
+        let jump = if a.anomaly == Some(super::dataset::Anomaly::BalanceJump) {
+            Decimal::from(100)
+        } else {
+            Decimal::ZERO
+        };
+        t.balance_end + drift + jump
     }
 }
 
@@ -716,7 +722,12 @@ async fn account_balance(State(sim): State<Arc<Simulator>>, h: HeaderMap, uri: U
 
 fn filter_kind(a: &Account, k: &LedgerKey) -> &'static str {
     match k.source {
-        LedgerSource::Call(_) | LedgerSource::Stream(_) | LedgerSource::NonConnected(_) => "debit",
+        LedgerSource::Call(_)
+        | LedgerSource::Stream(_)
+        | LedgerSource::NonConnected(_)
+        | LedgerSource::DuplicateOf(_)
+        | LedgerSource::Orphan
+        | LedgerSource::ForeignCurrency => "debit",
         LedgerSource::Opening => "recharge",
         LedgerSource::Other(j) => a.others[j as usize].filter_kind,
         LedgerSource::Drift(j) => a.drift[j as usize].filter_kind,
@@ -725,7 +736,8 @@ fn filter_kind(a: &Account, k: &LedgerKey) -> &'static str {
 
 fn reference_type(a: &Account, k: &LedgerKey) -> Option<&'static str> {
     match k.source {
-        LedgerSource::Call(_) => Some("cdr"),
+        LedgerSource::Call(_) | LedgerSource::DuplicateOf(_) | LedgerSource::Orphan => Some("cdr"),
+        LedgerSource::ForeignCurrency => Some("did_rental"),
         LedgerSource::Stream(_) => Some("stream_cdr"),
         LedgerSource::NonConnected(_) => Some("ncc"),
         LedgerSource::Opening => Some("payment"),

@@ -41,6 +41,8 @@ pub struct AccountTruth {
     pub gstin: Option<String>,
     pub state: Option<String>,
     pub country: String,
+    /// A discrepancy planted in this account (`sim --anomalies`), if any.
+    pub anomaly: Option<String>,
     pub cdrs: CdrTruth,
     pub ledger: LedgerTruth,
     /// Balance at the period's first instant.
@@ -125,6 +127,7 @@ fn account_truth(ds: &Dataset, a: &Account, idx: &AccountIndex) -> AccountTruth 
         gstin: a.gstin.clone(),
         state: a.state.clone(),
         country: a.country.into(),
+        anomaly: a.anomaly.map(|x| x.name().to_string()),
         cdrs,
         ledger,
         opening_balance: idx.balance_before(ds.period_start, false),

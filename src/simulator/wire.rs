@@ -285,7 +285,7 @@ impl<'a> LedgerObject<'a> {
             balance_id: a.balance_id,
             kind: r.side.as_str(),
             amount: r.amount,
-            currency: a.currency,
+            currency: r.currency.unwrap_or(a.currency),
             description: r.description,
             reference: r.reference,
             reference_type: with_reference_type.then_some(r.reference_type),

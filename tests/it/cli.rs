@@ -198,3 +198,57 @@ fn a_run_killed_anywhere_and_restarted_ends_with_the_same_content() {
         );
     }
 }
+
+#[test]
+fn planted_discrepancies_exit_3_after_writing_every_report() {
+    let out = tempfile::tempdir().unwrap();
+    let status = Command::new(BIN)
+        .args([
+            "--log-format",
+            "json",
+            "demo",
+            "--period",
+            "2026-03",
+            "--accounts",
+            "20",
+            "--cdrs-per-account",
+            "40",
+        ])
+        .args(["--anomalies", "all", "--out"])
+        .arg(out.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(3));
+    assert!(out.path().join("2026-03/reconciliation.html").exists());
+    for t in TABLES.iter().chain(&["reconciliation", "exceptions"]) {
+        assert!(
+            out.path()
+                .join(format!("parquet/{t}/period=2026-03/part-0.parquet"))
+                .exists(),
+            "{t}"
+        );
+    }
+    // The same data without planted discrepancies reconciles: exit 0.
+    let clean = tempfile::tempdir().unwrap();
+    let status = Command::new(BIN)
+        .args([
+            "--log-format",
+            "json",
+            "demo",
+            "--period",
+            "2026-03",
+            "--accounts",
+            "20",
+            "--cdrs-per-account",
+            "40",
+            "--out",
+        ])
+        .arg(clean.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+}

@@ -2,5 +2,6 @@
 
 mod cli;
 mod pipeline;
+mod reconcile;
 mod simulator;
 mod support;
