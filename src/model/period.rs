@@ -92,8 +92,16 @@ impl Period {
 
     /// Indian financial year (April–March) the month falls in, as `"2025-26"`.
     pub fn financial_year(self) -> String {
-        let start = if self.month >= 4 { self.year } else { self.year - 1 };
-        format!("{start}-{:02}", (start + 1) % 100)
+        format!("{}-{:02}", self.fy_start(), (self.fy_start() + 1) % 100)
+    }
+
+    /// The same, short, as invoice numbers carry it: `"25-26"`.
+    pub fn financial_year_short(self) -> String {
+        format!("{:02}-{:02}", self.fy_start() % 100, (self.fy_start() + 1) % 100)
+    }
+
+    fn fy_start(self) -> i32 {
+        if self.month >= 4 { self.year } else { self.year - 1 }
     }
 }
 
@@ -202,6 +210,7 @@ mod tests {
         assert_eq!("2026-03".parse::<Period>().unwrap().financial_year(), "2025-26");
         assert_eq!("2026-04".parse::<Period>().unwrap().financial_year(), "2026-27");
         assert_eq!("2099-12".parse::<Period>().unwrap().financial_year(), "2099-00");
+        assert_eq!("2026-03".parse::<Period>().unwrap().financial_year_short(), "25-26");
     }
 
     #[test]

@@ -1,0 +1,272 @@
+//! Place of supply and the GST split (shared/reference/gst-invoicing.md §2).
+//!
+//! - Place of supply for telecom "any other case" (IGST Act s.12(11)(d)): a registered
+//!   customer's GSTIN state; an unregistered customer's address state; else the supplier's
+//!   state; a customer abroad is an export ("96 Other Countries").
+//! - Same state as the supplier: CGST + SGST (UTGST in UTs without a legislature), each
+//!   computed separately as round(taxable × rate/2), so the halves are always equal.
+//!   Different state: IGST = round(taxable × rate). Export under LUT: zero-rated.
+//! - Taxable values are rounded to the paisa per line before tax; rounding is half-up.
+
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::model::Gstin;
+use crate::model::gstin::{State, state_by_code, state_by_name};
+use crate::model::money::round_paise;
+
+/// The place-of-supply code of exports in e-invoices and GSTR-1.
+pub const EXPORT_POS_CODE: u8 = 96;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recipient {
+    /// A valid GSTIN (B2B).
+    Registered(Gstin),
+    /// In India without a (valid) GSTIN (B2C); the address state, if known.
+    Unregistered { state: Option<&'static State> },
+    /// Outside India.
+    Overseas { country: String },
+}
+
+impl Recipient {
+    /// Classify a customer from its account fields. An invalid GSTIN never makes a B2B
+    /// recipient; the customer is treated as unregistered at its address.
+    pub fn classify(gstin: Option<&str>, country: Option<&str>, state: Option<&str>) -> Self {
+        let abroad = country.is_some_and(|c| !c.trim().is_empty() && !c.trim().eq_ignore_ascii_case("IN"));
+        if abroad {
+            return Recipient::Overseas {
+                country: country.unwrap_or_default().trim().to_uppercase(),
+            };
+        }
+        match gstin.map(Gstin::parse) {
+            Some(Ok(g)) => Recipient::Registered(g),
+            _ => Recipient::Unregistered {
+                state: state.and_then(state_by_name),
+            },
+        }
+    }
+
+    pub fn is_b2b(&self) -> bool {
+        matches!(self, Recipient::Registered(_))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Treatment {
+    /// CGST + SGST.
+    IntraState,
+    /// CGST + UTGST (union territory without a legislature).
+    IntraUnionTerritory,
+    /// IGST.
+    InterState,
+    /// Export of services under a letter of undertaking: zero-rated.
+    ExportUnderLut,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlaceOfSupply {
+    pub code: u8,
+    pub name: String,
+}
+
+pub fn place_of_supply(supplier_state: &'static State, recipient: &Recipient) -> PlaceOfSupply {
+    let state = match recipient {
+        Recipient::Overseas { .. } => {
+            return PlaceOfSupply {
+                code: EXPORT_POS_CODE,
+                name: "Other Countries".into(),
+            };
+        }
+        Recipient::Registered(g) => g.state(),
+        Recipient::Unregistered { state } => state.unwrap_or(supplier_state),
+    };
+    PlaceOfSupply {
+        code: state.code,
+        name: state.name.to_string(),
+    }
+}
+
+pub fn treatment(supplier_state: &'static State, pos: &PlaceOfSupply) -> Treatment {
+    if pos.code == EXPORT_POS_CODE {
+        Treatment::ExportUnderLut
+    } else if pos.code == supplier_state.code {
+        if state_by_code(pos.code).is_some_and(|s| s.utgst) {
+            Treatment::IntraUnionTerritory
+        } else {
+            Treatment::IntraState
+        }
+    } else {
+        Treatment::InterState
+    }
+}
+
+/// Taxes of one invoice line. `sgst` holds UTGST for union territories.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct LineTax {
+    pub taxable: Decimal,
+    pub cgst: Decimal,
+    pub sgst: Decimal,
+    pub igst: Decimal,
+}
+
+impl LineTax {
+    pub fn tax(&self) -> Decimal {
+        self.cgst + self.sgst + self.igst
+    }
+}
+
+/// Tax on `amount` at `rate_percent` (e.g. 18): the amount is rounded to the paisa first, and
+/// each tax is rounded half-up on its own.
+pub fn line_tax(amount: Decimal, rate_percent: Decimal, t: Treatment) -> LineTax {
+    let taxable = round_paise(amount);
+    let pct = |r: Decimal| round_paise(taxable * r / Decimal::from(100));
+    match t {
+        Treatment::IntraState | Treatment::IntraUnionTerritory => {
+            let half = pct(rate_percent / Decimal::from(2));
+            LineTax {
+                taxable,
+                cgst: half,
+                sgst: half,
+                igst: Decimal::ZERO,
+            }
+        }
+        Treatment::InterState => LineTax {
+            taxable,
+            igst: pct(rate_percent),
+            ..Default::default()
+        },
+        Treatment::ExportUnderLut => LineTax {
+            taxable,
+            ..Default::default()
+        },
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct Totals {
+    pub taxable: Decimal,
+    pub cgst: Decimal,
+    pub sgst: Decimal,
+    pub igst: Decimal,
+    pub tax: Decimal,
+    pub total: Decimal,
+}
+
+/// Invoice totals: the sums of the lines (taxes are rounded per line, never re-rounded).
+pub fn totals<'a>(lines: impl IntoIterator<Item = &'a LineTax>) -> Totals {
+    let mut t = Totals::default();
+    for l in lines {
+        t.taxable += l.taxable;
+        t.cgst += l.cgst;
+        t.sgst += l.sgst;
+        t.igst += l.igst;
+    }
+    t.tax = t.cgst + t.sgst + t.igst;
+    t.total = t.taxable + t.tax;
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use rust_decimal::dec;
+
+    fn karnataka() -> &'static State {
+        state_by_code(29).unwrap()
+    }
+
+    #[test]
+    fn place_of_supply_follows_the_rules() {
+        let reg = Recipient::classify(Some("27AAPFU0939F1ZV"), Some("IN"), Some("Karnataka"));
+        assert_eq!(
+            place_of_supply(karnataka(), &reg).code,
+            27,
+            "GSTIN state wins over the address"
+        );
+        let b2c = Recipient::classify(None, Some("IN"), Some("Tamil Nadu"));
+        assert_eq!(place_of_supply(karnataka(), &b2c).code, 33);
+        let unknown = Recipient::classify(None, None, None);
+        assert_eq!(
+            place_of_supply(karnataka(), &unknown).code,
+            29,
+            "no address: supplier state"
+        );
+        let bad = Recipient::classify(Some("29AAPFU0939F1ZV"), Some("IN"), Some("Goa"));
+        assert!(!bad.is_b2b(), "an invalid GSTIN is never B2B");
+        assert_eq!(place_of_supply(karnataka(), &bad).code, 30);
+        let abroad = Recipient::classify(None, Some("US"), Some("California"));
+        let pos = place_of_supply(karnataka(), &abroad);
+        assert_eq!(
+            (pos.code, treatment(karnataka(), &pos)),
+            (96, Treatment::ExportUnderLut)
+        );
+        let chandigarh = state_by_code(4).unwrap();
+        let body = "04AAGCG6253J1Z";
+        let gstin = format!("{body}{}", crate::model::gstin::check_char(body).unwrap());
+        let ut = Recipient::classify(Some(&gstin), Some("IN"), None);
+        assert!(ut.is_b2b());
+        assert_eq!(
+            treatment(chandigarh, &place_of_supply(chandigarh, &ut)),
+            Treatment::IntraUnionTerritory
+        );
+        assert_eq!(
+            treatment(karnataka(), &place_of_supply(karnataka(), &ut)),
+            Treatment::InterState
+        );
+    }
+
+    #[test]
+    fn halves_are_computed_separately_and_rounded_half_up() {
+        // 0.25 × 9% = 0.0225 → 0.02 each; 18% of 0.25 = 0.045 → IGST 0.05 (not 2 × 0.02).
+        assert_eq!(
+            line_tax(dec!(0.25), dec!(18), Treatment::IntraState),
+            LineTax {
+                taxable: dec!(0.25),
+                cgst: dec!(0.02),
+                sgst: dec!(0.02),
+                igst: dec!(0)
+            }
+        );
+        assert_eq!(line_tax(dec!(0.25), dec!(18), Treatment::InterState).igst, dec!(0.05));
+        assert_eq!(
+            line_tax(dec!(0.5), dec!(18), Treatment::IntraState).cgst,
+            dec!(0.05),
+            "0.045 rounds up"
+        );
+        assert_eq!(
+            line_tax(dec!(100.005), dec!(18), Treatment::InterState).taxable,
+            dec!(100.01)
+        );
+        assert_eq!(line_tax(dec!(1000), dec!(18), Treatment::ExportUnderLut).tax(), dec!(0));
+    }
+
+    fn amount() -> impl Strategy<Value = Decimal> {
+        (0i64..10_000_000_000).prop_map(|u| Decimal::new(u, 5))
+    }
+
+    proptest! {
+        #[test]
+        fn invoice_maths_hold(lines in prop::collection::vec(amount(), 1..20), t in prop::sample::select(vec![Treatment::IntraState, Treatment::IntraUnionTerritory, Treatment::InterState, Treatment::ExportUnderLut])) {
+            let taxes: Vec<LineTax> = lines.iter().map(|a| line_tax(*a, dec!(18), t)).collect();
+            for (a, l) in lines.iter().zip(&taxes) {
+                prop_assert_eq!(l.taxable, round_paise(*a));
+                prop_assert_eq!(l.cgst, l.sgst, "CGST = SGST/UTGST");
+                prop_assert!(l.tax().scale() <= 2 && l.taxable.scale() <= 2);
+                match t {
+                    Treatment::IntraState | Treatment::IntraUnionTerritory => prop_assert_eq!(l.cgst, round_paise(l.taxable * dec!(0.09))),
+                    Treatment::InterState => prop_assert_eq!(l.igst, round_paise(l.taxable * dec!(0.18))),
+                    Treatment::ExportUnderLut => prop_assert_eq!(l.tax(), Decimal::ZERO),
+                }
+            }
+            let tot = totals(&taxes);
+            prop_assert_eq!(tot.cgst, taxes.iter().map(|l| l.cgst).sum::<Decimal>());
+            prop_assert_eq!(tot.sgst, taxes.iter().map(|l| l.sgst).sum::<Decimal>());
+            prop_assert_eq!(tot.igst, taxes.iter().map(|l| l.igst).sum::<Decimal>());
+            prop_assert_eq!(tot.tax, tot.cgst + tot.sgst + tot.igst);
+            prop_assert_eq!(tot.total, tot.taxable + tot.tax);
+            prop_assert_eq!(tot.cgst, tot.sgst);
+        }
+    }
+}
