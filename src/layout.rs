@@ -27,7 +27,16 @@ pub enum Table {
 }
 
 impl Table {
-    pub fn name(self) -> &'static str {
+    /// The tables normalize writes, in the order it writes them.
+    pub const NORMALIZED: [Table; 5] = [
+        Table::Accounts,
+        Table::Balances,
+        Table::Transactions,
+        Table::Cdrs,
+        Table::AnalyticsDaily,
+    ];
+
+    pub const fn name(self) -> &'static str {
         match self {
             Table::Accounts => "accounts",
             Table::Balances => "balances",

@@ -40,6 +40,19 @@ impl Kind {
     }
 }
 
+/// `col!("name", Kind, nullable, |rows| array)`: one entry of a table's column list.
+macro_rules! col {
+    ($name:literal, $kind:ident, $nullable:literal, |$rows:ident| $build:expr) => {
+        $crate::normalize::columns::Column {
+            name: $name,
+            kind: $crate::normalize::columns::Kind::$kind,
+            nullable: $nullable,
+            build: |$rows| $build,
+        }
+    };
+}
+pub(crate) use col;
+
 pub struct Column<R> {
     pub name: &'static str,
     pub kind: Kind,

@@ -94,13 +94,7 @@ impl Normalizer {
             end: e.timestamp_micros(),
         };
         let mut report = Report::default();
-        for t in [
-            Table::Accounts,
-            Table::Balances,
-            Table::Transactions,
-            Table::Cdrs,
-            Table::AnalyticsDaily,
-        ] {
+        for t in Table::NORMALIZED {
             crate::output::remove_stale_temporaries(&layout.partition_dir(t, period))?;
         }
         let meta = || {

@@ -3,18 +3,8 @@
 
 use rust_decimal::Decimal;
 
+use super::columns::col;
 use super::columns::*;
-
-macro_rules! col {
-    ($name:literal, $kind:ident, $nullable:literal, |$rows:ident| $build:expr) => {
-        Column {
-            name: $name,
-            kind: Kind::$kind,
-            nullable: $nullable,
-            build: |$rows| $build,
-        }
-    };
-}
 
 /// One customer account as listed by the API (its `auth_token` is never read into this).
 #[derive(Debug, Clone, PartialEq)]

@@ -3,6 +3,7 @@
 use rust_decimal::Decimal;
 use serde::Serialize;
 
+use crate::normalize::columns::col;
 use crate::normalize::columns::*;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -50,17 +51,6 @@ pub struct AccountCheck {
     /// Warnings and errors (notes are not counted).
     pub exceptions: i64,
     pub status: Severity,
-}
-
-macro_rules! col {
-    ($name:literal, $kind:ident, $nullable:literal, |$rows:ident| $build:expr) => {
-        Column {
-            name: $name,
-            kind: Kind::$kind,
-            nullable: $nullable,
-            build: |$rows| $build,
-        }
-    };
 }
 
 pub const CHECK_COLUMNS: &[Column<AccountCheck>] = &[

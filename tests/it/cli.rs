@@ -136,7 +136,11 @@ fn run_cmd(url: &str, out: &std::path::Path) -> Command {
     c
 }
 
-const TABLES: [&str; 5] = ["accounts", "balances", "transactions", "cdrs", "analytics_daily"];
+const TABLES: [&str; 5] = {
+    use vobiz_billing::layout::Table;
+    let t = Table::NORMALIZED;
+    [t[0].name(), t[1].name(), t[2].name(), t[3].name(), t[4].name()]
+};
 
 fn table_bytes(out: &std::path::Path) -> Vec<Option<Vec<u8>>> {
     TABLES
