@@ -51,6 +51,8 @@ pub enum Command {
     Normalize(StageArgs),
     /// Stage 3: check balances, calls, debits and analytics against each other (offline).
     Reconcile(StageArgs),
+    /// Stage 4: issue GST tax invoices for the period (offline; needs [supplier] in the config).
+    Invoice(StageArgs),
     /// Serve the built-in Vobiz API simulator (deterministic data, optional faults).
     Sim(SimArgs),
 }
@@ -178,6 +180,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 reconciliation_errors: report.errors,
             }))
         }
+        Command::Invoice(args) => {
+            let cfg = Config::load(args.config.as_deref())?;
+            tokio::task::spawn_blocking(move || pipeline::invoice(&args.out, args.period, &cfg)).await??;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Sim(args) => sim(args).await,
     }
 }
@@ -222,7 +229,9 @@ fn api_options(args: &ApiArgs, progress: bool) -> anyhow::Result<RunOptions> {
 }
 
 async fn demo(args: DemoArgs, progress: bool) -> anyhow::Result<ExitCode> {
-    let cfg = Config::load(args.config.as_deref())?;
+    let mut cfg = Config::load(args.config.as_deref())?;
+    // The demo invoices as a fictitious Bengaluru partner unless the config names a supplier.
+    cfg.supplier.get_or_insert_with(config::SupplierConfig::demo);
     let period = args.period.unwrap_or_else(last_month);
     pipeline::check_period(period, &cfg)?;
     check_anomaly_room(args.accounts, &args.anomalies)?;

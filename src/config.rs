@@ -22,8 +22,71 @@ pub struct Config {
     pub partner: PartnerConfig,
     #[serde(default)]
     pub reconcile: ReconcileConfig,
+    /// The partner as the supplier on its GST invoices; required by the invoice stage.
+    #[serde(default)]
+    pub supplier: Option<SupplierConfig>,
+    #[serde(default)]
+    pub invoice: InvoiceConfig,
 }
 
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SupplierConfig {
+    pub legal_name: String,
+    #[serde(default)]
+    pub trade_name: Option<String>,
+    /// Address lines as printed.
+    pub address: Vec<String>,
+    /// GSTIN of the registration the invoices are issued from; its state is the supplier's.
+    pub gstin: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct InvoiceConfig {
+    /// Invoice numbers are `PREFIX/YY-YY/NNNNNN` (at most 16 characters).
+    pub prefix: String,
+    /// SAC printed on every line (998412: fixed telephony incl. IP voice).
+    pub sac: String,
+    /// GST rate in percent (telecom: 18).
+    #[serde(deserialize_with = "decimal_string")]
+    pub rate_percent: rust_decimal::Decimal,
+    /// Issue invoices for accounts with no billable usage (zero-value invoices).
+    pub zero_usage: bool,
+}
+
+impl Default for InvoiceConfig {
+    fn default() -> Self {
+        Self {
+            prefix: "INV".into(),
+            sac: "998412".into(),
+            rate_percent: rust_decimal::Decimal::from(18),
+            zero_usage: false,
+        }
+    }
+}
+
+impl SupplierConfig {
+    /// The demo supplier: a Bengaluru partner with a checksum-valid (fictitious) GSTIN.
+    pub fn demo() -> Self {
+        let body = "29AAHCD4821K1Z";
+        Self {
+            legal_name: "Demo Telecom Solutions Private Limited".into(),
+            trade_name: Some("Demo Telecom".into()),
+            address: vec![
+                "4th Floor, 12 Residency Road".into(),
+                "Bengaluru, Karnataka 560025".into(),
+            ],
+            gstin: format!("{body}{}", crate::model::gstin::check_char(body).expect("alphabet")),
+            email: Some("billing@demotelecom.example".into()),
+            phone: Some("+91 80 4123 4567".into()),
+        }
+    }
+}
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ReconcileConfig {
@@ -157,6 +220,19 @@ impl Config {
         if self.api.timeout_secs == 0 {
             return Err(usage("[api] timeout_secs must be at least 1"));
         }
+        crate::invoice::numbering::check_prefix(&self.invoice.prefix)?;
+        let sac = &self.invoice.sac;
+        if !(sac.len() == 4 || sac.len() == 6) || !sac.bytes().all(|b| b.is_ascii_digit()) || !sac.starts_with("99") {
+            return Err(usage(format!(
+                "[invoice] sac must be a 4- or 6-digit services code starting with 99, got {sac:?}"
+            )));
+        }
+        if let Some(s) = &self.supplier {
+            crate::model::Gstin::parse(&s.gstin).map_err(|e| usage(format!("[supplier] gstin: {e}")))?;
+            if s.legal_name.trim().is_empty() || s.address.is_empty() {
+                return Err(usage("[supplier] needs legal_name and address"));
+            }
+        }
         Ok(())
     }
 }
@@ -212,6 +288,10 @@ mod tests {
         assert_eq!(c.api.concurrency, 3);
         assert_eq!(c.api.max_retries, 6);
         assert_eq!(c.partner.tz(), chrono_tz::Asia::Dubai);
+        assert!(crate::model::Gstin::parse(&SupplierConfig::demo().gstin).is_ok());
+        let c =
+            parse("[supplier]\nlegal_name = \"X Ltd\"\naddress = [\"1 Road\"]\ngstin = \"27AAPFU0939F1ZV\"\n").unwrap();
+        assert_eq!(c.supplier.unwrap().gstin, "27AAPFU0939F1ZV");
         let c = parse("[reconcile]\ntolerance = \"0.01\"\n").unwrap();
         assert_eq!(c.reconcile.tolerance, rust_decimal::Decimal::new(1, 2));
     }
@@ -226,6 +306,9 @@ mod tests {
             "[api]\nconcurrency = 0\n",
             "[reconcile]\ntolerance = 0.01\n",
             "[reconcile]\ntolerance = \"-1\"\n",
+            "[invoice]\nprefix = \"0AB\"\n",
+            "[invoice]\nsac = \"123456\"\n",
+            "[supplier]\nlegal_name = \"X\"\naddress = [\"a\"]\ngstin = \"29AAPFU0939F1ZV\"\n",
             "not toml at all = = =",
         ] {
             let err = parse(text).unwrap_err();

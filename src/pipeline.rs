@@ -194,6 +194,24 @@ pub fn reconcile(out: &std::path::Path, period: Period, cfg: &Config) -> anyhow:
     Ok(outcome.report)
 }
 
+/// Issue the period's GST invoices (HTML) and their tables.
+pub fn invoice(out: &std::path::Path, period: Period, cfg: &Config) -> anyhow::Result<crate::invoice::Report> {
+    let layout = Layout::new(out);
+    let supplier = cfg.supplier.clone().ok_or_else(|| {
+        usage("the invoice stage needs a [supplier] section in the config (legal_name, address, gstin)")
+    })?;
+    let settings = crate::invoice::Settings {
+        period,
+        currency: cfg.partner.currency.clone(),
+        supplier,
+        invoice: cfg.invoice.clone(),
+    };
+    let report = crate::invoice::run(&layout, &settings)?;
+    manifest::update(&layout, period, "invoice", &report)?;
+    tracing::info!(invoices = report.invoices, b2b = report.b2b, total = %report.total, "invoice finished");
+    Ok(report)
+}
+
 /// The partner's name as its profile gives it (for report headers).
 fn partner_name(layout: &Layout, period: Period) -> String {
     let path = layout.raw_partner(period, crate::layout::RawEndpoint::Profile);
@@ -217,6 +235,11 @@ pub struct RunSummary {
 /// Every stage, in order.
 pub async fn run(opts: &RunOptions) -> anyhow::Result<RunSummary> {
     check_period(opts.period, &opts.config)?;
+    if opts.config.supplier.is_none() {
+        return Err(usage(
+            "a full run issues invoices: add a [supplier] section to the config (legal_name, address, gstin)",
+        ));
+    }
     let layout = Layout::new(&opts.out);
     crate::output::remove_stale_temporaries(&layout.period_dir(opts.period))?;
     let started = std::time::Instant::now();
@@ -250,9 +273,14 @@ pub async fn run(opts: &RunOptions) -> anyhow::Result<RunSummary> {
         }),
     )?;
     let (out, period, cfg) = (opts.out.clone(), opts.period, opts.config.clone());
-    let reconciled = tokio::task::spawn_blocking(move || reconcile(&out, period, &cfg))
-        .await
-        .context("reconcile task")??;
+    // Offline stages, in order; exceptions do not stop the invoices (exit code 3 says so).
+    let reconciled = tokio::task::spawn_blocking(move || {
+        let r = reconcile(&out, period, &cfg)?;
+        invoice(&out, period, &cfg)?;
+        anyhow::Ok(r)
+    })
+    .await
+    .context("offline stages")??;
     Ok(RunSummary {
         reconciliation_errors: reconciled.errors,
     })

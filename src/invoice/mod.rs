@@ -1,8 +1,124 @@
-//! GST tax invoices (shared/reference/gst-invoicing.md): place of supply and tax split,
-//! FY-consecutive numbering, amounts in words.
+//! Invoice: Indian GST tax invoices per customer per month (shared/reference/gst-invoicing.md).
 //!
-//! The stage that assembles and renders invoices (HTML and PDF) builds on these; see issue 5.
+//! Place of supply and the tax split ([`tax`]), FY-consecutive numbering in a durable register
+//! ([`numbering`]), amounts in words ([`words`]), invoice assembly from the period's tables
+//! ([`build`]), the `invoices` and `invoice_lines` tables ([`tables`]) and HTML ([`html`]).
+//! The invoice date is the period's last day, so a month's invoices belong to that month's
+//! financial year and a re-run produces the same documents.
 
+pub mod build;
+pub mod html;
 pub mod numbering;
+pub mod tables;
 pub mod tax;
 pub mod words;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use anyhow::Context;
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::config::{InvoiceConfig, SupplierConfig};
+use crate::layout::{Layout, Table};
+use crate::model::{AccountId, Gstin, Period};
+use crate::normalize::parquet::{PartitionWriter, TableStats};
+use crate::output::write_atomic;
+use crate::render::Renderer;
+
+pub struct Settings {
+    pub period: Period,
+    pub currency: String,
+    pub supplier: SupplierConfig,
+    pub invoice: InvoiceConfig,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct Report {
+    pub invoices: usize,
+    pub b2b: usize,
+    pub taxable: Decimal,
+    pub tax: Decimal,
+    pub total: Decimal,
+    pub numbers: Vec<String>,
+    pub tables: BTreeMap<String, TableStats>,
+    pub seconds: f64,
+}
+
+pub fn run(layout: &Layout, s: &Settings) -> anyhow::Result<Report> {
+    let started = std::time::Instant::now();
+    let supplier_state = Gstin::parse(&s.supplier.gstin).context("[supplier] gstin")?.state();
+    let terms = build::Terms {
+        supplier_state,
+        sac: &s.invoice.sac,
+        rate_percent: s.invoice.rate_percent,
+        currency: &s.currency,
+    };
+    let mut customers = build::customers(layout, s.period)?;
+    customers.sort_by(|a, b| a.auth_id.cmp(&b.auth_id));
+    let usage = build::usage(layout, s.period, &s.currency)?;
+    let mut register = numbering::Register::open(&layout.state_dir().join("invoice-register.json"), &s.invoice.prefix)?;
+    let date = s.period.last_day();
+    let mut invoices = Vec::new();
+    for c in customers {
+        let u = usage.get(&c.auth_id).cloned().unwrap_or_default();
+        if u.total().is_zero() && !s.invoice.zero_usage {
+            continue;
+        }
+        let id = AccountId::parse(&c.auth_id)?;
+        let number = register.number_for(s.period, &id)?;
+        invoices.push(build::invoice(number, date, s.period, c, &u, &terms));
+    }
+    // Numbers are durable before any document shows them.
+    register.save()?;
+
+    let meta = vec![("vobiz_billing.period".to_string(), s.period.to_string())];
+    let mut report = Report::default();
+    let mut w = PartitionWriter::create(
+        &layout.parquet_file(Table::Invoices, s.period),
+        tables::INVOICE_COLUMNS,
+        meta.clone(),
+    )?;
+    let mut wl = PartitionWriter::create(
+        &layout.parquet_file(Table::InvoiceLines, s.period),
+        tables::LINE_COLUMNS,
+        meta,
+    )?;
+    let renderer = Renderer::new()?;
+    let dir = layout.period_dir(s.period).join("invoices");
+    let mut written = BTreeSet::new();
+    for inv in &invoices {
+        w.push(tables::InvoiceRow::new(inv))?;
+        for l in tables::line_rows(inv) {
+            wl.push(l)?;
+        }
+        anyhow::ensure!(
+            numbering::valid_number(&inv.number),
+            "invalid invoice number {:?}",
+            inv.number
+        );
+        let name = format!("{}.html", numbering::file_stem(&inv.number));
+        write_atomic(&dir.join(&name), html::render(&renderer, &s.supplier, inv)?.as_bytes())?;
+        written.insert(name);
+        report.b2b += inv.b2b as usize;
+        report.taxable += inv.totals.taxable;
+        report.tax += inv.totals.tax;
+        report.total += inv.totals.total;
+        report.numbers.push(inv.number.clone());
+    }
+    report.tables.insert("invoices".into(), w.finish()?);
+    report.tables.insert("invoice_lines".into(), wl.finish()?);
+    // Documents of accounts no longer billable this period are withdrawn (their numbers stay
+    // in the register and are never reused).
+    if let Ok(entries) = std::fs::read_dir(&dir) {
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".html") && !written.contains(&name) {
+                std::fs::remove_file(e.path())?;
+            }
+        }
+    }
+    report.invoices = invoices.len();
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}

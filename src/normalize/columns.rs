@@ -132,3 +132,7 @@ pub fn int64_opt(it: impl Iterator<Item = Option<i64>>) -> ArrayRef {
 pub fn boolean_opt(it: impl Iterator<Item = Option<bool>>) -> ArrayRef {
     Arc::new(BooleanArray::from_iter(it))
 }
+
+pub fn boolean(it: impl Iterator<Item = bool>) -> ArrayRef {
+    Arc::new(BooleanArray::from_iter(it.map(Some)))
+}

@@ -158,3 +158,58 @@ pub fn sha256_of(path: &Path) -> anyhow::Result<String> {
     }
     Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
+
+/// Reading partitions back (for later stages that need rows, not queries).
+pub mod read {
+    use std::path::Path;
+
+    use anyhow::Context;
+    use arrow::array::{Array, Decimal128Array, Int32Array, Int64Array, StringArray};
+    use arrow::record_batch::RecordBatch;
+    use rust_decimal::Decimal;
+
+    use crate::normalize::columns::DECIMAL_SCALE;
+
+    pub fn batches(path: &Path) -> anyhow::Result<Vec<RecordBatch>> {
+        let file = std::fs::File::open(path)
+            .with_context(|| format!("missing {} (run the earlier stages first)", path.display()))?;
+        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)?.build()?;
+        reader.map(|b| b.map_err(Into::into)).collect()
+    }
+
+    fn column<'a, T: 'static>(b: &'a RecordBatch, name: &str) -> anyhow::Result<&'a T> {
+        b.column_by_name(name)
+            .with_context(|| format!("no column {name}"))?
+            .as_any()
+            .downcast_ref::<T>()
+            .with_context(|| format!("column {name} has an unexpected type"))
+    }
+
+    pub fn text(b: &RecordBatch, name: &str) -> anyhow::Result<Vec<Option<String>>> {
+        let a: &StringArray = column(b, name)?;
+        Ok((0..a.len())
+            .map(|i| a.is_valid(i).then(|| a.value(i).to_string()))
+            .collect())
+    }
+
+    pub fn decimal(b: &RecordBatch, name: &str) -> anyhow::Result<Vec<Option<Decimal>>> {
+        let a: &Decimal128Array = column(b, name)?;
+        anyhow::ensure!(a.scale() == DECIMAL_SCALE, "column {name} has scale {}", a.scale());
+        Ok((0..a.len())
+            .map(|i| {
+                a.is_valid(i)
+                    .then(|| Decimal::from_i128_with_scale(a.value(i), DECIMAL_SCALE as u32))
+            })
+            .collect())
+    }
+
+    pub fn int32(b: &RecordBatch, name: &str) -> anyhow::Result<Vec<Option<i32>>> {
+        let a: &Int32Array = column(b, name)?;
+        Ok((0..a.len()).map(|i| a.is_valid(i).then(|| a.value(i))).collect())
+    }
+
+    pub fn int64(b: &RecordBatch, name: &str) -> anyhow::Result<Vec<Option<i64>>> {
+        let a: &Int64Array = column(b, name)?;
+        Ok((0..a.len()).map(|i| a.is_valid(i).then(|| a.value(i))).collect())
+    }
+}

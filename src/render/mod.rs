@@ -12,6 +12,7 @@ const TEMPLATES: &[(&str, &str)] = &[
         "reconciliation.html",
         include_str!("../../templates/reconciliation.html.tera"),
     ),
+    ("invoice.html", include_str!("../../templates/invoice.html.tera")),
 ];
 
 pub struct Renderer {

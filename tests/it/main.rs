@@ -1,6 +1,7 @@
 //! The one integration-test binary (one link step keeps builds fast on small machines).
 
 mod cli;
+mod invoice;
 mod pipeline;
 mod reconcile;
 mod simulator;

@@ -19,6 +19,7 @@ pub fn fast_config() -> Config {
     c.api.max_backoff_secs = 1;
     c.api.timeout_secs = 5;
     c.api.max_retries = 8;
+    c.supplier = Some(vobiz_billing::config::SupplierConfig::demo());
     c
 }
 

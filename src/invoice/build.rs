@@ -1,0 +1,268 @@
+//! Assemble each customer's invoice for a period from the normalized tables.
+//!
+//! Lines: calls grouped by product (voice API, SIP trunking) and direction, with minutes and
+//! the exact sum of call costs (non-connected-call fees included); media streaming; then the
+//! period's other ledger charges by kind (number rental, setup, recordings, …). Each line is
+//! rounded to the paisa before tax. Rows in another currency stay off the invoice (they are
+//! reconciliation exceptions).
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use super::tax::{self, LineTax, PlaceOfSupply, Recipient, Totals, Treatment};
+use super::words::amount_in_words;
+use crate::layout::{Layout, Table};
+use crate::model::Period;
+use crate::model::money::round_paise;
+use crate::normalize::parquet::read;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Customer {
+    pub auth_id: String,
+    pub name: String,
+    pub company: Option<String>,
+    pub address: Option<String>,
+    pub city: Option<String>,
+    pub state: Option<String>,
+    pub zip_code: Option<String>,
+    pub country: Option<String>,
+    pub gstin: Option<String>,
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Line {
+    pub description: String,
+    pub sac: String,
+    pub quantity: Decimal,
+    pub unit: &'static str,
+    /// Exact sum before rounding (sub-paisa precision from per-second rating).
+    pub amount: Decimal,
+    pub tax: LineTax,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Invoice {
+    pub number: String,
+    pub date: NaiveDate,
+    pub period: String,
+    pub customer: Customer,
+    pub b2b: bool,
+    pub place_of_supply: PlaceOfSupply,
+    pub treatment: Treatment,
+    pub rate_percent: Decimal,
+    pub lines: Vec<Line>,
+    pub totals: Totals,
+    pub amount_in_words: String,
+    pub currency: String,
+}
+
+/// Billable usage of one customer in the period, before numbering.
+#[derive(Debug, Default, Clone)]
+pub struct Usage {
+    /// (product, direction) → (calls, billable seconds, cost)
+    pub calls: BTreeMap<(String, String), (i64, i64, Decimal)>,
+    pub streaming: (i64, Decimal),
+    /// reference_type → (rows, amount)
+    pub charges: BTreeMap<String, (i64, Decimal)>,
+}
+
+impl Usage {
+    pub fn total(&self) -> Decimal {
+        self.calls.values().map(|c| c.2).sum::<Decimal>()
+            + self.streaming.1
+            + self.charges.values().map(|c| c.1).sum::<Decimal>()
+    }
+}
+
+/// Ledger kinds that are charges for calls (billed from the CDRs, not from the ledger).
+const CALL_CHARGES: [&str; 3] = ["cdr", "stream_cdr", "ncc"];
+
+fn product_label(context: &str) -> &'static str {
+    match context {
+        "voice-api" => "Voice API",
+        "sip-trunking" => "SIP trunking",
+        _ => "Calls",
+    }
+}
+
+fn charge_label(reference_type: &str) -> String {
+    match reference_type {
+        "did_rental" => "Phone number rental".into(),
+        "did_purchase" => "Phone number setup".into(),
+        "recording" => "Call recording".into(),
+        "transcription" => "Transcription".into(),
+        "manual_adjustment" => "Adjustments".into(),
+        other => format!("Other charges ({other})"),
+    }
+}
+
+pub fn customers(layout: &Layout, period: Period) -> anyhow::Result<Vec<Customer>> {
+    let mut out = Vec::new();
+    for b in read::batches(&layout.parquet_file(Table::Accounts, period))? {
+        let col = |n| read::text(&b, n);
+        let (id, name, company, address, city, state, zip, country, gstin, email) = (
+            col("auth_id")?,
+            col("name")?,
+            col("company")?,
+            col("address")?,
+            col("city")?,
+            col("state")?,
+            col("zip_code")?,
+            col("country")?,
+            col("gstin")?,
+            col("email")?,
+        );
+        for i in 0..b.num_rows() {
+            out.push(Customer {
+                auth_id: id[i].clone().unwrap_or_default(),
+                name: name[i].clone().unwrap_or_default(),
+                company: company[i].clone(),
+                address: address[i].clone(),
+                city: city[i].clone(),
+                state: state[i].clone(),
+                zip_code: zip[i].clone(),
+                country: country[i].clone(),
+                gstin: gstin[i].clone(),
+                email: email[i].clone(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Usage per account from the period's CDRs and ledger.
+pub fn usage(layout: &Layout, period: Period, currency: &str) -> anyhow::Result<BTreeMap<String, Usage>> {
+    let mut m: BTreeMap<String, Usage> = BTreeMap::new();
+    for b in read::batches(&layout.parquet_file(Table::Cdrs, period))? {
+        let (acct, context, dir, billsec) = (
+            read::text(&b, "account_id")?,
+            read::text(&b, "context")?,
+            read::text(&b, "call_direction")?,
+            read::int32(&b, "billsec")?,
+        );
+        let (cost, streaming, cur) = (
+            read::decimal(&b, "cost")?,
+            read::decimal(&b, "streaming_cost")?,
+            read::text(&b, "currency")?,
+        );
+        for i in 0..b.num_rows() {
+            if cur[i].as_deref() != Some(currency) {
+                continue;
+            }
+            let u = m.entry(acct[i].clone().unwrap_or_default()).or_default();
+            let key = (
+                product_label(context[i].as_deref().unwrap_or("")).to_string(),
+                dir[i].clone().unwrap_or_default(),
+            );
+            let e = u.calls.entry(key).or_default();
+            e.0 += 1;
+            e.1 += billsec[i].unwrap_or(0) as i64;
+            e.2 += cost[i].unwrap_or_default();
+            let s = streaming[i].unwrap_or_default();
+            if !s.is_zero() {
+                u.streaming.0 += 1;
+                u.streaming.1 += s;
+            }
+        }
+    }
+    for b in read::batches(&layout.parquet_file(Table::Transactions, period))? {
+        let (acct, kind, rtype, amount, cur) = (
+            read::text(&b, "account_id")?,
+            read::text(&b, "type")?,
+            read::text(&b, "reference_type")?,
+            read::decimal(&b, "amount")?,
+            read::text(&b, "currency")?,
+        );
+        for i in 0..b.num_rows() {
+            let rt = rtype[i].as_deref().unwrap_or("unknown");
+            if kind[i].as_deref() != Some("debit") || CALL_CHARGES.contains(&rt) || cur[i].as_deref() != Some(currency)
+            {
+                continue;
+            }
+            let e = m
+                .entry(acct[i].clone().unwrap_or_default())
+                .or_default()
+                .charges
+                .entry(rt.to_string())
+                .or_default();
+            e.0 += 1;
+            e.1 += amount[i].unwrap_or_default();
+        }
+    }
+    Ok(m)
+}
+
+pub struct Terms<'a> {
+    pub supplier_state: &'static crate::model::gstin::State,
+    pub sac: &'a str,
+    pub rate_percent: Decimal,
+    pub currency: &'a str,
+}
+
+/// The invoice for one customer's usage (number and date given).
+pub fn invoice(
+    number: String,
+    date: NaiveDate,
+    period: Period,
+    customer: Customer,
+    usage: &Usage,
+    terms: &Terms,
+) -> Invoice {
+    let recipient = Recipient::classify(
+        customer.gstin.as_deref(),
+        customer.country.as_deref(),
+        customer.state.as_deref(),
+    );
+    let pos = tax::place_of_supply(terms.supplier_state, &recipient);
+    let treatment = tax::treatment(terms.supplier_state, &pos);
+    let mut lines = Vec::new();
+    let mut line = |description: String, quantity: Decimal, unit: &'static str, amount: Decimal| {
+        lines.push(Line {
+            description,
+            sac: terms.sac.to_string(),
+            quantity,
+            unit,
+            amount,
+            tax: tax::line_tax(amount, terms.rate_percent, treatment),
+        })
+    };
+    for ((product, direction), (calls, secs, cost)) in &usage.calls {
+        let minutes = round_paise(Decimal::from(*secs) / Decimal::from(60));
+        line(
+            format!("{product}: {direction} calls ({calls} calls)"),
+            minutes,
+            "MIN",
+            *cost,
+        );
+    }
+    if usage.streaming.0 > 0 {
+        line(
+            format!("Media streaming ({} sessions)", usage.streaming.0),
+            Decimal::from(usage.streaming.0),
+            "NOS",
+            usage.streaming.1,
+        );
+    }
+    for (rt, (n, amount)) in &usage.charges {
+        line(charge_label(rt), Decimal::from(*n), "NOS", *amount);
+    }
+    let totals = tax::totals(lines.iter().map(|l| &l.tax));
+    Invoice {
+        number,
+        date,
+        period: period.to_string(),
+        b2b: recipient.is_b2b(),
+        customer,
+        place_of_supply: pos,
+        treatment,
+        rate_percent: terms.rate_percent,
+        amount_in_words: amount_in_words(totals.total),
+        totals,
+        lines,
+        currency: terms.currency.to_string(),
+    }
+}

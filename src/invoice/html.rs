@@ -1,0 +1,183 @@
+//! The invoice as HTML: every Rule 46 particular, amounts pre-formatted for the template.
+
+use std::collections::BTreeMap;
+
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use super::build::Invoice;
+use super::tax::Treatment;
+use crate::config::SupplierConfig;
+use crate::model::Gstin;
+use crate::model::money::indian;
+use crate::render::Renderer;
+
+#[derive(Serialize)]
+struct View<'a> {
+    number: &'a str,
+    date: String,
+    period: &'a str,
+    place_of_supply: String,
+    supplier: SupplierView<'a>,
+    recipient: RecipientView<'a>,
+    endorsement: Option<&'static str>,
+    tax_heads: Vec<String>,
+    lines: Vec<LineView>,
+    totals: TotalsView,
+    words: &'a str,
+    currency: &'a str,
+    sac_summary: Vec<SacView>,
+}
+
+#[derive(Serialize)]
+struct SupplierView<'a> {
+    legal_name: &'a str,
+    trade_name: Option<&'a str>,
+    address: &'a [String],
+    gstin: &'a str,
+    state: String,
+    email: Option<&'a str>,
+    phone: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct RecipientView<'a> {
+    name: &'a str,
+    address: Vec<String>,
+    gstin: Option<&'a str>,
+    state: Option<String>,
+    country: Option<&'a str>,
+    account: &'a str,
+}
+
+#[derive(Serialize)]
+struct LineView {
+    no: usize,
+    description: String,
+    sac: String,
+    quantity: String,
+    unit: &'static str,
+    taxable: String,
+    taxes: Vec<String>,
+    total: String,
+}
+
+#[derive(Serialize)]
+struct TotalsView {
+    taxable: String,
+    taxes: Vec<String>,
+    total: String,
+}
+
+#[derive(Serialize)]
+struct SacView {
+    sac: String,
+    taxable: String,
+    taxes: Vec<String>,
+    tax: String,
+}
+
+pub const EXPORT_ENDORSEMENT: &str =
+    "SUPPLY MEANT FOR EXPORT UNDER BOND OR LETTER OF UNDERTAKING WITHOUT PAYMENT OF INTEGRATED TAX";
+
+/// Column heads and per-line amounts for the invoice's treatment.
+fn heads(t: Treatment, rate: Decimal) -> Vec<String> {
+    let half = (rate / Decimal::from(2)).normalize();
+    let rate = rate.normalize();
+    match t {
+        Treatment::IntraState => vec![format!("CGST {half}%"), format!("SGST {half}%")],
+        Treatment::IntraUnionTerritory => vec![format!("CGST {half}%"), format!("UTGST {half}%")],
+        Treatment::InterState => vec![format!("IGST {rate}%")],
+        Treatment::ExportUnderLut => vec!["IGST 0% (LUT)".to_string()],
+    }
+}
+
+fn split(t: Treatment, cgst: Decimal, sgst: Decimal, igst: Decimal) -> Vec<String> {
+    match t {
+        Treatment::IntraState | Treatment::IntraUnionTerritory => vec![indian(cgst), indian(sgst)],
+        Treatment::InterState | Treatment::ExportUnderLut => vec![indian(igst)],
+    }
+}
+
+pub fn render(renderer: &Renderer, supplier: &SupplierConfig, inv: &Invoice) -> anyhow::Result<String> {
+    let t = inv.treatment;
+    let supplier_state = Gstin::parse(&supplier.gstin)?.state();
+    let c = &inv.customer;
+    let mut address: Vec<String> = c.address.iter().cloned().collect();
+    let city_line: Vec<&str> = [c.city.as_deref(), c.zip_code.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect();
+    if !city_line.is_empty() {
+        address.push(city_line.join(" "));
+    }
+    let lines = inv
+        .lines
+        .iter()
+        .enumerate()
+        .map(|(n, l)| LineView {
+            no: n + 1,
+            description: l.description.clone(),
+            sac: l.sac.clone(),
+            quantity: l.quantity.normalize().to_string(),
+            unit: l.unit,
+            taxable: indian(l.tax.taxable),
+            taxes: split(t, l.tax.cgst, l.tax.sgst, l.tax.igst),
+            total: indian(l.tax.taxable + l.tax.tax()),
+        })
+        .collect();
+    let mut by_sac: BTreeMap<&str, (Decimal, Decimal, Decimal, Decimal)> = BTreeMap::new();
+    for l in &inv.lines {
+        let e = by_sac.entry(&l.sac).or_default();
+        e.0 += l.tax.taxable;
+        e.1 += l.tax.cgst;
+        e.2 += l.tax.sgst;
+        e.3 += l.tax.igst;
+    }
+    let tot = &inv.totals;
+    let view = View {
+        number: &inv.number,
+        date: inv.date.format("%d %b %Y").to_string(),
+        period: &inv.period,
+        place_of_supply: format!("{} ({:02})", inv.place_of_supply.name, inv.place_of_supply.code),
+        supplier: SupplierView {
+            legal_name: &supplier.legal_name,
+            trade_name: supplier.trade_name.as_deref(),
+            address: &supplier.address,
+            gstin: &supplier.gstin,
+            state: format!("{} ({:02})", supplier_state.name, supplier_state.code),
+            email: supplier.email.as_deref(),
+            phone: supplier.phone.as_deref(),
+        },
+        recipient: RecipientView {
+            name: c.company.as_deref().unwrap_or(&c.name),
+            address,
+            gstin: if inv.b2b { c.gstin.as_deref() } else { None },
+            state: (inv.place_of_supply.code != super::tax::EXPORT_POS_CODE)
+                .then(|| c.state.clone().unwrap_or_else(|| inv.place_of_supply.name.clone())),
+            country: (inv.place_of_supply.code == super::tax::EXPORT_POS_CODE)
+                .then_some(c.country.as_deref().unwrap_or("")),
+            account: &c.auth_id,
+        },
+        endorsement: (t == Treatment::ExportUnderLut).then_some(EXPORT_ENDORSEMENT),
+        tax_heads: heads(t, inv.rate_percent),
+        lines,
+        totals: TotalsView {
+            taxable: indian(tot.taxable),
+            taxes: split(t, tot.cgst, tot.sgst, tot.igst),
+            total: indian(tot.total),
+        },
+        words: &inv.amount_in_words,
+        currency: &inv.currency,
+        sac_summary: by_sac
+            .into_iter()
+            .map(|(sac, (taxable, c, s, i))| SacView {
+                sac: sac.to_string(),
+                taxable: indian(taxable),
+                taxes: split(t, c, s, i),
+                tax: indian(c + s + i),
+            })
+            .collect(),
+    };
+    renderer.render("invoice.html", &view)
+}
