@@ -14,8 +14,15 @@ sim=$!
 until grep -q '^listening on ' "$dir/sim.out" 2>/dev/null; do sleep 0.2; done
 url=$(sed -n 's/^listening on //p' "$dir/sim.out")
 
+# A full run also reconciles and invoices; those stages are timed separately in the manifest.
+cat >"$dir/billing.toml" <<'TOML'
+[supplier]
+legal_name = "Demo Telecom Solutions Private Limited"
+address = ["4th Floor, 12 Residency Road", "Bengaluru, Karnataka 560025"]
+gstin = "29AAHCD4821K1ZE"
+TOML
 VOBIZ_AUTH_ID=PA_DEMO0001 VOBIZ_AUTH_TOKEN=sim-partner-token \
-  "$bin" --log-format json run --period 2026-03 --base-url "$url" --out "$dir/out" 2>"$dir/run.log" \
+  "$bin" --log-format json run --period 2026-03 --base-url "$url" --out "$dir/out" --config "$dir/billing.toml" 2>"$dir/run.log" \
   || { tail -5 "$dir/run.log"; exit 1; }
 sim_peak=$(awk '/VmHWM/ {print int($2/1024)}' "/proc/$sim/status")
 

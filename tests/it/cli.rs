@@ -116,7 +116,23 @@ fn spawn_sim(extra: &[&str]) -> (Killed, String) {
     (child, url)
 }
 
+/// A config with a supplier (a full run issues invoices), written next to the output.
+pub fn supplier_config(dir: &std::path::Path) -> std::path::PathBuf {
+    let s = vobiz_billing::config::SupplierConfig::demo();
+    let path = dir.join("billing.toml");
+    let address: Vec<String> = s.address.iter().map(|a| format!("{a:?}")).collect();
+    let text = format!(
+        "[supplier]\nlegal_name = {:?}\naddress = [{}]\ngstin = {:?}\n\n[api]\ninitial_backoff_ms = 5\n",
+        s.legal_name,
+        address.join(", "),
+        s.gstin
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
 fn run_cmd(url: &str, out: &std::path::Path) -> Command {
+    let config = supplier_config(out);
     let mut c = Command::new(BIN);
     c.args([
         "--log-format",
@@ -129,6 +145,8 @@ fn run_cmd(url: &str, out: &std::path::Path) -> Command {
         "--out",
     ])
     .arg(out)
+    .arg("--config")
+    .arg(config)
     .env("VOBIZ_AUTH_ID", "PA_DEMO0001")
     .env("VOBIZ_AUTH_TOKEN", "sim-partner-token")
     .stdout(Stdio::null())
