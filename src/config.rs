@@ -7,7 +7,6 @@
 use std::path::Path;
 use std::time::Duration;
 
-use anyhow::Context;
 use chrono_tz::Tz;
 use serde::Deserialize;
 
@@ -264,11 +263,6 @@ pub fn parse_base_url(s: &str) -> anyhow::Result<reqwest::Url> {
         )));
     }
     Ok(url)
-}
-
-/// Read `config` for `context` and attach a path to I/O errors.
-pub fn read_optional(path: Option<&Path>) -> anyhow::Result<Config> {
-    Config::load(path).context("loading configuration")
 }
 
 #[cfg(test)]

@@ -142,11 +142,6 @@ pub mod json {
     }
 }
 
-/// Parse helper for config and CLI values.
-pub fn parse_config_amount(s: &str) -> Result<Money, MoneyError> {
-    parse_exact(s)
-}
-
 impl FromStr for WireMoney {
     type Err = MoneyError;
     fn from_str(s: &str) -> Result<Self, MoneyError> {
