@@ -16,7 +16,8 @@ demo: ## Run the whole month end to end on the built-in simulator (no credential
 
 test: .venv/ok ## Unit and integration tests, then Parquet interop with Python readers
 	$(CARGO) test --all-targets
-	$(CARGO) build --quiet
+	# `cargo test` built the binary for the integration tests; a separate `cargo build`
+	# would resolve features without dev-dependencies and recompile half the tree.
 	scripts/interop.sh target/debug/vobiz-billing
 
 # Python readers for the interop check (pinned), in a local virtualenv.
