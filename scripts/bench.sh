@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Extract + normalize throughput and peak memory: ACCOUNTS x CDRS calls (default 100 x 10,000
-# = 1M CDRs, plus their ~1M ledger rows) from the local simulator, release build.
+# Extract + normalize throughput and peak memory: ACCOUNTS x CDRS calls (default 100 x 11,000
+# calls over the period and its margins = ~1.0M CDRs fetched, plus ~0.9M ledger rows) from the local simulator, release build.
 set -euo pipefail
 bin=${1:-target/release/vobiz-billing}
 accounts=${ACCOUNTS:-100}
-cdrs=${CDRS:-10000}
+cdrs=${CDRS:-11000}
 dir=$(mktemp -d)
 trap 'kill "$sim" 2>/dev/null || true; du -sh "$dir/out/raw" "$dir/out/parquet" 2>/dev/null | sed "s|$dir/out/||"; rm -rf "$dir"' EXIT
 
