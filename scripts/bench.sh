@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Extract + normalize throughput and peak memory: ACCOUNTS x CDRS calls (default 100 x 11,000
-# calls over the period and its margins = ~1.0M CDRs fetched, plus ~0.9M ledger rows) from the local simulator, release build.
+# Extract + normalize throughput and peak memory, release build, against the local simulator:
+# ACCOUNTS x CDRS calls over the period and its margins (default 100 x 11,000: ~1.0M CDRs
+# fetched, plus ~0.9M ledger rows).
 set -euo pipefail
 bin=${1:-target/release/vobiz-billing}
 accounts=${ACCOUNTS:-100}
