@@ -94,9 +94,6 @@ impl Normalizer {
             end: e.timestamp_micros(),
         };
         let mut report = Report::default();
-        for t in Table::NORMALIZED {
-            crate::output::remove_stale_temporaries(&layout.partition_dir(t, period))?;
-        }
         let meta = || {
             vec![
                 ("vobiz_billing.period".to_string(), period.to_string()),

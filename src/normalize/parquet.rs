@@ -49,6 +49,9 @@ impl<R: 'static> PartitionWriter<R> {
     ) -> anyhow::Result<Self> {
         let dir = target.parent().expect("partition files live in a directory");
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        // A partition has one writer per run (runs of a period never overlap), so anything
+        // temporary already here is what a killed run left behind.
+        crate::output::remove_stale_temporaries(dir)?;
         let tmp = tempfile::Builder::new()
             .prefix(".tmp-")
             .suffix(".parquet")
@@ -164,7 +167,9 @@ pub mod read {
     use std::path::Path;
 
     use anyhow::Context;
-    use arrow::array::{Array, Decimal128Array, Int32Array, Int64Array, StringArray};
+    use arrow::array::{
+        Array, BooleanArray, Decimal128Array, Int32Array, Int64Array, StringArray, TimestampMicrosecondArray,
+    };
     use arrow::record_batch::RecordBatch;
     use rust_decimal::Decimal;
 
@@ -210,6 +215,17 @@ pub mod read {
 
     pub fn int64(b: &RecordBatch, name: &str) -> anyhow::Result<Vec<Option<i64>>> {
         let a: &Int64Array = column(b, name)?;
+        Ok((0..a.len()).map(|i| a.is_valid(i).then(|| a.value(i))).collect())
+    }
+
+    pub fn boolean(b: &RecordBatch, name: &str) -> anyhow::Result<Vec<Option<bool>>> {
+        let a: &BooleanArray = column(b, name)?;
+        Ok((0..a.len()).map(|i| a.is_valid(i).then(|| a.value(i))).collect())
+    }
+
+    /// Microseconds since the epoch, UTC.
+    pub fn timestamp(b: &RecordBatch, name: &str) -> anyhow::Result<Vec<Option<i64>>> {
+        let a: &TimestampMicrosecondArray = column(b, name)?;
         Ok((0..a.len()).map(|i| a.is_valid(i).then(|| a.value(i))).collect())
     }
 }
