@@ -15,6 +15,7 @@ demo: ## Run the whole month end to end on the built-in simulator (no credential
 	$(CARGO) run --release --quiet -- demo --period $(PERIOD) --out $(OUT)
 
 test: .venv/ok ## Unit and integration tests, then Parquet interop with Python readers
+	scripts/ensure-tools.sh
 	$(CARGO) test --all-targets
 	# `cargo test` built the binary for the integration tests; a separate `cargo build`
 	# would resolve features without dev-dependencies and recompile half the tree.
@@ -33,7 +34,7 @@ lint: ## Formatting and clippy, warnings are errors
 fmt: ## Format the code
 	$(CARGO) fmt --all
 
-bench: ## Extract+normalize rows/s and peak memory for 1M CDRs from the local simulator
+bench: ## Extract+normalize rows/s and peak memory for 1M CDRs; 1,000 invoices (HTML+PDF)
 	$(CARGO) build --release --quiet
 	scripts/bench.sh $(BIN)
 

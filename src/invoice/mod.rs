@@ -2,15 +2,17 @@
 //!
 //! Place of supply and the tax split ([`tax`]), FY-consecutive numbering in a durable register
 //! ([`numbering`]), amounts in words ([`words`]), invoice assembly from the period's tables
-//! ([`build`]), the `invoices` and `invoice_lines` tables ([`tables`]) and HTML ([`html`]).
+//! ([`build`]), the `invoices` and `invoice_lines` tables ([`tables`]), and the document
+//! ([`view`]) rendered as HTML through Tera and as PDF through typst ([`pdf`]).
 //! The invoice date is the period's last day, so a month's invoices belong to that month's
 //! financial year and a re-run produces the same documents.
 
 pub mod build;
-pub mod html;
 pub mod numbering;
+pub mod pdf;
 pub mod tables;
 pub mod tax;
+pub mod view;
 pub mod words;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -85,6 +87,7 @@ pub fn run(layout: &Layout, s: &Settings) -> anyhow::Result<Report> {
         meta,
     )?;
     let renderer = Renderer::new()?;
+    let typesetter = pdf::PdfRenderer::new()?;
     let dir = layout.period_dir(s.period).join("invoices");
     let mut written = BTreeSet::new();
     for inv in &invoices {
@@ -97,9 +100,19 @@ pub fn run(layout: &Layout, s: &Settings) -> anyhow::Result<Report> {
             "invalid invoice number {:?}",
             inv.number
         );
-        let name = format!("{}.html", numbering::file_stem(&inv.number));
-        write_atomic(&dir.join(&name), html::render(&renderer, &s.supplier, inv)?.as_bytes())?;
-        written.insert(name);
+        let stem = numbering::file_stem(&inv.number);
+        let view = view::view(&s.supplier, inv)?;
+        let html = renderer.render("invoice.html", &view)?;
+        let pdf = typesetter
+            .render(&view, &inv.number, inv.date)
+            .with_context(|| format!("invoice {}", inv.number))?;
+        for (name, bytes) in [
+            (format!("{stem}.html"), html.as_bytes()),
+            (format!("{stem}.pdf"), &pdf[..]),
+        ] {
+            write_atomic(&dir.join(&name), bytes)?;
+            written.insert(name);
+        }
         report.b2b += inv.b2b as usize;
         report.taxable += inv.totals.taxable;
         report.tax += inv.totals.tax;
@@ -113,7 +126,7 @@ pub fn run(layout: &Layout, s: &Settings) -> anyhow::Result<Report> {
     if let Ok(entries) = std::fs::read_dir(&dir) {
         for e in entries.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
-            if name.ends_with(".html") && !written.contains(&name) {
+            if (name.ends_with(".html") || name.ends_with(".pdf")) && !written.contains(&name) {
                 std::fs::remove_file(e.path())?;
             }
         }

@@ -1,4 +1,5 @@
-//! The invoice as HTML: every Rule 46 particular, amounts pre-formatted for the template.
+//! The invoice as a document: every Rule 46 particular, amounts pre-formatted, shared by the
+//! HTML (Tera) and PDF (typst) templates so both show the same figures.
 
 use std::collections::BTreeMap;
 
@@ -10,10 +11,9 @@ use super::tax::Treatment;
 use crate::config::SupplierConfig;
 use crate::model::Gstin;
 use crate::model::money::indian;
-use crate::render::Renderer;
 
 #[derive(Serialize)]
-struct View<'a> {
+pub struct View<'a> {
     number: &'a str,
     date: String,
     period: &'a str,
@@ -99,7 +99,7 @@ fn split(t: Treatment, cgst: Decimal, sgst: Decimal, igst: Decimal) -> Vec<Strin
     }
 }
 
-pub fn render(renderer: &Renderer, supplier: &SupplierConfig, inv: &Invoice) -> anyhow::Result<String> {
+pub fn view<'a>(supplier: &'a SupplierConfig, inv: &'a Invoice) -> anyhow::Result<View<'a>> {
     let t = inv.treatment;
     let supplier_state = Gstin::parse(&supplier.gstin)?.state();
     let c = &inv.customer;
@@ -135,7 +135,7 @@ pub fn render(renderer: &Renderer, supplier: &SupplierConfig, inv: &Invoice) -> 
         e.3 += l.tax.igst;
     }
     let tot = &inv.totals;
-    let view = View {
+    Ok(View {
         number: &inv.number,
         date: inv.date.format("%d %b %Y").to_string(),
         period: &inv.period,
@@ -178,6 +178,5 @@ pub fn render(renderer: &Renderer, supplier: &SupplierConfig, inv: &Invoice) -> 
                 tax: indian(c + s + i),
             })
             .collect(),
-    };
-    renderer.render("invoice.html", &view)
+    })
 }

@@ -38,7 +38,7 @@ fn two_digits(n: u64, out: &mut Vec<&'static str>) {
         out.push(ONES[n as usize]);
     } else {
         out.push(TENS[(n / 10) as usize]);
-        if n % 10 != 0 {
+        if !n.is_multiple_of(10) {
             out.push(ONES[(n % 10) as usize]);
         }
     }
@@ -50,7 +50,7 @@ fn three_digits(n: u64, out: &mut Vec<&'static str>) {
         out.push(ONES[(n / 100) as usize]);
         out.push("Hundred");
     }
-    if n % 100 != 0 {
+    if !n.is_multiple_of(100) {
         two_digits(n % 100, out);
     }
 }

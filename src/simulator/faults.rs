@@ -222,7 +222,7 @@ pub async fn inject(State(sim): State<Arc<Simulator>>, req: Request, next: Next)
                 "upstream connect error or disconnect/reset before headers. reset reason: overflow",
             )
                 .into_response();
-            if rk % 2 == 0 {
+            if rk.is_multiple_of(2) {
                 resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(spec.retry_after_s));
             }
             resp

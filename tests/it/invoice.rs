@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use rust_decimal::Decimal;
 use vobiz_billing::layout::{Layout, Table};
 use vobiz_billing::model::Period;
+use vobiz_billing::model::money::indian;
 use vobiz_billing::pipeline;
 use vobiz_billing::simulator::{self, truth};
 
@@ -77,8 +78,14 @@ async fn one_invoice_per_billable_account_with_the_right_tax() {
     let mut expected = billable.clone();
     expected.sort();
     assert_eq!(invoiced, expected);
-    let html_files = std::fs::read_dir(dir.path().join("2026-03/invoices")).unwrap().count();
-    assert_eq!(html_files, rows.len(), "one HTML per invoice");
+    let documents = |ext: &str| {
+        std::fs::read_dir(dir.path().join("2026-03/invoices"))
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == ext))
+            .count()
+    };
+    assert_eq!(documents("html"), rows.len(), "one HTML per invoice");
+    assert_eq!(documents("pdf"), rows.len(), "one PDF per invoice");
     let by_account: BTreeMap<&str, &Row> = rows.iter().map(|r| (r.auth_id.as_str(), r)).collect();
     // The simulator's first accounts: Karnataka (intra-state), Maharashtra (inter-state),
     // unregistered Tamil Nadu (inter-state B2C), bad GSTIN in Karnataka (intra-state B2C),
@@ -133,6 +140,55 @@ async fn one_invoice_per_billable_account_with_the_right_tax() {
     );
     assert!(!page.contains("<script>") && !page.contains("<b>Co</b>") && !page.contains("<img src=x"));
 
+    // The PDF, read back as text, states the Rule 46 essentials and the same figures.
+    let pdf_of = |r: &Row| {
+        pdf_text(
+            &dir.path()
+                .join(format!("2026-03/invoices/{}.pdf", r.number.replace('/', "_"))),
+        )
+    };
+    let supplier_gstin = vobiz_billing::config::SupplierConfig::demo().gstin;
+    for (r, heads) in [(role(0), &["CGST 9%", "SGST 9%"][..]), (role(1), &["IGST 18%"][..])] {
+        let text = pdf_of(r);
+        let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        let recipient_gstin = t
+            .accounts
+            .iter()
+            .find(|a| a.auth_id == r.auth_id)
+            .unwrap()
+            .gstin
+            .clone()
+            .unwrap();
+        for needle in [
+            &r.number,
+            &supplier_gstin,
+            &recipient_gstin,
+            &format!("₹ {}", indian(r.total)),
+        ] {
+            assert!(
+                flat.contains(needle.as_str()),
+                "{needle} missing from the PDF of {}:\n{text}",
+                r.number
+            );
+        }
+        for (head, amount) in heads.iter().zip([r.cgst + r.igst, r.sgst]) {
+            assert!(flat.contains(head), "{head} missing from the PDF of {}", r.number);
+            assert!(
+                flat.contains(&indian(amount)),
+                "{amount} missing from the PDF of {}",
+                r.number
+            );
+        }
+    }
+    // Typst markup in customer text is printed, not run.
+    let text = pdf_of(hostile);
+    for verbatim in ["<b>Co</b>", "#emph[x]", "$x$", "#import"] {
+        assert!(
+            text.contains(verbatim),
+            "{verbatim} not shown verbatim in the PDF:\n{text}"
+        );
+    }
+
     // A re-run of the month reuses every number.
     let before: Vec<(String, String)> = rows.iter().map(|r| (r.auth_id.clone(), r.number.clone())).collect();
     pipeline::run(&options(&sim.base_url(), dir.path())).await.unwrap();
@@ -141,4 +197,16 @@ async fn one_invoice_per_billable_account_with_the_right_tax() {
         .map(|r| (r.auth_id.clone(), r.number.clone()))
         .collect();
     assert_eq!(before, after);
+}
+
+/// The PDF's text as `pdftotext` extracts it (poppler-utils; `make test` installs it).
+fn pdf_text(pdf: &std::path::Path) -> String {
+    let out = std::process::Command::new("pdftotext")
+        .args(["-layout", "-enc", "UTF-8"])
+        .arg(pdf)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils) must be installed: `make test` installs it");
+    assert!(out.status.success(), "pdftotext failed on {}", pdf.display());
+    String::from_utf8(out.stdout).unwrap()
 }
