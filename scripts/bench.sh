@@ -1,33 +1,48 @@
 #!/usr/bin/env bash
-# Extract + normalize throughput and peak memory, release build, against the local simulator:
-# ACCOUNTS x CDRS calls over the period and its margins (default 100 x 11,000: ~1.0M CDRs
-# fetched, plus ~0.9M ledger rows).
+# Benchmarks against the local simulator, release build:
+#  1. extract + normalize throughput and peak memory: ACCOUNTS x CDRS calls over the period
+#     and its margins (default 100 x 11,000: ~1.0M CDRs fetched, plus ~0.9M ledger rows);
+#  2. invoice rendering: INVOICES accounts (default 1,000) with a few calls each, every one
+#     billable, so the invoice stage renders that many HTML + PDF documents.
 set -euo pipefail
 bin=${1:-target/release/vobiz-billing}
 accounts=${ACCOUNTS:-100}
 cdrs=${CDRS:-11000}
+invoices=${INVOICES:-1000}
 dir=$(mktemp -d)
-trap 'kill "$sim" 2>/dev/null || true; du -sh "$dir/out/raw" "$dir/out/parquet" 2>/dev/null | sed "s|$dir/out/||"; rm -rf "$dir"' EXIT
+sim=
+trap 'kill "$sim" 2>/dev/null || true; rm -rf "$dir"' EXIT
 
-"$bin" --log-format json sim --addr 127.0.0.1:0 --accounts "$accounts" --cdrs-per-account "$cdrs" \
-  --period 2026-03 >"$dir/sim.out" 2>/dev/null &
-sim=$!
-until grep -q '^listening on ' "$dir/sim.out" 2>/dev/null; do sleep 0.2; done
-url=$(sed -n 's/^listening on //p' "$dir/sim.out")
-
-# A full run also reconciles and invoices; those stages are timed separately in the manifest.
+# A full run also reconciles and invoices; each stage is timed in the manifest.
 cat >"$dir/billing.toml" <<'TOML'
 [supplier]
 legal_name = "Demo Telecom Solutions Private Limited"
 address = ["4th Floor, 12 Residency Road", "Bengaluru, Karnataka 560025"]
 gstin = "29AAHCD4821K1ZE"
 TOML
-VOBIZ_AUTH_ID=PA_DEMO0001 VOBIZ_AUTH_TOKEN=sim-partner-token \
-  "$bin" --log-format json run --period 2026-03 --base-url "$url" --out "$dir/out" --config "$dir/billing.toml" 2>"$dir/run.log" \
-  || { tail -5 "$dir/run.log"; exit 1; }
-sim_peak=$(awk '/VmHWM/ {print int($2/1024)}' "/proc/$sim/status")
 
-python3 - "$dir/out/2026-03/manifest.json" "$sim_peak" <<'PY'
+# start_sim NAME ACCOUNTS CDRS: serve a simulator in the background; sets $sim and $url.
+start_sim() {
+  "$bin" --log-format json sim --addr 127.0.0.1:0 --accounts "$2" --cdrs-per-account "$3" \
+    --period 2026-03 >"$dir/$1.sim" 2>/dev/null &
+  sim=$!
+  until grep -q '^listening on ' "$dir/$1.sim" 2>/dev/null; do sleep 0.2; done
+  url=$(sed -n 's/^listening on //p' "$dir/$1.sim")
+}
+
+# run_month NAME: the whole pipeline for 2026-03 into $dir/NAME.
+run_month() {
+  VOBIZ_AUTH_ID=PA_DEMO0001 VOBIZ_AUTH_TOKEN=sim-partner-token \
+    "$bin" --log-format json run --period 2026-03 --base-url "$url" --out "$dir/$1" \
+    --config "$dir/billing.toml" 2>"$dir/$1.log" || { tail -5 "$dir/$1.log"; exit 1; }
+}
+
+start_sim etl "$accounts" "$cdrs"
+run_month etl
+sim_peak=$(awk '/VmHWM/ {print int($2/1024)}' "/proc/$sim/status")
+kill "$sim"
+du -sh "$dir/etl/raw" "$dir/etl/parquet" | sed "s|$dir/etl/||"
+python3 - "$dir/etl/2026-03/manifest.json" "$sim_peak" <<'PY'
 import json, sys
 m = json.load(open(sys.argv[1]))
 e, n, r = m["extract"], m["normalize"], m["run"]
@@ -37,4 +52,16 @@ print(f"extract              {e['seconds']:>11.2f}s   requests {e['requests']:,}
 print(f"normalize            {n['seconds']:>11.2f}s   rows written {sum(t['rows'] for t in n['tables'].values()):,}")
 print(f"end to end           {r['seconds']:>11.2f}s   {cdrs / r['seconds']:,.0f} CDR rows/s, {r['rows_per_second']:,.0f} rows/s (CDRs + ledger)")
 print(f"peak memory          {r['peak_rss_mib']:>9} MiB  (pipeline), {sys.argv[2]} MiB (simulator)")
+PY
+
+start_sim invoices "$invoices" 40
+run_month invoices
+python3 - "$dir/invoices/2026-03" <<'PY'
+import json, os, sys
+m = json.load(open(os.path.join(sys.argv[1], "manifest.json")))
+i = m["invoice"]
+docs = os.listdir(os.path.join(sys.argv[1], "invoices"))
+html, pdf = (sum(d.endswith(x) for d in docs) for x in (".html", ".pdf"))
+print(f"invoices             {i['seconds']:>11.2f}s   {i['invoices']:,} invoices: {html:,} HTML + {pdf:,} PDF, "
+      f"{i['seconds'] / max(i['invoices'], 1) * 1000:.1f} ms each")
 PY

@@ -53,6 +53,8 @@ pub enum Command {
     Reconcile(StageArgs),
     /// Stage 4: issue GST tax invoices for the period (offline; needs [supplier] in the config).
     Invoice(StageArgs),
+    /// Stage 5: write the partner's monthly report, report.html (offline).
+    Report(StageArgs),
     /// Serve the built-in Vobiz API simulator (deterministic data, optional faults).
     Sim(SimArgs),
 }
@@ -78,6 +80,9 @@ pub struct ApiArgs {
     /// Vobiz API base URL [env: VOBIZ_BASE_URL; default from config, else https://api.vobiz.ai].
     #[arg(long)]
     pub base_url: Option<String>,
+    /// Check the config, period, credentials and API, say what would be done, write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -140,6 +145,24 @@ pub struct SimArgs {
     pub anomalies: Anomalies,
 }
 
+/// Help and version go to stdout as clap prints them; a bad argument becomes one line on
+/// stderr and exit code 2, like every other input error.
+pub fn argument_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            ExitCode::from(if e.use_stderr() { crate::error::EXIT_USAGE } else { 0 })
+        }
+        _ => {
+            let text = e.render().to_string();
+            let first = text.lines().next().unwrap_or("invalid arguments");
+            eprintln!("error: {}", first.trim_start_matches("error: "));
+            ExitCode::from(crate::error::EXIT_USAGE)
+        }
+    }
+}
+
 /// Anomalies are planted in active accounts from index 7 on, one each.
 fn check_anomaly_room(accounts: u32, anomalies: &simulator::Anomalies) -> anyhow::Result<()> {
     let needed = 7 + 2 * anomalies.0.len() as u32;
@@ -160,37 +183,66 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let progress = show_progress(cli.log_format);
     match cli.command {
         Command::Demo(args) => demo(args, progress).await,
-        Command::Run(args) => Ok(exit_for(pipeline::run(&api_options(&args, progress)?).await?)),
+        Command::Run(args) => {
+            let opts = api_options(&args, progress)?;
+            if args.dry_run {
+                println!("{}", pipeline::dry_run(&opts).await?);
+                return Ok(ExitCode::SUCCESS);
+            }
+            let summary = pipeline::run(&opts).await?;
+            println!("{summary}");
+            Ok(exit_for(&summary))
+        }
         Command::Extract(args) => {
             let opts = api_options(&args, progress)?;
+            if args.dry_run {
+                println!("{}", pipeline::dry_run(&opts).await?);
+                return Ok(ExitCode::SUCCESS);
+            }
             pipeline::check_period(opts.period, &opts.config)?;
+            let _lock = lock_period(&opts.out, opts.period)?;
             pipeline::extract(&opts, None).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Normalize(args) => {
             let cfg = Config::load(args.config.as_deref())?;
+            let _lock = lock_period(&args.out, args.period)?;
             pipeline::normalize(args.out, args.period, &cfg).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Reconcile(args) => {
             let cfg = Config::load(args.config.as_deref())?;
+            let _lock = lock_period(&args.out, args.period)?;
             let report =
                 tokio::task::spawn_blocking(move || pipeline::reconcile(&args.out, args.period, &cfg)).await??;
-            Ok(exit_for(pipeline::RunSummary {
+            Ok(exit_for(&pipeline::RunSummary {
                 reconciliation_errors: report.errors,
+                ..Default::default()
             }))
         }
         Command::Invoice(args) => {
             let cfg = Config::load(args.config.as_deref())?;
+            let _lock = lock_period(&args.out, args.period)?;
             tokio::task::spawn_blocking(move || pipeline::invoice(&args.out, args.period, &cfg)).await??;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Report(args) => {
+            let cfg = Config::load(args.config.as_deref())?;
+            let _lock = lock_period(&args.out, args.period)?;
+            tokio::task::spawn_blocking(move || pipeline::report(&args.out, args.period, &cfg)).await??;
             Ok(ExitCode::SUCCESS)
         }
         Command::Sim(args) => sim(args).await,
     }
 }
 
+/// A single stage holds the period's lock as a full run does.
+fn lock_period(out: &std::path::Path, period: Period) -> anyhow::Result<crate::lock::PeriodLock> {
+    crate::lock::PeriodLock::acquire(&crate::layout::Layout::new(out), period)
+}
+
 /// Exit code 3 when reconciliation found errors (after every report was written).
-fn exit_for(summary: pipeline::RunSummary) -> ExitCode {
+fn exit_for(summary: &pipeline::RunSummary) -> ExitCode {
     if summary.reconciliation_errors > 0 {
         tracing::warn!(
             errors = summary.reconciliation_errors,
@@ -253,8 +305,8 @@ async fn demo(args: DemoArgs, progress: bool) -> anyhow::Result<ExitCode> {
     let result = pipeline::run(&opts).await;
     sim.shutdown().await.ok();
     let summary = result?;
-    println!("demo finished: outputs under {}", args.out.display());
-    Ok(exit_for(summary))
+    println!("{summary}");
+    Ok(exit_for(&summary))
 }
 
 async fn sim(args: SimArgs) -> anyhow::Result<ExitCode> {

@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::error::usage;
 use crate::extract::client::{ApiClient, Credentials, RetryPolicy, Secret};
-use crate::layout::Layout;
+use crate::layout::{Layout, Table};
 use crate::model::Period;
 use crate::render::Renderer;
 use crate::{extract, manifest, normalize, reconcile};
@@ -212,6 +212,22 @@ pub fn invoice(out: &std::path::Path, period: Period, cfg: &Config) -> anyhow::R
     Ok(report)
 }
 
+/// Write the partner's monthly report, `report.html`, from the period's tables.
+pub fn report(out: &std::path::Path, period: Period, cfg: &Config) -> anyhow::Result<crate::report::Report> {
+    let layout = Layout::new(out);
+    let settings = crate::report::Settings {
+        period,
+        time_zone: cfg.partner.tz(),
+        currency: cfg.partner.currency.clone(),
+        partner: partner_name(&layout, period),
+        top: 10,
+    };
+    let report = crate::report::run(&layout, &settings)?;
+    manifest::update(&layout, period, "report", &report)?;
+    tracing::info!(customers = report.customers, calls = report.calls, "report finished");
+    Ok(report)
+}
+
 /// The partner's name as its profile gives it (for report headers).
 fn partner_name(layout: &Layout, period: Period) -> String {
     let path = layout.raw_partner(period, crate::layout::RawEndpoint::Profile);
@@ -226,10 +242,68 @@ fn partner_name(layout: &Layout, period: Period) -> String {
         .unwrap_or_default()
 }
 
-/// What a complete run found, for the exit code.
-#[derive(Debug, Clone, Copy)]
+/// What a complete run found: the exit code and the final summary line come from it.
+#[derive(Debug, Clone, Default)]
 pub struct RunSummary {
+    pub period: Option<Period>,
+    pub accounts: u64,
+    pub calls: u64,
+    pub invoices: usize,
+    pub invoiced: rust_decimal::Decimal,
     pub reconciliation_errors: usize,
+    pub reconciliation_warnings: usize,
+    pub seconds: f64,
+    pub out: PathBuf,
+}
+
+impl std::fmt::Display for RunSummary {
+    /// The one line a cron mail shows.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let period = self.period.map(|p| p.to_string()).unwrap_or_default();
+        write!(
+            f,
+            "{period}: {} accounts, {} calls, {} invoices totalling {} incl. tax, reconciliation {} errors and {} warnings, {:.1} s; outputs in {}",
+            self.accounts,
+            self.calls,
+            self.invoices,
+            crate::model::money::indian(self.invoiced),
+            self.reconciliation_errors,
+            self.reconciliation_warnings,
+            self.seconds,
+            self.out.join(&period).display()
+        )
+    }
+}
+
+/// Ask the API who we are before anything is written: bad credentials or an unreachable API
+/// fail here and leave the output root untouched. Returns the partner's display name.
+async fn preflight(opts: &RunOptions) -> anyhow::Result<String> {
+    let (_, name) = client(opts)?
+        .get("/api/v1/partner/me", &[], crate::extract::client::Auth::Partner, |b| {
+            serde_json::from_slice::<crate::extract::wire::ProfileWire>(b)
+                .map(|p| p.company.unwrap_or(p.name).into_owned())
+        })
+        .await?;
+    Ok(name)
+}
+
+/// Check everything a run needs, write nothing, and say what the run would do.
+pub async fn dry_run(opts: &RunOptions) -> anyhow::Result<String> {
+    check_period(opts.period, &opts.config)?;
+    let partner = preflight(opts).await?;
+    let (start, end) = opts.period.bounds(opts.config.partner.tz());
+    let supplier = match &opts.config.supplier {
+        Some(_) => "",
+        None => "; but the config has no [supplier], so a real run would refuse to start",
+    };
+    Ok(format!(
+        "dry run: credentials accepted; would bill {partner} for {} ({} to {} UTC) from {} into {}; nothing written{supplier}",
+        opts.period,
+        start.format("%Y-%m-%d %H:%M"),
+        end.format("%Y-%m-%d %H:%M"),
+        opts.base_url,
+        opts.out.join(opts.period.to_string()).display(),
+    ))
 }
 
 /// Every stage, in order.
@@ -240,9 +314,12 @@ pub async fn run(opts: &RunOptions) -> anyhow::Result<RunSummary> {
             "a full run issues invoices: add a [supplier] section to the config (legal_name, address, gstin)",
         ));
     }
-    let layout = Layout::new(&opts.out);
-    crate::output::remove_stale_temporaries(&layout.period_dir(opts.period))?;
     let started = std::time::Instant::now();
+    preflight(opts).await?;
+    let layout = Layout::new(&opts.out);
+    let _lock = crate::lock::PeriodLock::acquire(&layout, opts.period)?;
+    crate::output::remove_stale_temporaries(&layout.period_dir(opts.period))?;
+    crate::output::remove_stale_temporaries(&layout.state_dir())?;
     // Normalize each account on the other core as soon as extract has finished it; output
     // order stays the account order, so the result is the same as running the stages apart.
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
@@ -274,14 +351,24 @@ pub async fn run(opts: &RunOptions) -> anyhow::Result<RunSummary> {
     )?;
     let (out, period, cfg) = (opts.out.clone(), opts.period, opts.config.clone());
     // Offline stages, in order; exceptions do not stop the invoices (exit code 3 says so).
-    let reconciled = tokio::task::spawn_blocking(move || {
+    let (reconciled, invoiced) = tokio::task::spawn_blocking(move || {
         let r = reconcile(&out, period, &cfg)?;
-        invoice(&out, period, &cfg)?;
-        anyhow::Ok(r)
+        let i = invoice(&out, period, &cfg)?;
+        report(&out, period, &cfg)?;
+        anyhow::Ok((r, i))
     })
     .await
     .context("offline stages")??;
     Ok(RunSummary {
+        period: Some(opts.period),
+        accounts: extracted.accounts,
+        // Calls of the period (extract also fetched the margin days that normalize cut off).
+        calls: normalized.tables.get(Table::Cdrs.name()).map_or(0, |t| t.rows),
+        invoices: invoiced.invoices,
+        invoiced: invoiced.total,
         reconciliation_errors: reconciled.errors,
+        reconciliation_warnings: reconciled.warnings,
+        seconds: started.elapsed().as_secs_f64(),
+        out: opts.out.clone(),
     })
 }

@@ -190,7 +190,11 @@ impl ApiClient {
             }
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
             match self.attempt(&url, creds, &what, &parse).await {
-                Ok(v) => return Ok(v),
+                Ok(v) => {
+                    // Request and size only: headers (credentials) are never logged.
+                    tracing::trace!(request = %what, bytes = v.0.len(), attempt = attempt + 1, "fetched");
+                    return Ok(v);
+                }
                 Err(Attempt::Fail(e)) => return Err(e),
                 Err(Attempt::Retry { why, wait }) => {
                     tracing::debug!(request = %what, attempt = attempt + 1, reason = %why, "retrying");

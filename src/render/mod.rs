@@ -13,6 +13,7 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/reconciliation.html.tera"),
     ),
     ("invoice.html", include_str!("../../templates/invoice.html.tera")),
+    ("report.html", include_str!("../../templates/report.html.tera")),
 ];
 
 pub struct Renderer {

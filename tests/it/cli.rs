@@ -18,35 +18,7 @@ impl Drop for Killed {
 async fn sim_serves_the_partner_api_and_writes_truth() {
     let dir = tempfile::tempdir().unwrap();
     let truth = dir.path().join("truth.json");
-    let mut child = Killed(
-        Command::new(BIN)
-            .args([
-                "sim",
-                "--addr",
-                "127.0.0.1:0",
-                "--seed",
-                "7",
-                "--accounts",
-                "50",
-                "--period",
-                "2026-03",
-                "--truth",
-            ])
-            .arg(&truth)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let mut line = String::new();
-    BufReader::new(child.0.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected: {line:?}"))
-        .to_string();
+    let (_child, url) = spawn_sim(&["--seed", "7", "--accounts", "50", "--truth", truth.to_str().unwrap()]);
     let http = crate::support::http();
     let anon = http.get(format!("{url}/api/v1/partner/me")).send().await.unwrap();
     assert_eq!(anon.status(), 401);
@@ -132,26 +104,7 @@ pub fn supplier_config(dir: &std::path::Path) -> std::path::PathBuf {
 }
 
 fn run_cmd(url: &str, out: &std::path::Path) -> Command {
-    let config = supplier_config(out);
-    let mut c = Command::new(BIN);
-    c.args([
-        "--log-format",
-        "json",
-        "run",
-        "--period",
-        "2026-03",
-        "--base-url",
-        url,
-        "--out",
-    ])
-    .arg(out)
-    .arg("--config")
-    .arg(config)
-    .env("VOBIZ_AUTH_ID", "PA_DEMO0001")
-    .env("VOBIZ_AUTH_TOKEN", "sim-partner-token")
-    .stdout(Stdio::null())
-    .stderr(Stdio::null());
-    c
+    cron_run(url, out, out)
 }
 
 const TABLES: [&str; 5] = {
@@ -261,4 +214,212 @@ fn planted_discrepancies_exit_3_after_writing_every_report() {
     // The same data without planted discrepancies reconciles: exit 0.
     let clean = tempfile::tempdir().unwrap();
     assert_eq!(demo_exit_code(clean.path(), &[]), Some(0));
+}
+
+/// `run` as cron starts it, on a config in `config_dir` and output in `out`.
+fn cron_run(url: &str, config_dir: &std::path::Path, out: &std::path::Path) -> Command {
+    let mut c = Command::new(BIN);
+    c.args([
+        "--log-format",
+        "json",
+        "run",
+        "--period",
+        "2026-03",
+        "--base-url",
+        url,
+        "--out",
+    ])
+    .arg(out)
+    .arg("--config")
+    .arg(supplier_config(config_dir))
+    .env("VOBIZ_AUTH_ID", "PA_DEMO0001")
+    .env("VOBIZ_AUTH_TOKEN", "sim-partner-token")
+    .stdout(Stdio::null())
+    .stderr(Stdio::null());
+    c
+}
+
+#[test]
+fn a_second_run_of_a_busy_period_exits_saying_it_is_locked() {
+    // Slow responses stretch the first run so that the second surely starts during it.
+    let (_sim, url) = spawn_sim(&["--seed", "5", "--accounts", "12", "--faults", "slow=0.5,slow-ms=150"]);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let mut first = cron_run(&url, dir.path(), &out).stdout(Stdio::piped()).spawn().unwrap();
+    let lock = out.join("state/locks/2026-03.lock");
+    let holder = format!("pid {}", first.id());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !std::fs::read_to_string(&lock).is_ok_and(|t| t.contains(&holder)) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first run never took the lock"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let second = cron_run(&url, dir.path(), &out)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(second.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&second.stderr);
+    let err: Vec<&str> = err.lines().filter(|l| l.starts_with("error")).collect();
+    assert_eq!(err.len(), 1, "{err:?}");
+    assert!(
+        err[0].contains("period 2026-03 is locked") && err[0].contains(&holder),
+        "{}",
+        err[0]
+    );
+
+    let status = first.wait().unwrap();
+    let mut summary = String::new();
+    std::io::Read::read_to_string(&mut first.stdout.take().unwrap(), &mut summary).unwrap();
+    assert!(status.success(), "the first run finishes");
+    assert!(
+        summary.starts_with("2026-03: 12 accounts, ") && summary.lines().count() == 1,
+        "{summary}"
+    );
+    // Its outputs are those of a run that was never disturbed.
+    let alone = tempfile::tempdir().unwrap();
+    assert!(
+        cron_run(&url, alone.path(), &alone.path().join("out"))
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert_eq!(table_bytes(&out), table_bytes(&alone.path().join("out")));
+    assert!(out.join("2026-03/report.html").exists());
+}
+
+#[test]
+fn bad_input_is_a_one_line_error_and_writes_nothing() {
+    let (_sim, url) = spawn_sim(&["--accounts", "8"]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = supplier_config(dir.path());
+    let unknown_key = dir.path().join("unknown.toml");
+    std::fs::write(&unknown_key, "[api]\nconcurency = 4\n").unwrap();
+    let quick_fail = dir.path().join("quick.toml");
+    let text = std::fs::read_to_string(&config).unwrap() + "max_retries = 1\n";
+    std::fs::write(&quick_fail, text).unwrap();
+    let out = dir.path().join("out");
+    let config = config.to_str().unwrap();
+    // Port 9 on loopback: nothing listens there.
+    let unreachable = "http://127.0.0.1:9";
+    let cases: [(&str, &[&str], bool, i32, &str); 6] = [
+        (
+            "period format",
+            &["--period", "2026-3", "--base-url", &url, "--config", config],
+            true,
+            2,
+            "2026-3",
+        ),
+        (
+            "future period",
+            &["--period", "2099-01", "--base-url", &url, "--config", config],
+            true,
+            2,
+            "future",
+        ),
+        (
+            "no credentials",
+            &["--period", "2026-03", "--base-url", &url, "--config", config],
+            false,
+            2,
+            "VOBIZ_AUTH_ID",
+        ),
+        (
+            "unknown key",
+            &[
+                "--period",
+                "2026-03",
+                "--base-url",
+                &url,
+                "--config",
+                unknown_key.to_str().unwrap(),
+            ],
+            true,
+            2,
+            "concurency",
+        ),
+        (
+            "unreachable",
+            &[
+                "--period",
+                "2026-03",
+                "--base-url",
+                unreachable,
+                "--config",
+                quick_fail.to_str().unwrap(),
+            ],
+            true,
+            1,
+            "127.0.0.1:9",
+        ),
+        (
+            "bad URL",
+            &["--period", "2026-03", "--base-url", "ftp://x", "--config", config],
+            true,
+            2,
+            "ftp",
+        ),
+    ];
+    for (case, args, credentials, code, mention) in cases {
+        let mut c = Command::new(BIN);
+        c.args(["--log-format", "json", "run", "--out"]).arg(&out).args(args);
+        c.env_remove("VOBIZ_AUTH_ID")
+            .env_remove("VOBIZ_AUTH_TOKEN")
+            .env_remove("VOBIZ_BASE_URL");
+        if credentials {
+            c.env("VOBIZ_AUTH_ID", "PA_DEMO0001")
+                .env("VOBIZ_AUTH_TOKEN", "sim-partner-token");
+        }
+        let o = c.output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("error")).collect();
+        assert_eq!(o.status.code(), Some(code), "{case}: {err}");
+        assert_eq!(lines.len(), 1, "{case}: {err}");
+        assert!(lines[0].contains(mention), "{case}: {}", lines[0]);
+        assert!(!out.exists(), "{case} wrote {}", out.display());
+    }
+}
+
+#[test]
+fn dry_run_checks_everything_and_writes_nothing() {
+    let (_sim, url) = spawn_sim(&["--accounts", "8"]);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let o = cron_run(&url, dir.path(), &out)
+        .arg("--dry-run")
+        .stdout(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let said = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        said.starts_with("dry run: credentials accepted") && said.contains("nothing written"),
+        "{said}"
+    );
+    assert!(!out.exists());
+    // Wrong credentials fail the dry run as they would fail the run.
+    let o = cron_run(&url, dir.path(), &out)
+        .arg("--dry-run")
+        .env("VOBIZ_AUTH_TOKEN", "wrong")
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(!out.exists());
+}
+
+/// README's usage section is `vobiz-billing --help` verbatim.
+#[test]
+fn readme_shows_the_current_help() {
+    let help = Command::new(BIN).arg("--help").output().unwrap();
+    assert!(help.status.success());
+    let help = String::from_utf8(help.stdout).unwrap();
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let block = format!("```text\n$ vobiz-billing --help\n{help}```");
+    assert!(
+        readme.contains(&block),
+        "README.md must show the current help; replace its block with:\n{block}"
+    );
 }

@@ -4,5 +4,7 @@ mod cli;
 mod invoice;
 mod pipeline;
 mod reconcile;
+mod report;
+mod security;
 mod simulator;
 mod support;

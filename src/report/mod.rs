@@ -1,0 +1,465 @@
+//! Report: the partner's monthly report, `YYYY-MM/report.html`, from the period's Parquet.
+//!
+//! KPIs (customers, balances held, calls, minutes, cost, revenue incl. tax), the split by
+//! direction and product, daily charts (inline SVG, [`chart`]), top customers, low balances,
+//! the reconciliation exceptions and a link to every invoice. Figures are exact decimals
+//! summed here; only the chart geometry uses floating point.
+
+pub mod chart;
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::NaiveDate;
+use chrono_tz::Tz;
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::invoice::numbering;
+use crate::layout::{Layout, Table};
+use crate::model::Period;
+use crate::model::money::indian;
+use crate::normalize::parquet::read;
+use crate::output::write_atomic;
+use crate::render::Renderer;
+
+pub struct Settings {
+    pub period: Period,
+    pub time_zone: Tz,
+    pub currency: String,
+    pub partner: String,
+    /// How many customers the "top customers" table lists.
+    pub top: usize,
+}
+
+/// Calls, answered calls, billed seconds and cost of a slice of the traffic.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Serialize)]
+pub struct Traffic {
+    pub calls: i64,
+    pub answered: i64,
+    pub billsec: i64,
+    pub cost: Decimal,
+}
+
+impl Traffic {
+    fn add(&mut self, answered: bool, billsec: i64, cost: Decimal) {
+        self.calls += 1;
+        self.answered += answered as i64;
+        self.billsec += billsec;
+        self.cost += cost;
+    }
+
+    /// Billed minutes, to the hundredth.
+    pub fn minutes(&self) -> Decimal {
+        (Decimal::from(self.billsec) / Decimal::from(60)).round_dp(2)
+    }
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct Customer {
+    pub auth_id: String,
+    pub name: String,
+    pub active: bool,
+    pub closing_balance: Option<Decimal>,
+    pub traffic: Traffic,
+    pub invoice: Option<InvoiceRef>,
+}
+
+#[derive(Debug, Clone)]
+pub struct InvoiceRef {
+    pub number: String,
+    pub taxable: Decimal,
+    pub total: Decimal,
+}
+
+#[derive(Debug, Clone)]
+pub struct ExceptionRow {
+    pub auth_id: String,
+    pub name: String,
+    pub severity: String,
+    pub kind: String,
+    pub expected: Option<Decimal>,
+    pub actual: Option<Decimal>,
+}
+
+/// Everything the report shows, exact.
+#[derive(Debug, Default)]
+pub struct Figures {
+    pub customers: Vec<Customer>,
+    pub traffic: Traffic,
+    /// Calls in another currency than the partner's (left out of the money figures).
+    pub foreign_currency_calls: i64,
+    pub by_direction: BTreeMap<String, Traffic>,
+    pub by_product: BTreeMap<String, Traffic>,
+    /// Partner-time-zone day → (direction → traffic); every day of the period is present.
+    pub days: BTreeMap<NaiveDate, BTreeMap<String, Traffic>>,
+    pub exceptions: Vec<ExceptionRow>,
+}
+
+impl Figures {
+    pub fn balances_held(&self) -> Decimal {
+        self.customers.iter().filter_map(|c| c.closing_balance).sum()
+    }
+
+    pub fn revenue(&self) -> (Decimal, Decimal) {
+        let inv = self.customers.iter().filter_map(|c| c.invoice.as_ref());
+        inv.fold((Decimal::ZERO, Decimal::ZERO), |(t, g), i| (t + i.taxable, g + i.total))
+    }
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct Report {
+    pub customers: usize,
+    pub calls: i64,
+    pub cost: Decimal,
+    pub revenue_incl_tax: Decimal,
+    pub seconds: f64,
+}
+
+pub fn run(layout: &Layout, s: &Settings) -> anyhow::Result<Report> {
+    let started = std::time::Instant::now();
+    let figures = figures(layout, s)?;
+    let html = render(&Renderer::new()?, s, &figures)?;
+    write_atomic(&layout.period_dir(s.period).join("report.html"), html.as_bytes())?;
+    Ok(Report {
+        customers: figures.customers.len(),
+        calls: figures.traffic.calls,
+        cost: figures.traffic.cost,
+        revenue_incl_tax: figures.revenue().1,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Product of a call, as the invoice names it.
+fn product(context: Option<&str>) -> &'static str {
+    match context {
+        Some("voice-api") => "Voice API",
+        Some("sip-trunking") => "SIP trunking",
+        _ => "Other",
+    }
+}
+
+pub fn figures(layout: &Layout, s: &Settings) -> anyhow::Result<Figures> {
+    let p = s.period;
+    let mut f = Figures::default();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for b in read::batches(&layout.parquet_file(Table::Accounts, p))? {
+        let (id, name, company, active) = (
+            read::text(&b, "auth_id")?,
+            read::text(&b, "name")?,
+            read::text(&b, "company")?,
+            read::boolean(&b, "is_active")?,
+        );
+        for i in 0..b.num_rows() {
+            let auth_id = id[i].clone().unwrap_or_default();
+            index.insert(auth_id.clone(), f.customers.len());
+            f.customers.push(Customer {
+                auth_id,
+                name: company[i].clone().or_else(|| name[i].clone()).unwrap_or_default(),
+                active: active[i].unwrap_or(false),
+                ..Default::default()
+            });
+        }
+    }
+    for b in read::batches(&layout.parquet_file(Table::Balances, p))? {
+        let (id, closing, cur) = (
+            read::text(&b, "auth_id")?,
+            read::decimal(&b, "closing_balance")?,
+            read::text(&b, "currency")?,
+        );
+        for i in 0..b.num_rows() {
+            if let Some(&k) = id[i].as_ref().and_then(|a| index.get(a))
+                && cur[i].as_deref() == Some(s.currency.as_str())
+            {
+                f.customers[k].closing_balance = closing[i];
+            }
+        }
+    }
+    for day in p.first_day().iter_days().take_while(|d| *d <= p.last_day()) {
+        f.days.entry(day).or_default();
+    }
+    for b in read::batches(&layout.parquet_file(Table::Cdrs, p))? {
+        let (acct, dir, context, billsec) = (
+            read::text(&b, "account_id")?,
+            read::text(&b, "call_direction")?,
+            read::text(&b, "context")?,
+            read::int32(&b, "billsec")?,
+        );
+        let (answer, started_at, cost, cur) = (
+            read::timestamp(&b, "answer_time")?,
+            read::timestamp(&b, "start_time")?,
+            read::decimal(&b, "total_cost")?,
+            read::text(&b, "currency")?,
+        );
+        for i in 0..b.num_rows() {
+            if cur[i].as_deref() != Some(s.currency.as_str()) {
+                f.foreign_currency_calls += 1;
+                continue;
+            }
+            let (answered, secs, c) = (
+                answer[i].is_some(),
+                billsec[i].unwrap_or(0) as i64,
+                cost[i].unwrap_or_default(),
+            );
+            let direction = dir[i].clone().unwrap_or_else(|| "unknown".into());
+            f.traffic.add(answered, secs, c);
+            f.by_direction
+                .entry(direction.clone())
+                .or_default()
+                .add(answered, secs, c);
+            f.by_product
+                .entry(product(context[i].as_deref()).into())
+                .or_default()
+                .add(answered, secs, c);
+            if let Some(k) = acct[i].as_ref().and_then(|a| index.get(a)) {
+                f.customers[*k].traffic.add(answered, secs, c);
+            }
+            if let Some(t) = started_at[i].and_then(chrono::DateTime::from_timestamp_micros) {
+                // Calls are in the period (normalize kept them so), so their day is one of its days.
+                let d = t.with_timezone(&s.time_zone).date_naive();
+                f.days
+                    .entry(d)
+                    .or_default()
+                    .entry(direction)
+                    .or_default()
+                    .add(answered, secs, c);
+            }
+        }
+    }
+    for b in read::batches(&layout.parquet_file(Table::Invoices, p))? {
+        let (id, number, taxable, total) = (
+            read::text(&b, "auth_id")?,
+            read::text(&b, "number")?,
+            read::decimal(&b, "taxable")?,
+            read::decimal(&b, "total")?,
+        );
+        for i in 0..b.num_rows() {
+            if let Some(&k) = id[i].as_ref().and_then(|a| index.get(a)) {
+                f.customers[k].invoice = Some(InvoiceRef {
+                    number: number[i].clone().unwrap_or_default(),
+                    taxable: taxable[i].unwrap_or_default(),
+                    total: total[i].unwrap_or_default(),
+                });
+            }
+        }
+    }
+    for b in read::batches(&layout.parquet_file(Table::Exceptions, p))? {
+        let (id, name, sev, kind, expected, actual) = (
+            read::text(&b, "auth_id")?,
+            read::text(&b, "name")?,
+            read::text(&b, "severity")?,
+            read::text(&b, "kind")?,
+            read::decimal(&b, "expected")?,
+            read::decimal(&b, "actual")?,
+        );
+        for i in 0..b.num_rows() {
+            f.exceptions.push(ExceptionRow {
+                auth_id: id[i].clone().unwrap_or_default(),
+                name: name[i].clone().unwrap_or_default(),
+                severity: sev[i].clone().unwrap_or_default(),
+                kind: kind[i].clone().unwrap_or_default(),
+                expected: expected[i],
+                actual: actual[i],
+            });
+        }
+    }
+    Ok(f)
+}
+
+#[derive(Serialize)]
+struct View {
+    period: String,
+    partner: String,
+    time_zone: String,
+    currency: String,
+    kpis: Vec<Kpi>,
+    directions: Vec<SliceView>,
+    products: Vec<SliceView>,
+    calls_chart: String,
+    cost_chart: String,
+    top: Vec<CustomerView>,
+    low_balances: Vec<LowBalanceView>,
+    exception_kinds: Vec<KindView>,
+    invoices: Vec<InvoiceView>,
+    foreign_currency_calls: i64,
+}
+
+#[derive(Serialize)]
+struct Kpi {
+    key: &'static str,
+    label: &'static str,
+    value: String,
+}
+
+#[derive(Serialize)]
+struct SliceView {
+    name: String,
+    calls: i64,
+    answered: i64,
+    minutes: String,
+    cost: String,
+}
+
+#[derive(Serialize)]
+struct CustomerView {
+    auth_id: String,
+    name: String,
+    calls: i64,
+    minutes: String,
+    spend: String,
+    invoice_total: String,
+}
+
+#[derive(Serialize)]
+struct LowBalanceView {
+    auth_id: String,
+    name: String,
+    balance: String,
+    threshold: String,
+}
+
+#[derive(Serialize)]
+struct KindView {
+    severity: String,
+    kind: String,
+    count: usize,
+}
+
+#[derive(Serialize)]
+struct InvoiceView {
+    number: String,
+    file: String,
+    auth_id: String,
+    name: String,
+    total: String,
+}
+
+fn slice(name: &str, t: &Traffic) -> SliceView {
+    SliceView {
+        name: name.to_string(),
+        calls: t.calls,
+        answered: t.answered,
+        minutes: t.minutes().to_string(),
+        cost: indian(t.cost),
+    }
+}
+
+pub fn render(renderer: &Renderer, s: &Settings, f: &Figures) -> anyhow::Result<String> {
+    let (taxable, revenue) = f.revenue();
+    let kpi = |key, label, value| Kpi { key, label, value };
+    let t = &f.traffic;
+    let kpis = vec![
+        kpi("customers", "customers", f.customers.len().to_string()),
+        kpi(
+            "active",
+            "active",
+            f.customers.iter().filter(|c| c.active).count().to_string(),
+        ),
+        kpi("balances", "balances held", indian(f.balances_held())),
+        kpi("calls", "calls", t.calls.to_string()),
+        kpi("answered", "answered", t.answered.to_string()),
+        kpi("minutes", "minutes billed", t.minutes().to_string()),
+        kpi("cost", "call cost", indian(t.cost)),
+        kpi("revenue", "invoiced excl. tax", indian(taxable)),
+        kpi("revenue_incl_tax", "invoiced incl. tax", indian(revenue)),
+    ];
+    let to_f64 = |d: Decimal| d.round_dp(2).to_string().parse::<f64>().unwrap_or(0.0);
+    let bars: Vec<chart::Bar> = f
+        .days
+        .iter()
+        .map(|(d, by)| chart::Bar {
+            label: d.format("%d").to_string(),
+            values: ["inbound", "outbound"]
+                .iter()
+                .map(|k| by.get(*k).map_or(0.0, |t| t.calls as f64))
+                .collect(),
+        })
+        .collect();
+    let costs: Vec<chart::Bar> = f
+        .days
+        .iter()
+        .map(|(d, by)| chart::Bar {
+            label: d.format("%d").to_string(),
+            values: vec![to_f64(by.values().map(|t| t.cost).sum())],
+        })
+        .collect();
+    let mut top: Vec<&Customer> = f
+        .customers
+        .iter()
+        .filter(|c| c.invoice.is_some() || c.traffic.calls > 0)
+        .collect();
+    let spend = |c: &Customer| c.invoice.as_ref().map_or(c.traffic.cost, |i| i.taxable);
+    top.sort_by(|a, b| spend(b).cmp(&spend(a)).then_with(|| a.auth_id.cmp(&b.auth_id)));
+    let mut kinds: BTreeMap<(u8, &str, &str), usize> = BTreeMap::new();
+    for e in &f.exceptions {
+        let rank = match e.severity.as_str() {
+            "error" => 0,
+            "warning" => 1,
+            _ => 2,
+        };
+        *kinds.entry((rank, &e.severity, &e.kind)).or_default() += 1;
+    }
+    let mut invoices: Vec<InvoiceView> = f
+        .customers
+        .iter()
+        .filter_map(|c| {
+            c.invoice.as_ref().map(|i| InvoiceView {
+                number: i.number.clone(),
+                file: numbering::file_stem(&i.number),
+                auth_id: c.auth_id.clone(),
+                name: c.name.clone(),
+                total: indian(i.total),
+            })
+        })
+        .collect();
+    invoices.sort_by(|a, b| a.number.cmp(&b.number));
+    let view = View {
+        period: s.period.to_string(),
+        partner: s.partner.clone(),
+        time_zone: s.time_zone.name().to_string(),
+        currency: s.currency.clone(),
+        kpis,
+        directions: f.by_direction.iter().map(|(k, t)| slice(k, t)).collect(),
+        products: f.by_product.iter().map(|(k, t)| slice(k, t)).collect(),
+        calls_chart: chart::stacked_bars(
+            "Calls per day, inbound and outbound",
+            &bars,
+            &[("inbound", "#175cd3"), ("outbound", "#f79009")],
+            "calls",
+        ),
+        cost_chart: chart::line("Call cost per day", &costs, "#067647", &s.currency),
+        top: top
+            .into_iter()
+            .take(s.top)
+            .map(|c| CustomerView {
+                auth_id: c.auth_id.clone(),
+                name: c.name.clone(),
+                calls: c.traffic.calls,
+                minutes: c.traffic.minutes().to_string(),
+                spend: indian(spend(c)),
+                invoice_total: c.invoice.as_ref().map_or_else(String::new, |i| indian(i.total)),
+            })
+            .collect(),
+        low_balances: f
+            .exceptions
+            .iter()
+            .filter(|e| e.kind == "low_balance")
+            .map(|e| LowBalanceView {
+                auth_id: e.auth_id.clone(),
+                name: e.name.clone(),
+                balance: e.actual.map(indian).unwrap_or_default(),
+                threshold: e.expected.map(indian).unwrap_or_default(),
+            })
+            .collect(),
+        exception_kinds: kinds
+            .into_iter()
+            .map(|((_, severity, kind), count)| KindView {
+                severity: severity.to_string(),
+                kind: kind.to_string(),
+                count,
+            })
+            .collect(),
+        invoices,
+        foreign_currency_calls: f.foreign_currency_calls,
+    };
+    renderer.render("report.html", &view)
+}
