@@ -14,26 +14,19 @@ const HEIGHT: f64 = 240.0;
 const LEFT: f64 = 56.0;
 const BOTTOM: f64 = 28.0;
 const TOP: f64 = 12.0;
+const PLOT_W: f64 = WIDTH - LEFT - 8.0;
+const PLOT_H: f64 = HEIGHT - TOP - BOTTOM;
 
 /// Stacked bars (one series per colour) with a labelled y axis. `unit` is shown in tooltips.
 pub fn stacked_bars(title: &str, bars: &[Bar], series: &[(&str, &str)], unit: &str) -> String {
     let max = bars.iter().map(|b| b.values.iter().sum::<f64>()).fold(0.0, f64::max);
-    let top = nice_ceiling(max);
-    let plot_w = WIDTH - LEFT - 8.0;
-    let plot_h = HEIGHT - TOP - BOTTOM;
-    let step = plot_w / bars.len().max(1) as f64;
-    let mut s = String::new();
-    let _ = write!(
-        s,
-        r#"<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{}" xmlns="http://www.w3.org/2000/svg">"#,
-        escape(title)
-    );
-    axis(&mut s, top, plot_w, plot_h);
+    let (mut s, top) = frame(title, max);
+    let step = PLOT_W / bars.len().max(1) as f64;
     for (i, bar) in bars.iter().enumerate() {
         let x = LEFT + i as f64 * step + step * 0.15;
-        let mut y = TOP + plot_h;
+        let mut y = TOP + PLOT_H;
         for (value, (name, colour)) in bar.values.iter().zip(series) {
-            let h = if top > 0.0 { value / top * plot_h } else { 0.0 };
+            let h = if top > 0.0 { value / top * PLOT_H } else { 0.0 };
             y -= h;
             let _ = write!(
                 s,
@@ -66,20 +59,11 @@ pub fn line(title: &str, points: &[Bar], colour: &str, unit: &str) -> String {
         .filter_map(|p| p.values.first())
         .copied()
         .fold(0.0, f64::max);
-    let top = nice_ceiling(max);
-    let plot_w = WIDTH - LEFT - 8.0;
-    let plot_h = HEIGHT - TOP - BOTTOM;
-    let step = plot_w / points.len().max(1) as f64;
-    let mut s = String::new();
-    let _ = write!(
-        s,
-        r#"<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{}" xmlns="http://www.w3.org/2000/svg">"#,
-        escape(title)
-    );
-    axis(&mut s, top, plot_w, plot_h);
+    let (mut s, top) = frame(title, max);
+    let step = PLOT_W / points.len().max(1) as f64;
     let xy = |i: usize, v: f64| {
         let x = LEFT + i as f64 * step + step * 0.5;
-        let y = TOP + plot_h - if top > 0.0 { v / top * plot_h } else { 0.0 };
+        let y = TOP + PLOT_H - if top > 0.0 { v / top * PLOT_H } else { 0.0 };
         (x, y)
     };
     let path: Vec<String> = points
@@ -117,15 +101,28 @@ pub fn line(title: &str, points: &[Bar], colour: &str, unit: &str) -> String {
     s
 }
 
+/// The opening `<svg>` with a y axis rounded up from `max`; returns it and the axis top.
+fn frame(title: &str, max: f64) -> (String, f64) {
+    let top = nice_ceiling(max);
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#"<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{}" xmlns="http://www.w3.org/2000/svg">"#,
+        escape(title)
+    );
+    axis(&mut s, top);
+    (s, top)
+}
+
 /// Horizontal grid lines with their values, four steps up to `top`.
-fn axis(s: &mut String, top: f64, plot_w: f64, plot_h: f64) {
+fn axis(s: &mut String, top: f64) {
     for k in 0..=4 {
         let v = top * k as f64 / 4.0;
-        let y = TOP + plot_h - plot_h * k as f64 / 4.0;
+        let y = TOP + PLOT_H - PLOT_H * k as f64 / 4.0;
         let _ = write!(
             s,
             r##"<line x1="{LEFT}" x2="{:.1}" y1="{y:.1}" y2="{y:.1}" stroke="#dde3ea"/><text x="{:.1}" y="{:.1}" font-size="10" text-anchor="end" fill="#5b6675">{}</text>"##,
-            LEFT + plot_w,
+            LEFT + PLOT_W,
             LEFT - 6.0,
             y + 3.0,
             compact(v)
