@@ -2,13 +2,13 @@
 # Benchmarks against the local simulator, release build:
 #  1. extract + normalize throughput and peak memory: ACCOUNTS x CDRS calls over the period
 #     and its margins (default 100 x 11,000: ~1.0M CDRs fetched, plus ~0.9M ledger rows);
-#  2. invoice rendering: INVOICES accounts (default 1,000) with a few calls each, every one
-#     billable, so the invoice stage renders that many HTML + PDF documents.
+#  2. invoice rendering: INVOICES accounts (default 1,040) with a few calls each; all but the
+#     dormant few are billable, so the invoice stage renders over 1,000 HTML + PDF documents.
 set -euo pipefail
 bin=${1:-target/release/vobiz-billing}
 accounts=${ACCOUNTS:-100}
 cdrs=${CDRS:-11000}
-invoices=${INVOICES:-1000}
+invoices=${INVOICES:-1040}
 dir=$(mktemp -d)
 sim=
 trap 'kill "$sim" 2>/dev/null || true; rm -rf "$dir"' EXIT
@@ -34,7 +34,7 @@ start_sim() {
 run_month() {
   VOBIZ_AUTH_ID=PA_DEMO0001 VOBIZ_AUTH_TOKEN=sim-partner-token \
     "$bin" --log-format json run --period 2026-03 --base-url "$url" --out "$dir/$1" \
-    --config "$dir/billing.toml" 2>"$dir/$1.log" || { tail -5 "$dir/$1.log"; exit 1; }
+    --config "$dir/billing.toml" >"$dir/$1.out" 2>"$dir/$1.log" || { tail -5 "$dir/$1.log"; exit 1; }
 }
 
 start_sim etl "$accounts" "$cdrs"
