@@ -81,7 +81,8 @@ impl Usage {
 /// Ledger kinds that are charges for calls (billed from the CDRs, not from the ledger).
 const CALL_CHARGES: [&str; 3] = ["cdr", "stream_cdr", "ncc"];
 
-fn product_label(context: &str) -> &'static str {
+/// A call's product as invoices and the partner report name it.
+pub fn product_label(context: &str) -> &'static str {
     match context {
         "voice-api" => "Voice API",
         "sip-trunking" => "SIP trunking",

@@ -14,6 +14,7 @@ use chrono_tz::Tz;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
+use crate::invoice::build::product_label;
 use crate::invoice::numbering;
 use crate::layout::{Layout, Table};
 use crate::model::Period;
@@ -129,15 +130,6 @@ pub fn run(layout: &Layout, s: &Settings) -> anyhow::Result<Report> {
     })
 }
 
-/// Product of a call, as the invoice names it.
-fn product(context: Option<&str>) -> &'static str {
-    match context {
-        Some("voice-api") => "Voice API",
-        Some("sip-trunking") => "SIP trunking",
-        _ => "Other",
-    }
-}
-
 pub fn figures(layout: &Layout, s: &Settings) -> anyhow::Result<Figures> {
     let p = s.period;
     let mut f = Figures::default();
@@ -207,7 +199,7 @@ pub fn figures(layout: &Layout, s: &Settings) -> anyhow::Result<Figures> {
                 .or_default()
                 .add(answered, secs, c);
             f.by_product
-                .entry(product(context[i].as_deref()).into())
+                .entry(product_label(context[i].as_deref().unwrap_or("")).into())
                 .or_default()
                 .add(answered, secs, c);
             if let Some(k) = acct[i].as_ref().and_then(|a| index.get(a)) {
