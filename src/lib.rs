@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod crashpoint;
 pub mod error;
 pub mod extract;
 pub mod invoice;

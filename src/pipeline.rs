@@ -130,13 +130,15 @@ pub async fn normalize(out: PathBuf, period: Period, cfg: &Config) -> anyhow::Re
 }
 
 /// Normalize accounts in order as extract reports them done. `Ok(None)` when extract stopped
-/// before every account was done (its own error says why); nothing is replaced then.
+/// before every account was done (its own error says why). Nothing is replaced here: the
+/// caller finishes the normalizer only once extract has succeeded as a whole, since an account
+/// extract refused (say, an invalid id) is never listed to normalize at all.
 fn normalize_as_extracted(
     layout: &Layout,
     period: Period,
     tz: chrono_tz::Tz,
     mut events: tokio::sync::mpsc::UnboundedReceiver<extract::Event>,
-) -> anyhow::Result<Option<normalize::Report>> {
+) -> anyhow::Result<Option<normalize::Normalizer>> {
     use extract::Event;
     loop {
         match events.blocking_recv() {
@@ -159,7 +161,7 @@ fn normalize_as_extracted(
         }
         n.add_account(&id)?;
     }
-    n.finish().map(Some)
+    Ok(Some(n))
 }
 
 /// Reconcile a period from its Parquet and write `reconciliation.html`.
@@ -182,6 +184,7 @@ pub fn reconcile(out: &std::path::Path, period: Period, cfg: &Config) -> anyhow:
         &outcome.exceptions,
     )?;
     crate::output::write_atomic(&layout.period_dir(period).join("reconciliation.html"), html.as_bytes())?;
+    crate::crashpoint::here("reconcile.written");
     manifest::update(&layout, period, "reconcile", &outcome.report)?;
     let r = &outcome.report;
     tracing::info!(
@@ -223,6 +226,7 @@ pub fn report(out: &std::path::Path, period: Period, cfg: &Config) -> anyhow::Re
         top: 10,
     };
     let report = crate::report::run(&layout, &settings)?;
+    crate::crashpoint::here("report.written");
     manifest::update(&layout, period, "report", &report)?;
     tracing::info!(customers = report.customers, calls = report.calls, "report finished");
     Ok(report)
@@ -328,7 +332,10 @@ pub async fn run(opts: &RunOptions) -> anyhow::Result<RunSummary> {
     let extracted = extract(opts, Some(tx)).await;
     let normalized = normalizing.await.context("normalize task")?;
     let extracted = extracted?;
-    let normalized = normalized?.context("extract finished without every account")?;
+    let normalizer = normalized?.context("extract finished without every account")?;
+    let normalized = tokio::task::spawn_blocking(move || normalizer.finish())
+        .await
+        .context("normalize task")??;
     manifest::update(&layout, opts.period, "normalize", &normalized)?;
     tracing::info!(
         rows = normalized.tables.values().map(|t| t.rows).sum::<u64>(),
@@ -359,6 +366,7 @@ pub async fn run(opts: &RunOptions) -> anyhow::Result<RunSummary> {
     })
     .await
     .context("offline stages")??;
+    crate::crashpoint::here("run.finished");
     Ok(RunSummary {
         period: Some(opts.period),
         accounts: extracted.accounts,

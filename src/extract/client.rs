@@ -73,6 +73,12 @@ pub enum FetchError {
     Unexpected { what: String, reason: String },
     #[error("cannot reach {url}: {reason}")]
     Unreachable { url: String, reason: String },
+    /// The server's TLS certificate did not verify. Never retried, and verification has no
+    /// switch to turn it off: a billing run must not send credentials to an impostor.
+    #[error(
+        "the TLS certificate of {url} is not trusted ({reason}); certificate verification cannot be turned off: add the issuing CA to the system's trust store if the server is genuine"
+    )]
+    Untrusted { url: String, reason: String },
 }
 
 fn detail(body: &str) -> String {
@@ -231,9 +237,15 @@ impl ApiClient {
             .header("X-Auth-Token", creds.token.expose())
             .send()
             .await
-            .map_err(|e| Attempt::Retry {
-                why: transport_reason(&e),
-                wait: None,
+            .map_err(|e| match certificate_error(&e) {
+                Some(reason) => Attempt::Fail(FetchError::Untrusted {
+                    url: self.base.to_string(),
+                    reason,
+                }),
+                None => Attempt::Retry {
+                    why: transport_reason(&e),
+                    wait: None,
+                },
             })?;
         let status = resp.status();
         let wait = retry_after(resp.headers());
@@ -325,6 +337,31 @@ fn is_transient(s: StatusCode) -> bool {
 
 fn is_connect_failure(why: &str) -> bool {
     why.starts_with("connect")
+}
+
+/// The certificate problem behind a failed request, if that is what failed. rustls's error
+/// arrives wrapped in an `io::Error`, whose `source()` skips it, hence `get_ref`.
+fn certificate_error(e: &reqwest::Error) -> Option<String> {
+    let is_certificate = |r: &rustls::Error| {
+        matches!(
+            r,
+            rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented
+        )
+        .then(|| r.to_string())
+    };
+    // Each io::Error may wrap another (hyper-rustls wraps tokio-rustls's), so look inside
+    // every one as well as following `source()`.
+    let mut pending: Vec<&(dyn std::error::Error + 'static)> = vec![e];
+    while let Some(err) = pending.pop() {
+        if let Some(r) = err.downcast_ref::<rustls::Error>() {
+            return is_certificate(r);
+        }
+        if let Some(inner) = err.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
+            pending.push(inner);
+        }
+        pending.extend(err.source());
+    }
+    None
 }
 
 fn transport_reason(e: &reqwest::Error) -> String {

@@ -52,6 +52,7 @@ impl RawWriter {
     pub fn finish(self) -> anyhow::Result<u64> {
         let tmp = self.encoder.finish()?;
         tmp.as_file().sync_all()?;
+        crate::crashpoint::here("raw.before-rename");
         tmp.persist(&self.path)
             .with_context(|| format!("cannot write {}", self.path.display()))?;
         Ok(self.pages)
@@ -72,88 +73,11 @@ pub fn read_pages(path: &Path) -> anyhow::Result<Vec<Vec<u8>>> {
     Ok(pages)
 }
 
-/// Replace the value of every `"<key>": "<string>"` member with `null`. Works on the bytes,
-/// so numbers elsewhere in the page keep their exact text.
-pub fn redact_string_member(json: &[u8], key: &str) -> Vec<u8> {
-    let needle = format!("\"{key}\"");
-    let n = needle.as_bytes();
-    let mut out = Vec::with_capacity(json.len());
-    let mut i = 0;
-    let mut in_string = false;
-    while i < json.len() {
-        let b = json[i];
-        if in_string {
-            out.push(b);
-            if b == b'\\' && i + 1 < json.len() {
-                out.push(json[i + 1]);
-                i += 2;
-                continue;
-            }
-            if b == b'"' {
-                in_string = false;
-            }
-            i += 1;
-            continue;
-        }
-        if b == b'"' {
-            if json[i..].starts_with(n) {
-                // A member name is followed by a colon; then the value.
-                let mut j = i + n.len();
-                while j < json.len() && json[j].is_ascii_whitespace() {
-                    j += 1;
-                }
-                if j < json.len() && json[j] == b':' {
-                    let mut v = j + 1;
-                    while v < json.len() && json[v].is_ascii_whitespace() {
-                        v += 1;
-                    }
-                    if v < json.len() && json[v] == b'"' {
-                        let end = string_end(json, v);
-                        out.extend_from_slice(&json[i..v]);
-                        out.extend_from_slice(b"null");
-                        i = end;
-                        continue;
-                    }
-                }
-            }
-            in_string = true;
-        }
-        out.push(b);
-        i += 1;
-    }
-    out
-}
-
-/// Index just past the JSON string starting at `start` (a `"`).
-fn string_end(json: &[u8], start: usize) -> usize {
-    let mut k = start + 1;
-    while k < json.len() {
-        match json[k] {
-            b'\\' => k += 2,
-            b'"' => return k + 1,
-            _ => k += 1,
-        }
-    }
-    json.len()
-}
+pub use super::redact::redact_string_member;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn redacts_only_the_member_values() {
-        let page = br#"{"accounts":[{"auth_id":"MA_1","auth_token":"s3cr\"et","note":"the \"auth_token\": \"x\" text","rate":0.4500},{"auth_token" : "tok2"}]}"#;
-        let out = String::from_utf8(redact_string_member(page, "auth_token")).unwrap();
-        assert!(!out.contains("s3cr") && !out.contains("tok2"), "{out}");
-        assert!(
-            out.contains(r#"the \"auth_token\": \"x\" text"#),
-            "strings are left alone: {out}"
-        );
-        assert!(out.contains("0.4500"), "numbers keep their text");
-        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-        assert!(v["accounts"][0]["auth_token"].is_null());
-    }
 
     #[test]
     fn round_trips_pages_and_flattens_newlines() {

@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::model::money::WireMoney;
+use crate::model::money::{RowMoney, WireMoney};
 
 // ----- lite page views (extract) ----------------------------------------------------------
 
@@ -58,7 +58,7 @@ pub struct LedgerRowLite<'a> {
     pub id: Cow<'a, str>,
     #[serde(rename = "type", borrow)]
     pub kind: Cow<'a, str>,
-    pub amount: WireMoney,
+    pub amount: RowMoney,
 }
 
 #[derive(Debug, Deserialize, Clone, Copy)]
@@ -83,7 +83,7 @@ pub struct CdrPageLite<'a> {
 pub struct CdrLite<'a> {
     #[serde(borrow)]
     pub uuid: Cow<'a, str>,
-    pub total_cost: WireMoney,
+    pub total_cost: RowMoney,
 }
 
 #[derive(Debug, Deserialize, Clone, Copy)]

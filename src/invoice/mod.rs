@@ -73,6 +73,7 @@ pub fn run(layout: &Layout, s: &Settings) -> anyhow::Result<Report> {
     }
     // Numbers are durable before any document shows them.
     register.save()?;
+    crate::crashpoint::here("invoice.numbered");
 
     let meta = vec![("vobiz_billing.period".to_string(), s.period.to_string())];
     let mut report = Report::default();
@@ -113,6 +114,7 @@ pub fn run(layout: &Layout, s: &Settings) -> anyhow::Result<Report> {
             write_atomic(&dir.join(&name), bytes)?;
             written.insert(name);
         }
+        crate::crashpoint::here("invoice.document");
         report.b2b += inv.b2b as usize;
         report.taxable += inv.totals.taxable;
         report.tax += inv.totals.tax;
@@ -121,6 +123,7 @@ pub fn run(layout: &Layout, s: &Settings) -> anyhow::Result<Report> {
     }
     report.tables.insert("invoices".into(), w.finish()?);
     report.tables.insert("invoice_lines".into(), wl.finish()?);
+    crate::crashpoint::here("invoice.tables");
     // Documents of accounts no longer billable this period are withdrawn (their numbers stay
     // in the register and are never reused).
     if let Ok(entries) = std::fs::read_dir(&dir) {

@@ -41,12 +41,25 @@ pub fn parse_exact(text: &str) -> Result<Money, MoneyError> {
     if !valid_chars {
         return Err(MoneyError::NotDecimal(short()));
     }
-    let d = if t.contains(['e', 'E']) {
-        Decimal::from_scientific(t)
-    } else {
-        Decimal::from_str_exact(t)
+    let not_decimal = || MoneyError::NotDecimal(short());
+    let d = match t.split_once(['e', 'E']) {
+        // `Decimal::from_scientific` rounds a long mantissa silently (found by `make fuzz`),
+        // so the exponent is applied here to an exactly parsed mantissa.
+        Some((mantissa, exponent)) => {
+            let m = Decimal::from_str_exact(mantissa)
+                .map_err(|_| not_decimal())?
+                .normalize();
+            let e: i64 = exponent.parse().map_err(|_| not_decimal())?;
+            scale_by_power_of_ten(m, e).ok_or_else(|| {
+                if e > 0 {
+                    MoneyError::TooLarge(short())
+                } else {
+                    MoneyError::TooPrecise(short())
+                }
+            })?
+        }
+        None => Decimal::from_str_exact(t).map_err(|_| not_decimal())?,
     }
-    .map_err(|_| MoneyError::NotDecimal(short()))?
     .normalize();
     if d.scale() > STORAGE_SCALE {
         return Err(MoneyError::TooPrecise(short()));
@@ -55,6 +68,25 @@ pub fn parse_exact(text: &str) -> Result<Money, MoneyError> {
         return Err(MoneyError::TooLarge(short()));
     }
     Ok(d)
+}
+
+/// `m × 10^e` exactly, or `None` when that does not fit a `Decimal` (28 places at most).
+fn scale_by_power_of_ten(m: Decimal, e: i64) -> Option<Decimal> {
+    if m.is_zero() {
+        return Some(Decimal::ZERO);
+    }
+    if e >= 0 {
+        (0..e.min(40))
+            .try_fold(m, |acc, _| acc.checked_mul(Decimal::TEN))
+            .filter(|_| e <= 40)
+    } else {
+        let scale = i64::from(m.scale()) - e;
+        (scale <= 28).then(|| {
+            let mut d = m;
+            d.set_scale(scale as u32).expect("scale checked");
+            d
+        })
+    }
 }
 
 /// Round to the paisa, half away from zero (the "ROUND_HALF_UP" of the GST rules).
@@ -109,6 +141,21 @@ impl<'de> Deserialize<'de> for WireMoney {
     }
 }
 
+/// A row's amount as extract reads it to check the API's sums: `Some` when it is exact money
+/// (at most five decimals), `None` otherwise. An unreadable amount does not fail its page:
+/// normalize rejects that row on its own, with the reason, and the sums are checked without it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RowMoney(pub Option<Money>);
+
+impl<'de> Deserialize<'de> for RowMoney {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = <&'de RawValue>::deserialize(d)?;
+        let text = raw.get();
+        let inner = text.strip_prefix('"').and_then(|s| s.strip_suffix('"')).unwrap_or(text);
+        Ok(RowMoney(parse_exact(inner).ok()))
+    }
+}
+
 impl fmt::Display for WireMoney {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.fmt(f)
@@ -154,6 +201,29 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
     use rust_decimal::dec;
+
+    #[test]
+    fn exponents_apply_to_the_exact_mantissa() {
+        assert_eq!(parse_exact("1e2"), Ok(dec!(100)));
+        assert_eq!(parse_exact("1.5E-3"), Ok(dec!(0.0015)));
+        assert_eq!(parse_exact("12345e-5"), Ok(dec!(0.12345)));
+        assert_eq!(parse_exact("1.0000000000000000000000000000e-1"), Ok(dec!(0.1)));
+        assert_eq!(parse_exact("0e999"), Ok(dec!(0)));
+        // A mantissa longer than a Decimal holds was once rounded to fit (found by fuzzing).
+        assert!(parse_exact("1.00000000000000000000000000001e0").is_err());
+        assert!(parse_exact("999.999991049999999999999999999100109e9").is_err());
+        assert!(matches!(parse_exact("1e-6"), Err(MoneyError::TooPrecise(_))));
+        assert!(matches!(parse_exact("1e30"), Err(MoneyError::TooLarge(_))));
+        assert!(matches!(parse_exact("1e"), Err(MoneyError::NotDecimal(_))));
+        assert!(matches!(parse_exact("e5"), Err(MoneyError::NotDecimal(_))));
+    }
+
+    #[test]
+    fn a_row_amount_that_cannot_be_stored_is_none_not_an_error() {
+        let v: Vec<RowMoney> = serde_json::from_str(r#"["0.12345", 0.123456, "abc", null, "1.5"]"#).unwrap();
+        let got: Vec<Option<Money>> = v.into_iter().map(|m| m.0).collect();
+        assert_eq!(got, vec![Some(dec!(0.12345)), None, None, None, Some(dec!(1.5))]);
+    }
 
     #[test]
     fn parses_strings_and_numbers_exactly() {

@@ -165,15 +165,15 @@ impl Normalizer {
             &mut self.report,
         )?;
         let mut report = self.report;
-        for (table, stats) in [
-            (Table::Accounts, w.accounts.finish()?),
-            (Table::Balances, w.balances.finish()?),
-            (Table::Transactions, w.transactions.finish()?),
-            (Table::Cdrs, w.cdrs.finish()?),
-            (Table::AnalyticsDaily, w.analytics.finish()?),
-        ] {
+        let mut replaced = |table: Table, stats| {
             report.tables.insert(table.name().to_string(), stats);
-        }
+            crate::crashpoint::here("normalize.partition");
+        };
+        replaced(Table::Accounts, w.accounts.finish()?);
+        replaced(Table::Balances, w.balances.finish()?);
+        replaced(Table::Transactions, w.transactions.finish()?);
+        replaced(Table::Cdrs, w.cdrs.finish()?);
+        replaced(Table::AnalyticsDaily, w.analytics.finish()?);
         for r in &report.rejects {
             tracing::warn!(table = r.table, account = %r.account, key = ?r.key, reason = %r.reason, "row rejected");
         }
@@ -186,23 +186,16 @@ fn opt(s: Option<std::borrow::Cow<'_, str>>) -> Option<String> {
     s.map(|c| c.into_owned())
 }
 
+/// The key of a row that failed to parse, if it has one (a string or a number), so that the
+/// reject names the row. Reads the row loosely: whatever made it fail must not hide its key.
 fn key_of(raw: &serde_json::value::RawValue, field: &str) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct AnyKey<'a> {
-        #[serde(borrow, default)]
-        id: Option<std::borrow::Cow<'a, str>>,
-        #[serde(borrow, default)]
-        uuid: Option<std::borrow::Cow<'a, str>>,
-        #[serde(borrow, default)]
-        auth_id: Option<std::borrow::Cow<'a, str>>,
-    }
-    let k: AnyKey = serde_json::from_str(raw.get()).ok()?;
-    match field {
-        "uuid" => k.uuid,
-        "auth_id" => k.auth_id,
-        _ => k.id,
-    }
-    .map(|c| c.chars().take(64).collect())
+    let row: serde_json::Map<String, serde_json::Value> = serde_json::from_str(raw.get()).ok()?;
+    let key = match row.get(field)? {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Number(n) => n.to_string(),
+        _ => return None,
+    };
+    Some(key.chars().take(64).collect())
 }
 
 /// A row that failed to parse: its key (if readable) and why.

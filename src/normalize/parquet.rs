@@ -122,6 +122,7 @@ impl<R: 'static> PartitionWriter<R> {
         file.sync_all()?;
         let bytes = file.metadata()?.len();
         let sha256 = sha256_of(self.tmp.path())?;
+        crate::crashpoint::here("parquet.before-rename");
         self.tmp
             .persist(&self.target)
             .with_context(|| format!("cannot replace {}", self.target.display()))?;

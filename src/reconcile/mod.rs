@@ -68,6 +68,7 @@ pub fn run(layout: &Layout, s: &Settings) -> anyhow::Result<Outcome> {
     let mut exceptions: Vec<ExceptionRow> = Vec::new();
     let mut checks = Vec::new();
     let beyond = |d: Decimal| d.abs() > s.tolerance;
+    let mut rejected = rejected_rows(layout, s.period);
 
     for a in &f.accounts {
         let mut ex: Vec<ExceptionRow> = Vec::new();
@@ -203,6 +204,11 @@ pub fn run(layout: &Layout, s: &Settings) -> anyhow::Result<Outcome> {
                 detail,
             );
         }
+        // Rows normalize could not store are missing from every figure above: say which.
+        for r in rejected.remove(&a.auth_id).into_iter().flatten() {
+            let detail = format!("{} row not stored: {}", r.table, r.reason);
+            add(Severity::Error, "rejected_row", r.key, None, None, detail);
+        }
         for c in f.foreign.get(&a.auth_id).into_iter().flatten() {
             let detail = format!("{} {} is in {}, not {}", c.table, c.id, c.currency, s.currency);
             add(
@@ -267,6 +273,23 @@ pub fn run(layout: &Layout, s: &Settings) -> anyhow::Result<Outcome> {
         exceptions.extend(ex);
     }
 
+    // Rejected rows of accounts that are not in the accounts table (or of the partner's pages).
+    for (account, rows) in rejected {
+        for r in rows {
+            exceptions.push(ExceptionRow {
+                auth_id: account.clone(),
+                name: String::new(),
+                severity: Severity::Error,
+                kind: "rejected_row".into(),
+                reference: r.key,
+                expected: None,
+                actual: None,
+                difference: None,
+                detail: format!("{} row not stored: {}", r.table, r.reason),
+            });
+        }
+    }
+
     // Partner: CDRs vs analytics, per UTC day fully inside the period.
     for d in &f.days {
         let (calls, cost) = f.cdr_days.get(&d.date).copied().unwrap_or_default();
@@ -329,4 +352,38 @@ pub fn run(layout: &Layout, s: &Settings) -> anyhow::Result<Outcome> {
         checks,
         exceptions,
     })
+}
+
+/// A row normalize rejected, as its section of the manifest records it.
+#[derive(Debug, serde::Deserialize)]
+struct RejectedRow {
+    table: String,
+    account: String,
+    key: Option<String>,
+    reason: String,
+}
+
+/// The period's rejected rows by account, from the manifest's `normalize` section (empty when
+/// the manifest has none).
+fn rejected_rows(layout: &Layout, period: Period) -> BTreeMap<String, Vec<RejectedRow>> {
+    #[derive(serde::Deserialize)]
+    struct Manifest {
+        normalize: Option<Normalize>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Normalize {
+        #[serde(default)]
+        rejects: Vec<RejectedRow>,
+    }
+    let mut by_account = BTreeMap::<String, Vec<RejectedRow>>::new();
+    let rejects = std::fs::read(layout.manifest(period))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Manifest>(&b).ok())
+        .and_then(|m| m.normalize)
+        .map(|n| n.rejects)
+        .unwrap_or_default();
+    for r in rejects {
+        by_account.entry(r.account.clone()).or_default().push(r);
+    }
+    by_account
 }

@@ -5,7 +5,7 @@ use std::process::{Child, Command, Stdio};
 
 const BIN: &str = env!("CARGO_BIN_EXE_vobiz-billing");
 
-struct Killed(Child);
+pub struct Killed(Child);
 
 impl Drop for Killed {
     fn drop(&mut self) {
@@ -62,7 +62,7 @@ fn bad_arguments_are_one_line_errors_with_exit_code_2() {
 }
 
 /// Start `vobiz-billing sim` on a free port; returns the process and its base URL.
-fn spawn_sim(extra: &[&str]) -> (Killed, String) {
+pub fn spawn_sim(extra: &[&str]) -> (Killed, String) {
     let mut child = Killed(
         Command::new(BIN)
             .args([
@@ -103,7 +103,7 @@ pub fn supplier_config(dir: &std::path::Path) -> std::path::PathBuf {
     path
 }
 
-fn run_cmd(url: &str, out: &std::path::Path) -> Command {
+pub fn run_cmd(url: &str, out: &std::path::Path) -> Command {
     cron_run(url, out, out)
 }
 
@@ -120,7 +120,7 @@ fn table_bytes(out: &std::path::Path) -> Vec<Option<Vec<u8>>> {
         .collect()
 }
 
-fn temporaries(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+pub fn temporaries(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut found = Vec::new();
     if let Ok(entries) = std::fs::read_dir(dir) {
         for e in entries.flatten() {

@@ -1,6 +1,8 @@
 //! The one integration-test binary (one link step keeps builds fast on small machines).
 
 mod cli;
+mod crash;
+mod hostile;
 mod invoice;
 mod pipeline;
 mod reconcile;
@@ -8,3 +10,4 @@ mod report;
 mod security;
 mod simulator;
 mod support;
+mod sweep;

@@ -2,57 +2,13 @@
 //! extract to read the wallet, and must appear in no log line, raw page, Parquet value, HTML
 //! page or PDF text.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use vobiz_billing::model::Period;
 use vobiz_billing::simulator;
 
 const BIN: &str = env!("CARGO_BIN_EXE_vobiz-billing");
-
-fn files(dir: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            found.extend(files(&p));
-        } else {
-            found.push(p);
-        }
-    }
-    found
-}
-
-/// Every text a file holds, decoded the way a reader of it would see it.
-fn readable_text(path: &Path) -> String {
-    let name = path.to_string_lossy();
-    if name.ends_with(".zst") {
-        let bytes = zstd::decode_all(std::fs::File::open(path).unwrap()).unwrap();
-        String::from_utf8_lossy(&bytes).into_owned()
-    } else if name.ends_with(".parquet") {
-        let mut text = String::new();
-        for b in crate::support::read_parquet(path) {
-            for c in b.columns() {
-                if let Some(s) = c.as_any().downcast_ref::<arrow::array::StringArray>() {
-                    s.iter().flatten().for_each(|v| {
-                        text.push_str(v);
-                        text.push('\n');
-                    });
-                }
-            }
-        }
-        text
-    } else if name.ends_with(".pdf") {
-        let out = Command::new("pdftotext")
-            .arg(path)
-            .arg("-")
-            .output()
-            .expect("pdftotext (poppler-utils)");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    } else {
-        String::from_utf8_lossy(&std::fs::read(path).unwrap()).into_owned()
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_customer_token_is_written_anywhere() {
@@ -103,8 +59,8 @@ async fn no_customer_token_is_written_anywhere() {
         "trace logs name every request ({lines} lines)"
     );
     let mut searched = vec![("logs".to_string(), logs)];
-    for f in files(&dir.path().join("out")) {
-        searched.push((f.display().to_string(), readable_text(&f)));
+    for f in crate::support::files(&dir.path().join("out")) {
+        searched.push((f.display().to_string(), crate::support::readable_text(&f)));
     }
     assert!(searched.iter().any(|(n, _)| n.ends_with(".pdf")) && searched.iter().any(|(n, _)| n.contains("/wallet/")));
     for (name, text) in &searched {
@@ -116,4 +72,93 @@ async fn no_customer_token_is_written_anywhere() {
             "the partner token leaked into {name}"
         );
     }
+}
+
+/// A TLS server on a free port presenting a self-signed certificate (tests/fixtures/tls, made
+/// with openssl, valid until 2126). Returns its port and a receiver of one line per connection:
+/// how its handshake ended and how many request bytes arrived after it.
+fn untrusted_tls_server() -> (u16, std::sync::mpsc::Receiver<String>) {
+    use std::io::Read;
+    vobiz_billing::extract::client::install_tls_provider();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls");
+    let cert = rustls::pki_types::CertificateDer::from(std::fs::read(dir.join("cert.der")).unwrap());
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(std::fs::read(dir.join("key.der")).unwrap().into());
+    let config = std::sync::Arc::new(
+        rustls::ServerConfig::builder()
+            .with_no_client_auth()
+            .with_single_cert(vec![cert], key)
+            .unwrap(),
+    );
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for sock in listener.incoming() {
+            let Ok(mut sock) = sock else { return };
+            let mut conn = rustls::ServerConnection::new(config.clone()).unwrap();
+            let line = match conn.complete_io(&mut sock) {
+                Err(e) => format!("handshake failed: {e}"),
+                Ok(_) => {
+                    let mut buf = [0u8; 4096];
+                    let n = rustls::Stream::new(&mut conn, &mut sock).read(&mut buf).unwrap_or(0);
+                    format!("handshake completed; {n} request bytes")
+                }
+            };
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    (port, rx)
+}
+
+#[tokio::test]
+async fn an_untrusted_certificate_fails_the_run_at_once_and_sends_no_credentials() {
+    let (port, connections) = untrusted_tls_server();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let opts = crate::pipeline::options(&format!("https://127.0.0.1:{port}"), &out);
+    let err = vobiz_billing::pipeline::run(&opts).await.unwrap_err();
+    let why = format!("{err:#}");
+    assert!(
+        why.contains(&format!(
+            "the TLS certificate of https://127.0.0.1:{port}/ is not trusted"
+        )) && why.contains("invalid peer certificate")
+            && why.contains("cannot be turned off")
+            && !why.contains('\n'),
+        "{why}"
+    );
+    // One connection, refused by the client during the handshake: not retried, and no
+    // request (so no X-Auth-Token) was ever sent.
+    let first = connections.recv_timeout(std::time::Duration::from_secs(10)).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let seen: Vec<String> = std::iter::once(first).chain(connections.try_iter()).collect();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert!(seen[0].starts_with("handshake failed"), "{seen:?}");
+    assert!(!out.exists(), "nothing written");
+}
+
+#[test]
+fn no_setting_turns_certificate_verification_off() {
+    use vobiz_billing::config::Config;
+    // Config files reject unknown keys, so the usual spellings of such a switch are errors.
+    for key in [
+        "danger_accept_invalid_certs",
+        "accept_invalid_certs",
+        "insecure",
+        "verify_tls",
+        "tls_verify",
+        "ssl_verify",
+    ] {
+        let text = format!("[api]\n{key} = false\n");
+        let err = toml::from_str::<Config>(&text).unwrap_err().to_string();
+        assert!(err.contains("unknown field"), "{key}: {err}");
+    }
+    // And the binary has no such flag.
+    let help = Command::new(BIN).args(["run", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout).to_lowercase();
+    assert!(
+        !help.contains("insecure") && !help.contains("certificate") && !help.contains("verify"),
+        "{help}"
+    );
 }

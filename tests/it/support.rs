@@ -1,5 +1,8 @@
 //! Shared helpers: a simulator on a free port and a small HTTP client.
 
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
 use reqwest::StatusCode;
 use serde_json::Value;
 use vobiz_billing::simulator::{self, DatasetSpec, FaultSpec, RunningSimulator};
@@ -120,4 +123,49 @@ pub fn decimals(b: &arrow::record_batch::RecordBatch, name: &str) -> Vec<Option<
                 .then(|| rust_decimal::Decimal::from_i128_with_scale(a.value(i), 5))
         })
         .collect()
+}
+
+/// Every file under `dir`, recursively.
+pub fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            found.extend(files(&p));
+        } else {
+            found.push(p);
+        }
+    }
+    found
+}
+
+/// Every text a file holds, decoded the way a reader of it would see it.
+pub fn readable_text(path: &Path) -> String {
+    let name = path.to_string_lossy();
+    if name.ends_with(".zst") {
+        let bytes = zstd::decode_all(std::fs::File::open(path).unwrap()).unwrap();
+        String::from_utf8_lossy(&bytes).into_owned()
+    } else if name.ends_with(".parquet") {
+        let mut text = String::new();
+        for b in crate::support::read_parquet(path) {
+            for c in b.columns() {
+                if let Some(s) = c.as_any().downcast_ref::<arrow::array::StringArray>() {
+                    s.iter().flatten().for_each(|v| {
+                        text.push_str(v);
+                        text.push('\n');
+                    });
+                }
+            }
+        }
+        text
+    } else if name.ends_with(".pdf") {
+        let out = Command::new("pdftotext")
+            .arg(path)
+            .arg("-")
+            .output()
+            .expect("pdftotext (poppler-utils)");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    } else {
+        String::from_utf8_lossy(&std::fs::read(path).unwrap()).into_owned()
+    }
 }

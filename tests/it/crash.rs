@@ -1,0 +1,111 @@
+//! Crash matrix: a run SIGKILLed at every named step (`vobiz_billing::crashpoint`), then run
+//! again, ends with exactly what an uninterrupted run writes: every Parquet table, the invoice
+//! register, every invoice (HTML bytes, PDF bytes and PDF text), the reports and the manifest.
+
+use std::collections::BTreeMap;
+use std::os::unix::process::ExitStatusExt;
+use std::path::Path;
+
+use vobiz_billing::crashpoint;
+
+use crate::cli::{run_cmd, spawn_sim, temporaries};
+use crate::support::{files, readable_text};
+
+/// What a reader of the output directory can see, file by file (relative path → content).
+pub fn snapshot(out: &Path) -> BTreeMap<String, String> {
+    let mut seen = BTreeMap::new();
+    for f in files(out) {
+        let name = f.strip_prefix(out).unwrap().to_string_lossy().into_owned();
+        if name.ends_with(".pdf") {
+            seen.insert(format!("{name} (text)"), readable_text(&f));
+        }
+        let content = if name.starts_with("state/locks/") {
+            // Who held the lock (pid, start time) differs by design.
+            "a lock file".to_string()
+        } else if name.ends_with("manifest.json") {
+            let mut m: serde_json::Value = serde_json::from_slice(&std::fs::read(&f).unwrap()).unwrap();
+            strip_measurements(&mut m);
+            serde_json::to_string_pretty(&m).unwrap()
+        } else {
+            // Digest, so that a difference prints as one short line.
+            let bytes = std::fs::read(&f).unwrap();
+            format!("{} bytes, sha256 {}", bytes.len(), sha256(&bytes))
+        };
+        seen.insert(name, content);
+    }
+    seen
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Timings and memory differ between any two runs; everything else in the manifest must not.
+fn strip_measurements(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(m) => {
+            m.retain(|k, _| !matches!(k.as_str(), "seconds" | "rows_per_second" | "peak_rss_mib"));
+            m.values_mut().for_each(strip_measurements);
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(strip_measurements),
+        _ => {}
+    }
+}
+
+fn assert_same(got: &BTreeMap<String, String>, expected: &BTreeMap<String, String>, after: &str) {
+    let names = |m: &BTreeMap<String, String>| m.keys().cloned().collect::<Vec<_>>();
+    assert_eq!(
+        names(got),
+        names(expected),
+        "files after a crash at {after} and a re-run"
+    );
+    for (name, content) in expected {
+        assert_eq!(&got[name], content, "{name} after a crash at {after} and a re-run");
+    }
+}
+
+#[test]
+fn a_run_killed_at_any_step_is_repaired_by_the_next_run() {
+    let (_sim, url) = spawn_sim(&["--seed", "11", "--accounts", "6", "--cdrs-per-account", "150"]);
+    let reference = tempfile::tempdir().unwrap();
+    assert!(run_cmd(&url, reference.path()).status().unwrap().success());
+    let expected = snapshot(reference.path());
+    assert!(
+        expected.keys().any(|k| k.ends_with(".pdf (text)")) && expected.contains_key("state/invoice-register.json"),
+        "the reference run issued invoices: {:?}",
+        expected.keys()
+    );
+
+    // Every step at its first pass, and some at a later one (mid-way through a stage).
+    let mut points: Vec<String> = crashpoint::STEPS.iter().map(|s| s.to_string()).collect();
+    points.extend(
+        [
+            "extract.account#4",
+            "raw.before-rename#9",
+            "parquet.before-rename#4",
+            "normalize.partition#3",
+            "invoice.document#3",
+            "file.before-rename#4",
+            "file.before-rename#9",
+        ]
+        .map(String::from),
+    );
+    for point in &points {
+        let out = tempfile::tempdir().unwrap();
+        let crashed = run_cmd(&url, out.path()).env(crashpoint::ENV, point).status().unwrap();
+        assert_eq!(
+            crashed.signal(),
+            Some(9),
+            "the run never reached {point} (it ended with {crashed})"
+        );
+        let rerun = run_cmd(&url, out.path()).status().unwrap();
+        assert!(rerun.success(), "re-run after a crash at {point}: {rerun}");
+        assert!(
+            temporaries(out.path()).is_empty(),
+            "temporaries left after a crash at {point}: {:?}",
+            temporaries(out.path())
+        );
+        assert_same(&snapshot(out.path()), &expected, point);
+    }
+}
