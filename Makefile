@@ -6,7 +6,7 @@ OUT     ?= reports
 BIN      = target/release/vobiz-billing
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test lint bench sim sim-memory fmt clean
+.PHONY: help demo test lint bench sim sim-memory fmt clean fuzz
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -44,6 +44,9 @@ sim: ## Serve the simulator on 127.0.0.1:8787 (seed 7, 50 accounts)
 sim-memory: ## Peak memory of the simulator at 1,000 accounts x 10,000 calls (truth + a crawl)
 	$(CARGO) build --release --quiet
 	scripts/sim-memory.sh $(BIN)
+
+fuzz: ## Fuzz the wire decoders, redaction, money and GSTIN parsers (cargo fuzz, FUZZ_SECONDS=60 each)
+	scripts/fuzz.sh
 
 clean: ## Remove build output and generated reports
 	$(CARGO) clean
