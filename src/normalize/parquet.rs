@@ -168,9 +168,8 @@ pub mod read {
     use std::path::Path;
 
     use anyhow::Context;
-    use arrow::array::{
-        Array, BooleanArray, Decimal128Array, Int32Array, Int64Array, StringArray, TimestampMicrosecondArray,
-    };
+    use arrow::array::{Array, BooleanArray, Decimal128Array, PrimitiveArray, StringArray};
+    use arrow::datatypes::{ArrowPrimitiveType, Int32Type, Int64Type, TimestampMicrosecondType};
     use arrow::record_batch::RecordBatch;
     use rust_decimal::Decimal;
 
@@ -209,14 +208,17 @@ pub mod read {
             .collect())
     }
 
+    fn primitive<T: ArrowPrimitiveType>(b: &RecordBatch, name: &str) -> anyhow::Result<Vec<Option<T::Native>>> {
+        let a: &PrimitiveArray<T> = column(b, name)?;
+        Ok(a.iter().collect())
+    }
+
     pub fn int32(b: &RecordBatch, name: &str) -> anyhow::Result<Vec<Option<i32>>> {
-        let a: &Int32Array = column(b, name)?;
-        Ok((0..a.len()).map(|i| a.is_valid(i).then(|| a.value(i))).collect())
+        primitive::<Int32Type>(b, name)
     }
 
     pub fn int64(b: &RecordBatch, name: &str) -> anyhow::Result<Vec<Option<i64>>> {
-        let a: &Int64Array = column(b, name)?;
-        Ok((0..a.len()).map(|i| a.is_valid(i).then(|| a.value(i))).collect())
+        primitive::<Int64Type>(b, name)
     }
 
     pub fn boolean(b: &RecordBatch, name: &str) -> anyhow::Result<Vec<Option<bool>>> {
@@ -226,7 +228,6 @@ pub mod read {
 
     /// Microseconds since the epoch, UTC.
     pub fn timestamp(b: &RecordBatch, name: &str) -> anyhow::Result<Vec<Option<i64>>> {
-        let a: &TimestampMicrosecondArray = column(b, name)?;
-        Ok((0..a.len()).map(|i| a.is_valid(i).then(|| a.value(i))).collect())
+        primitive::<TimestampMicrosecondType>(b, name)
     }
 }

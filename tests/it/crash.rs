@@ -7,6 +7,7 @@ use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 
 use vobiz_billing::crashpoint;
+use vobiz_billing::normalize::parquet::sha256_of;
 
 use crate::cli::{run_cmd, spawn_sim, temporaries};
 use crate::support::{files, readable_text};
@@ -28,17 +29,12 @@ pub fn snapshot(out: &Path) -> BTreeMap<String, String> {
             serde_json::to_string_pretty(&m).unwrap()
         } else {
             // Digest, so that a difference prints as one short line.
-            let bytes = std::fs::read(&f).unwrap();
-            format!("{} bytes, sha256 {}", bytes.len(), sha256(&bytes))
+            let len = std::fs::metadata(&f).unwrap().len();
+            format!("{len} bytes, sha256 {}", sha256_of(&f).unwrap())
         };
         seen.insert(name, content);
     }
     seen
-}
-
-fn sha256(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Timings and memory differ between any two runs; everything else in the manifest must not.
