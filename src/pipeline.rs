@@ -235,11 +235,12 @@ pub fn report(out: &std::path::Path, period: Period, cfg: &Config) -> anyhow::Re
 /// The partner's name as its profile gives it (for report headers).
 fn partner_name(layout: &Layout, period: Period) -> String {
     let path = layout.raw_partner(period, crate::layout::RawEndpoint::Profile);
-    crate::extract::raw::read_pages(&path)
-        .ok()
-        .and_then(|mut pages| pages.pop())
+    let pages = crate::extract::raw::read_pages(&path).ok();
+    pages
+        .as_ref()
+        .and_then(|pages| pages.last())
         .and_then(|p| {
-            serde_json::from_slice::<crate::extract::wire::ProfileWire>(&p)
+            serde_json::from_slice::<crate::extract::wire::ProfileWire>(p)
                 .ok()
                 .map(|w| w.company.map(|c| c.into_owned()).unwrap_or_else(|| w.name.into_owned()))
         })

@@ -3,7 +3,7 @@
 //!
 //! Customer `auth_token`s are redacted before a page is written.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -14,7 +14,12 @@ const RAW_ZSTD_LEVEL: i32 = -3;
 
 pub struct RawWriter {
     path: PathBuf,
-    encoder: zstd::Encoder<'static, tempfile::NamedTempFile>,
+    file: std::io::BufWriter<tempfile::NamedTempFile>,
+    compressor: zstd::bulk::Compressor<'static>,
+    /// The page being written, newlines flattened (reused between pages).
+    line: Vec<u8>,
+    /// Its compressed frame (reused between pages).
+    frame: Vec<u8>,
     pages: u64,
 }
 
@@ -23,34 +28,42 @@ impl RawWriter {
         let dir = path.parent().expect("raw files live in a directory");
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         let tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)?;
-        let encoder = zstd::Encoder::new(tmp, RAW_ZSTD_LEVEL)?;
         Ok(Self {
             path: path.to_path_buf(),
-            encoder,
+            file: std::io::BufWriter::with_capacity(256 << 10, tmp),
+            compressor: zstd::bulk::Compressor::new(RAW_ZSTD_LEVEL)?,
+            line: Vec::new(),
+            frame: Vec::new(),
             pages: 0,
         })
     }
 
     /// Append one response body as one line. Newlines in valid JSON can only be whitespace
     /// (strings escape them), so they become spaces.
+    ///
+    /// Each page is compressed on its own as one zstd frame (a file is a concatenation of
+    /// frames, which any zstd reader reads as one stream): one-shot compression of a whole
+    /// page costs about half of what the streaming encoder spends on the same bytes.
     pub fn append(&mut self, body: &[u8]) -> anyhow::Result<()> {
+        self.line.clear();
         if body.contains(&b'\n') {
-            let flat: Vec<u8> = body
-                .iter()
-                .map(|&b| if b == b'\n' || b == b'\r' { b' ' } else { b })
-                .collect();
-            self.encoder.write_all(&flat)?;
+            self.line
+                .extend(body.iter().map(|&b| if b == b'\n' || b == b'\r' { b' ' } else { b }));
         } else {
-            self.encoder.write_all(body)?;
+            self.line.extend_from_slice(body);
         }
-        self.encoder.write_all(b"\n")?;
+        self.line.push(b'\n');
+        self.frame.clear();
+        self.frame.reserve(zstd::zstd_safe::compress_bound(self.line.len()));
+        self.compressor.compress_to_buffer(&self.line, &mut self.frame)?;
+        self.file.write_all(&self.frame)?;
         self.pages += 1;
         Ok(())
     }
 
     /// Flush, sync and move into place; until then the target is untouched.
     pub fn finish(self) -> anyhow::Result<u64> {
-        let tmp = self.encoder.finish()?;
+        let tmp = self.file.into_inner().map_err(|e| e.into_error())?;
         tmp.as_file().sync_all()?;
         crate::crashpoint::here("raw.before-rename");
         tmp.persist(&self.path)
@@ -59,18 +72,31 @@ impl RawWriter {
     }
 }
 
-/// Every page of a raw file, in the order fetched.
-pub fn read_pages(path: &Path) -> anyhow::Result<Vec<Vec<u8>>> {
-    let file = std::fs::File::open(path).with_context(|| format!("missing raw pages {}", path.display()))?;
-    let reader = BufReader::new(zstd::Decoder::new(file)?);
-    let mut pages = Vec::new();
-    for line in reader.split(b'\n') {
-        let line = line.with_context(|| format!("corrupt raw pages {}", path.display()))?;
-        if !line.is_empty() {
-            pages.push(line);
-        }
+/// The pages of a raw file, decompressed into one buffer (one page per line).
+pub struct RawPages {
+    text: Vec<u8>,
+}
+
+impl RawPages {
+    /// Every page, in the order fetched.
+    pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        self.text.split(|&b| b == b'\n').filter(|l| !l.is_empty())
     }
-    Ok(pages)
+
+    /// The page fetched last (for single-page endpoints).
+    pub fn last(&self) -> Option<&[u8]> {
+        self.iter().last()
+    }
+}
+
+/// Read a raw file: every page, in the order fetched.
+pub fn read_pages(path: &Path) -> anyhow::Result<RawPages> {
+    let file = std::fs::File::open(path).with_context(|| format!("missing raw pages {}", path.display()))?;
+    let mut text = Vec::with_capacity(file.metadata().map_or(0, |m| m.len() as usize * 6));
+    zstd::Decoder::new(file)?
+        .read_to_end(&mut text)
+        .with_context(|| format!("corrupt raw pages {}", path.display()))?;
+    Ok(RawPages { text })
 }
 
 pub use super::redact::redact_string_member;
@@ -89,9 +115,10 @@ mod tests {
         assert!(!p.exists(), "nothing visible before finish");
         assert_eq!(w.finish().unwrap(), 2);
         let pages = read_pages(&p).unwrap();
+        let pages: Vec<&[u8]> = pages.iter().collect();
         assert_eq!(pages.len(), 2);
         assert_eq!(
-            serde_json::from_slice::<serde_json::Value>(&pages[1]).unwrap()["b"],
+            serde_json::from_slice::<serde_json::Value>(pages[1]).unwrap()["b"],
             "two"
         );
     }

@@ -222,8 +222,8 @@ fn page_rows<'a, W: serde::Deserialize<'a>>(page: &'a [u8], key: &str) -> anyhow
 
 fn read_accounts(path: &Path, report: &mut Report) -> anyhow::Result<Vec<AccountRow>> {
     let mut rows: BTreeMap<String, AccountRow> = BTreeMap::new();
-    for page in read_pages(path)? {
-        for parsed in page_rows::<wire::AccountWire>(&page, "auth_id")? {
+    for page in read_pages(path)?.iter() {
+        for parsed in page_rows::<wire::AccountWire>(page, "auth_id")? {
             let a = match parsed {
                 Ok(a) => a,
                 Err((key, reason)) => {
@@ -239,7 +239,7 @@ fn read_accounts(path: &Path, report: &mut Report) -> anyhow::Result<Vec<Account
             let reject = |reason: String| Reject {
                 table: "accounts",
                 account: String::new(),
-                key: Some(a.auth_id.chars().take(64).collect()),
+                key: short_key(&a.auth_id),
                 reason,
             };
             if let Err(e) = AccountId::parse(&a.auth_id) {
@@ -341,12 +341,9 @@ fn account(layout: &Layout, ctx: &Ctx, id: &AccountId, w: &mut Writers, report: 
     // Ledger rows of the window, deduplicated by id, oldest first.
     let mut seen = HashSet::new();
     let mut ledger: Vec<TransactionRow> = Vec::new();
-    for page in read_pages(&raw(RawEndpoint::Transactions))? {
-        for parsed in page_rows::<wire::LedgerRowWire>(&page, "id")? {
-            let row = parsed.and_then(|w| {
-                let key = Some(w.id.chars().take(64).collect::<String>());
-                ledger_row(w).map_err(|e| (key, e))
-            });
+    for page in read_pages(&raw(RawEndpoint::Transactions))?.iter() {
+        for parsed in page_rows::<wire::LedgerRowWire>(page, "id")? {
+            let row = parsed.and_then(ledger_row);
             match row {
                 Ok(row) if seen.insert(row.id.clone()) => ledger.push(row),
                 Ok(_) => report.duplicates_dropped += 1,
@@ -364,12 +361,9 @@ fn account(layout: &Layout, ctx: &Ctx, id: &AccountId, w: &mut Writers, report: 
     // Calls of the window, deduplicated by uuid.
     let mut calls: Vec<CdrRow> = Vec::new();
     let mut uuids = HashSet::new();
-    for page in read_pages(&raw(RawEndpoint::Cdrs))? {
-        for parsed in page_rows::<wire::CdrWire>(&page, "uuid")? {
-            let row = parsed.and_then(|w| {
-                let key = Some(w.uuid.chars().take(64).collect::<String>());
-                cdr_row(w).map_err(|e| (key, e))
-            });
+    for page in read_pages(&raw(RawEndpoint::Cdrs))?.iter() {
+        for parsed in page_rows::<wire::CdrWire>(page, "uuid")? {
+            let row = parsed.and_then(cdr_row);
             match row {
                 Ok(row) if uuids.insert(row.uuid.clone()) => calls.push(row),
                 Ok(_) => report.duplicates_dropped += 1,
@@ -478,31 +472,38 @@ fn account(layout: &Layout, ctx: &Ctx, id: &AccountId, w: &mut Writers, report: 
 
 fn single(path: &Path) -> anyhow::Result<Vec<u8>> {
     read_pages(path)?
-        .pop()
+        .last()
+        .map(<[u8]>::to_vec)
         .with_context(|| format!("{} is empty", path.display()))
 }
 
-fn ledger_row(r: wire::LedgerRowWire) -> Result<TransactionRow, String> {
+/// A row's key as a reject names it (keys are short; a hostile one is cut).
+fn short_key(key: &str) -> Option<String> {
+    Some(key.chars().take(64).collect())
+}
+
+fn ledger_row(r: wire::LedgerRowWire) -> Result<TransactionRow, RowError> {
+    let reject = |reason: String| (short_key(&r.id), reason);
     let signed = match r.kind.as_ref() {
         "credit" => r.amount.0,
         "debit" => -r.amount.0,
         other => {
-            return Err(format!(
+            return Err(reject(format!(
                 "unknown transaction type {:?}",
                 other.chars().take(20).collect::<String>()
-            ));
+            )));
         }
     };
     if r.amount.0.is_sign_negative() {
-        return Err(format!("negative amount {}", r.amount));
+        return Err(reject(format!("negative amount {}", r.amount)));
     }
-    let created_at = parse_timestamp_micros(&r.created_at).map_err(|e| e.to_string())?;
+    let created_at = parse_timestamp_micros(&r.created_at).map_err(|e| reject(e.to_string()))?;
     let processed_at = r
         .processed_at
         .as_deref()
         .map(parse_timestamp_micros)
         .transpose()
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| reject(e.to_string()))?;
     let reference_type = match r.reference_type.as_deref() {
         Some(t) if !t.is_empty() => t.to_string(),
         _ => derive_reference_type(r.reference.as_deref(), r.description.as_deref()).to_string(),
@@ -526,15 +527,19 @@ fn ledger_row(r: wire::LedgerRowWire) -> Result<TransactionRow, String> {
     })
 }
 
-fn cdr_row(c: wire::CdrWire) -> Result<CdrRow, String> {
-    let ts = |s: &str| parse_timestamp_micros(s).map_err(|e| e.to_string());
+fn cdr_row(c: wire::CdrWire) -> Result<CdrRow, RowError> {
+    let reject = |reason: String| (short_key(&c.uuid), reason);
+    let ts = |s: &str| parse_timestamp_micros(s).map_err(|e| reject(e.to_string()));
     let streaming = c.streaming_cost.map(|m| m.0).unwrap_or_default();
     if c.cost.0 + streaming != c.total_cost.0 {
-        return Err(format!(
+        return Err(reject(format!(
             "total_cost {} is not cost {} + streaming_cost {streaming}",
             c.total_cost, c.cost
-        ));
+        )));
     }
+    let start_time = ts(&c.start_time)?;
+    let answer_time = c.answer_time.as_deref().map(ts).transpose()?;
+    let end_time = c.end_time.as_deref().map(ts).transpose()?;
     Ok(CdrRow {
         id: c.id.map(|i| i as i64),
         account_id: c.account_id.into_owned(),
@@ -545,9 +550,9 @@ fn cdr_row(c: wire::CdrWire) -> Result<CdrRow, String> {
         duration: c.duration as i32,
         billsec: c.billsec as i32,
         ring_time: c.ring_time.map(|r| r as i32),
-        start_time: ts(&c.start_time)?,
-        answer_time: c.answer_time.as_deref().map(ts).transpose()?,
-        end_time: c.end_time.as_deref().map(ts).transpose()?,
+        start_time,
+        answer_time,
+        end_time,
         hangup_cause: opt(c.hangup_cause),
         hangup_cause_code: c.hangup_cause_code.map(|x| x as i32),
         cost: c.cost.0,
@@ -635,7 +640,7 @@ mod tests {
         let rows: Vec<Result<TransactionRow, RowError>> = page_rows::<wire::LedgerRowWire>(page.as_bytes(), "id")
             .unwrap()
             .into_iter()
-            .map(|r| r.and_then(|w| ledger_row(w).map_err(|e| (None, e))))
+            .map(|r| r.and_then(ledger_row))
             .collect();
         assert!(rows[0].is_ok(), "the good row survives its bad neighbours");
         let err = |i: usize| rows[i].as_ref().unwrap_err().clone();

@@ -7,6 +7,7 @@
 
 pub mod activity;
 pub mod dataset;
+pub mod fast_json;
 pub mod faults;
 pub mod rng;
 pub mod server;

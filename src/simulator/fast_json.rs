@@ -1,0 +1,249 @@
+//! Hand-written JSON for the two list pages that carry almost every byte the simulator
+//! serves: CDR pages and partner-ledger pages. In `make bench` the derived serializers spent
+//! most of the simulator's time escaping strings that cannot need it (uuids, timestamps,
+//! constants) and validating every money amount as a `RawValue`, while the simulator shares
+//! the machine's two cores with the client it feeds.
+//!
+//! The derived `Serialize` impls in [`super::wire`] stay the definition of each shape: the
+//! tests below hold this writer to them byte for byte, so the two cannot drift apart.
+
+use std::io::Write;
+
+use rust_decimal::Decimal;
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::wire::{CdrObject, LedgerObject, PartnerCdrPage, PartnerLedgerPage};
+
+/// Writes one JSON object's members in order.
+struct Object<'o> {
+    out: &'o mut Vec<u8>,
+    first: bool,
+}
+
+impl<'o> Object<'o> {
+    fn open(out: &'o mut Vec<u8>) -> Self {
+        out.push(b'{');
+        Self { out, first: true }
+    }
+
+    /// Start a member: `,"name":` (names are our own constants: nothing to escape).
+    fn key(&mut self, name: &str) -> &mut Vec<u8> {
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+        self.out.push(b'"');
+        self.out.extend_from_slice(name.as_bytes());
+        self.out.extend_from_slice(b"\":");
+        self.out
+    }
+
+    fn str(&mut self, name: &str, v: &str) {
+        let out = self.key(name);
+        string(out, v);
+    }
+
+    fn opt_str(&mut self, name: &str, v: Option<&str>) {
+        match v {
+            Some(v) => self.str(name, v),
+            None => self.key(name).extend_from_slice(b"null"),
+        }
+    }
+
+    fn uuid(&mut self, name: &str, v: &Uuid) {
+        let out = self.key(name);
+        out.push(b'"');
+        out.extend_from_slice(v.hyphenated().encode_lower(&mut Uuid::encode_buffer()).as_bytes());
+        out.push(b'"');
+    }
+
+    fn opt_uuid(&mut self, name: &str, v: Option<&Uuid>) {
+        match v {
+            Some(v) => self.uuid(name, v),
+            None => self.key(name).extend_from_slice(b"null"),
+        }
+    }
+
+    fn uint(&mut self, name: &str, v: u64) {
+        let out = self.key(name);
+        out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+    }
+
+    fn opt_uint(&mut self, name: &str, v: Option<u64>) {
+        match v {
+            Some(v) => self.uint(name, v),
+            None => self.key(name).extend_from_slice(b"null"),
+        }
+    }
+
+    fn bool(&mut self, name: &str, v: bool) {
+        self.key(name).extend_from_slice(if v { b"true" } else { b"false" });
+    }
+
+    /// Money as a JSON number with exactly the decimal's digits (as `money::json::number`).
+    fn number(&mut self, name: &str, v: Decimal) {
+        let out = self.key(name);
+        write!(out, "{}", v.normalize()).expect("writing to a Vec");
+    }
+
+    /// Any other value, through its derived serializer.
+    fn serde<T: Serialize + ?Sized>(&mut self, name: &str, v: &T) {
+        let out = self.key(name);
+        serde_json::to_writer(out, v).expect("simulator values serialize");
+    }
+
+    fn close(self) {
+        self.out.push(b'}');
+    }
+}
+
+/// A JSON string. Quoted as is when nothing in it needs escaping (serde_json escapes only
+/// `"`, `\` and control characters), otherwise through serde_json.
+fn string(out: &mut Vec<u8>, v: &str) {
+    if v.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push(b'"');
+        out.extend_from_slice(v.as_bytes());
+        out.push(b'"');
+    } else {
+        serde_json::to_writer(out, v).expect("strings serialize");
+    }
+}
+
+fn cdr(out: &mut Vec<u8>, c: &CdrObject) {
+    let mut o = Object::open(out);
+    o.uint("id", c.id);
+    o.uuid("uuid", &c.uuid);
+    o.str("account_id", c.account_id);
+    o.str("call_direction", c.call_direction);
+    o.str("caller_id_name", &c.caller_id_name);
+    o.str("caller_id_number", &c.caller_id_number);
+    o.str("destination_number", &c.destination_number);
+    o.str("context", c.context);
+    o.str("region", c.region);
+    o.str("origination_region", c.origination_region);
+    o.uint("duration", c.duration.into());
+    o.uint("billsec", c.billsec.into());
+    o.uint("ring_time", c.ring_time.into());
+    o.str("start_time", &c.start_time);
+    o.opt_str("answer_time", c.answer_time.as_deref());
+    o.opt_str("progress_time", c.progress_time.as_deref());
+    o.str("end_time", &c.end_time);
+    o.str("created_at", &c.created_at);
+    o.str("updated_at", &c.updated_at);
+    o.str("sip_call_id", &c.sip_call_id);
+    o.number("cost", c.cost);
+    o.number("streaming_cost", c.streaming_cost);
+    o.number("total_cost", c.total_cost);
+    o.str("currency", c.currency);
+    o.opt_uuid("bridge_uuid", c.bridge_uuid.as_ref());
+    o.opt_str("campaign_id", c.campaign_id.as_deref());
+    o.opt_str("carrier_ip", c.carrier_ip);
+    o.opt_str("codec", c.codec);
+    o.opt_str("customer_endpoint", c.customer_endpoint.as_deref());
+    o.opt_str("terminated_to", c.terminated_to.as_deref());
+    o.opt_uuid("trunk_id", c.trunk_id.as_ref());
+    o.opt_uint("failure_code", c.failure_code.map(u64::from));
+    o.opt_str("failure_reason", c.failure_reason);
+    o.str("hangup_cause", c.hangup_cause);
+    o.uint("hangup_cause_code", c.hangup_cause_code.into());
+    o.str("hangup_cause_name", c.hangup_cause_name);
+    o.str("hangup_disposition", c.hangup_disposition);
+    o.str("hangup_source", c.hangup_source);
+    o.number("jitter", c.jitter);
+    o.number("mos", c.mos);
+    o.number("packet_loss", c.packet_loss);
+    o.opt_str("network_addr", c.network_addr);
+    o.opt_str("sip_user_agent", c.sip_user_agent);
+    o.close();
+}
+
+fn ledger_row(out: &mut Vec<u8>, l: &LedgerObject) {
+    let mut o = Object::open(out);
+    o.uuid("id", &l.id);
+    o.str("account_id", l.account_id);
+    o.uuid("balance_id", &l.balance_id);
+    o.str("type", l.kind);
+    o.number("amount", l.amount);
+    o.str("currency", l.currency);
+    o.str("description", &l.description);
+    if let Some(r) = &l.reference {
+        o.str("reference", r);
+    }
+    if let Some(t) = l.reference_type {
+        o.opt_str("reference_type", t);
+    }
+    o.str("status", l.status);
+    o.str("processed_at", &l.processed_at);
+    o.str("created_at", &l.created_at);
+    o.str("updated_at", &l.updated_at);
+    o.close();
+}
+
+fn array<T>(out: &mut Vec<u8>, items: &[T], write: fn(&mut Vec<u8>, &T)) {
+    out.push(b'[');
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write(out, item);
+    }
+    out.push(b']');
+}
+
+/// `serde_json::to_vec(page)`, faster.
+pub fn cdr_page(page: &PartnerCdrPage) -> Vec<u8> {
+    let mut out = Vec::with_capacity(1024 + page.data.len() * 1024);
+    let mut o = Object::open(&mut out);
+    o.bool("success", page.success);
+    if let Some(id) = page.account_id {
+        o.str("account_id", id);
+    }
+    if let Some(id) = page.account_auth_id {
+        o.str("account_auth_id", id);
+    }
+    o.uint("count", page.count as u64);
+    array(o.key("data"), &page.data, cdr);
+    o.serde("pagination", &page.pagination);
+    o.serde("summary", page.summary);
+    o.close();
+    out
+}
+
+/// `serde_json::to_vec(page)`, faster.
+pub fn ledger_page(page: &PartnerLedgerPage) -> Vec<u8> {
+    let mut out = Vec::with_capacity(1024 + page.transactions.len() * 512);
+    let mut o = Object::open(&mut out);
+    array(o.key("transactions"), &page.transactions, ledger_row);
+    o.serde("summary", page.summary);
+    o.uint("total", page.total);
+    o.uint("page", page.page);
+    o.uint("per_page", page.per_page);
+    o.uint("total_pages", page.total_pages);
+    if let Some(id) = page.account_auth_id {
+        o.str("account_auth_id", id);
+    }
+    o.close();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_are_escaped_exactly_as_serde_json_does() {
+        for s in [
+            "",
+            "plain",
+            "quote \" and \\ back",
+            "tab\tnew\nline\u{1}",
+            "ünïcødé / ok",
+            "</script>",
+        ] {
+            let mut out = Vec::new();
+            string(&mut out, s);
+            assert_eq!(out, serde_json::to_vec(s).unwrap(), "{s:?}");
+        }
+    }
+}
