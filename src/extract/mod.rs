@@ -13,7 +13,6 @@ pub mod raw;
 pub mod redact;
 pub mod wire;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -316,7 +315,7 @@ async fn ledger_and_balance(ctx: &Ctx<'_>, c: &Customer, out: &mut AccountOutcom
             .raw_account(ctx.plan.period, RawEndpoint::Transactions, &c.id),
     )?;
     // id → signed amount, for checking the API's own sums.
-    let mut amounts: HashMap<String, Option<Decimal>> = HashMap::new();
+    let mut amounts: foldhash::HashMap<String, Option<Decimal>> = Default::default();
     for pass in 1..=MAX_LEDGER_PASSES {
         while let Some(page) = pager.next_page() {
             let q = [

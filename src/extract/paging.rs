@@ -10,7 +10,8 @@
 //!
 //! Every scheme also stops on an empty page.
 
-use std::collections::HashSet;
+// foldhash: keys are ids from the page being paged, hashed millions of times a run.
+use foldhash::HashSet;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scheme {
@@ -68,7 +69,7 @@ impl Pager {
             per_page,
             next_page: Some(1),
             previous_keys: Vec::new(),
-            seen: HashSet::new(),
+            seen: HashSet::default(),
             duplicates: 0,
             last_total: None,
             pages_fetched: 0,

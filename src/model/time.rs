@@ -32,11 +32,38 @@ pub fn format_utc(t: i64, fraction: bool, suffix: &str) -> String {
     let micros = t.rem_euclid(1_000_000);
     let (days, sod) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     let (y, m, d) = civil_from_days(days);
-    let (hh, mm, ss) = (sod / 3600, sod % 3600 / 60, sod % 60);
-    if fraction {
-        format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.{micros:06}{suffix}")
-    } else {
-        format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}{suffix}")
+    if !(0..=9999).contains(&y) {
+        // Outside four-digit years the fixed-width writer below does not apply.
+        let (hh, mm, ss) = (sod / 3600, sod % 3600 / 60, sod % 60);
+        let frac = if fraction {
+            format!(".{micros:06}")
+        } else {
+            String::new()
+        };
+        return format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}{frac}{suffix}");
+    }
+    let mut out = String::with_capacity(27 + suffix.len());
+    let fields: [(char, i64, u32); 6] = [
+        ('-', m.into(), 2),
+        ('-', d.into(), 2),
+        ('T', sod / 3600, 2),
+        (':', sod % 3600 / 60, 2),
+        (':', sod % 60, 2),
+        ('.', micros, 6),
+    ];
+    push_digits(&mut out, y, 4);
+    for (sep, v, width) in &fields[..if fraction { 6 } else { 5 }] {
+        out.push(*sep);
+        push_digits(&mut out, *v, *width);
+    }
+    out.push_str(suffix);
+    out
+}
+
+/// `v` (non-negative) as exactly `width` decimal digits, zero-padded.
+fn push_digits(out: &mut String, v: i64, width: u32) {
+    for i in (0..width).rev() {
+        out.push(char::from(b'0' + (v / 10i64.pow(i) % 10) as u8));
     }
 }
 

@@ -10,7 +10,10 @@ pub mod columns;
 pub mod parquet;
 pub mod tables;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
+
+// foldhash: dedup and joins hash every row's key (SipHash took 5% of normalize).
+use foldhash::{HashMap, HashSet};
 use std::path::Path;
 
 use anyhow::{Context, bail};
@@ -339,7 +342,7 @@ fn account(layout: &Layout, ctx: &Ctx, id: &AccountId, w: &mut Writers, report: 
     let raw = |e| layout.raw_account(ctx.period, e, id);
 
     // Ledger rows of the window, deduplicated by id, oldest first.
-    let mut seen = HashSet::new();
+    let mut seen = HashSet::default();
     let mut ledger: Vec<TransactionRow> = Vec::new();
     for page in read_pages(&raw(RawEndpoint::Transactions))?.iter() {
         for parsed in page_rows::<wire::LedgerRowWire>(page, "id")? {
@@ -360,7 +363,7 @@ fn account(layout: &Layout, ctx: &Ctx, id: &AccountId, w: &mut Writers, report: 
 
     // Calls of the window, deduplicated by uuid.
     let mut calls: Vec<CdrRow> = Vec::new();
-    let mut uuids = HashSet::new();
+    let mut uuids = HashSet::default();
     for page in read_pages(&raw(RawEndpoint::Cdrs))?.iter() {
         for parsed in page_rows::<wire::CdrWire>(page, "uuid")? {
             let row = parsed.and_then(cdr_row);
@@ -399,7 +402,7 @@ fn account(layout: &Layout, ctx: &Ctx, id: &AccountId, w: &mut Writers, report: 
     }
     // Debits per call, wherever in the window they were booked.
     {
-        let mut debits: HashMap<&str, (Decimal, i32)> = HashMap::new();
+        let mut debits: HashMap<&str, (Decimal, i32)> = HashMap::default();
         for l in ledger.iter().filter(|l| l.kind == "debit") {
             if let Some(u) = l.cdr_uuid.as_deref() {
                 let e = debits.entry(u).or_default();

@@ -12,6 +12,7 @@ use arrow::datatypes::SchemaRef;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
 use rust_decimal::Decimal;
 use sha2::{Digest, Sha256};
 
@@ -19,6 +20,10 @@ use super::columns::{Column, DECIMAL_SCALE, Kind, batch, schema};
 
 /// Rows buffered before they become a record batch; also the row-group size.
 const BATCH_ROWS: usize = 65_536;
+
+/// Columns whose values are (nearly) all distinct, like timestamps: a dictionary there only
+/// costs time before the writer gives up on it.
+const DISTINCT_VALUED: &[&str] = &["uuid", "id", "cdr_uuid", "reference"];
 
 /// What was written, for the manifest.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -57,7 +62,14 @@ impl<R: 'static> PartitionWriter<R> {
             .suffix(".parquet")
             .tempfile_in(dir)?;
         let schema = schema(columns);
-        let props = WriterProperties::builder()
+        let mut props = WriterProperties::builder();
+        for c in columns
+            .iter()
+            .filter(|c| c.kind == Kind::Timestamp || DISTINCT_VALUED.contains(&c.name))
+        {
+            props = props.set_column_dictionary_enabled(ColumnPath::from(c.name), false);
+        }
+        let props = props
             .set_compression(Compression::ZSTD(ZstdLevel::try_new(1)?))
             .set_max_row_group_row_count(Some(BATCH_ROWS))
             .set_statistics_enabled(EnabledStatistics::Page)
