@@ -11,13 +11,12 @@ pub mod parquet;
 pub mod tables;
 
 use std::collections::BTreeMap;
-
-// foldhash: dedup and joins hash every row's key (SipHash took 5% of normalize).
-use foldhash::{HashMap, HashSet};
 use std::path::Path;
 
 use anyhow::{Context, bail};
+// foldhash: dedup and joins hash every row's key (SipHash took 5% of normalize).
 use chrono_tz::Tz;
+use foldhash::{HashMap, HashSet};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
@@ -193,12 +192,11 @@ fn opt(s: Option<std::borrow::Cow<'_, str>>) -> Option<String> {
 /// reject names the row. Reads the row loosely: whatever made it fail must not hide its key.
 fn key_of(raw: &serde_json::value::RawValue, field: &str) -> Option<String> {
     let row: serde_json::Map<String, serde_json::Value> = serde_json::from_str(raw.get()).ok()?;
-    let key = match row.get(field)? {
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Number(n) => n.to_string(),
-        _ => return None,
-    };
-    Some(key.chars().take(64).collect())
+    match row.get(field)? {
+        serde_json::Value::String(s) => short_key(s),
+        serde_json::Value::Number(n) => short_key(&n.to_string()),
+        _ => None,
+    }
 }
 
 /// A row that failed to parse: its key (if readable) and why.
