@@ -1,5 +1,7 @@
 //! The stages in order, and the checks that guard a run: the period, the credentials, the
-//! API's reachability. Stages communicate only through files under the output root.
+//! API's reachability. Stages communicate through files under the output root, with one
+//! exception: in `run`, extract hands normalize the rows it already parsed from each page
+//! (the same rows normalize would read back from `raw/`), so that no page is parsed twice.
 
 use std::path::PathBuf;
 
@@ -75,7 +77,7 @@ pub async fn extract(opts: &RunOptions, events: Option<extract::Events>) -> anyh
         progress: opts.progress,
     };
     tracing::info!(period = %opts.period, base_url = %opts.base_url, "extract started");
-    let report = extract::run(&client, &layout, &plan, events).await?;
+    let report = extract::run(std::sync::Arc::new(client), &layout, &plan, events).await?;
     let (start, end) = opts.period.bounds(plan.time_zone);
     manifest::update(
         &layout,
@@ -129,10 +131,11 @@ pub async fn normalize(out: PathBuf, period: Period, cfg: &Config) -> anyhow::Re
     Ok(report)
 }
 
-/// Normalize accounts in order as extract reports them done. `Ok(None)` when extract stopped
-/// before every account was done (its own error says why). Nothing is replaced here: the
-/// caller finishes the normalizer only once extract has succeeded as a whole, since an account
-/// extract refused (say, an invalid id) is never listed to normalize at all.
+/// Normalize accounts in order as extract hands them over, from the rows extract already
+/// parsed. `Ok(None)` when extract stopped before every account was done (its own error says
+/// why). Nothing is replaced here: the caller finishes the normalizer only once extract has
+/// succeeded as a whole, since an account extract refused (say, an invalid id) is never
+/// listed to normalize at all.
 fn normalize_as_extracted(
     layout: &Layout,
     period: Period,
@@ -140,26 +143,32 @@ fn normalize_as_extracted(
     mut events: tokio::sync::mpsc::UnboundedReceiver<extract::Event>,
 ) -> anyhow::Result<Option<normalize::Normalizer>> {
     use extract::Event;
+    // Accounts that arrived before their turn; extract's hand-off slots bound how many.
+    let mut waiting = std::collections::HashMap::new();
     loop {
         match events.blocking_recv() {
             Some(Event::Listed) => break,
-            Some(Event::AccountDone(_)) => {}
+            Some(Event::AccountDone(x)) => {
+                waiting.insert(x.id.clone(), x);
+            }
             None => return Ok(None),
         }
     }
     let mut n = normalize::Normalizer::open(layout, period, tz)?;
-    let mut done = std::collections::HashSet::new();
     for id in n.account_ids() {
-        while !done.contains(&id) {
+        let done = loop {
+            if let Some(x) = waiting.remove(&id) {
+                break x;
+            }
             match events.blocking_recv() {
                 Some(Event::AccountDone(x)) => {
-                    done.insert(x);
+                    waiting.insert(x.id.clone(), x);
                 }
                 Some(Event::Listed) => {}
                 None => return Ok(None),
             }
-        }
-        n.add_account(&id)?;
+        };
+        n.add_account_rows(&id, done.rows)?;
     }
     Ok(Some(n))
 }

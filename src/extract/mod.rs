@@ -13,6 +13,7 @@ pub mod raw;
 pub mod redact;
 pub mod wire;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -24,6 +25,9 @@ use rust_decimal::Decimal;
 
 use crate::layout::{Layout, RawEndpoint};
 use crate::model::{AccountId, Period};
+use crate::normalize::AccountRows;
+use crate::normalize::rows::{self, RowError};
+use crate::normalize::tables::{CdrRow, TransactionRow};
 use client::{ApiClient, Auth, Credentials, FetchError, Secret};
 use paging::{PageInfo, Pager, Scheme};
 use raw::RawWriter;
@@ -73,12 +77,25 @@ impl Windows {
 }
 
 /// Progress events, for a consumer that works on accounts as soon as they are complete.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Event {
     /// The account list (and the partner-level pages) are on disk.
     Listed,
     /// Every raw page of this account is on disk.
-    AccountDone(AccountId),
+    AccountDone(Extracted),
+}
+
+/// An account whose raw pages are all on disk, with the rows extract parsed from them, typed
+/// for normalize, so that a page is parsed once per run.
+///
+/// Each one holds a hand-off slot: extract starts an account only when a slot is free, and
+/// the slot is freed when this is dropped. The consumer takes accounts in account order, so
+/// the slots bound how many finished accounts wait in memory for one slow account.
+#[derive(Debug)]
+pub struct Extracted {
+    pub id: AccountId,
+    pub rows: AccountRows,
+    _slot: tokio::sync::OwnedSemaphorePermit,
 }
 
 pub type Events = tokio::sync::mpsc::UnboundedSender<Event>;
@@ -113,33 +130,44 @@ struct AccountOutcome {
     pages: u64,
     duplicates: u64,
     repasses: u64,
+    /// Typed rows for the consumer, if it asked for them (`Ctx::keep_rows`).
+    rows: AccountRows,
 }
 
-struct Ctx<'a> {
-    client: &'a ApiClient,
-    layout: &'a Layout,
-    plan: &'a Plan,
+struct Ctx {
+    client: Arc<ApiClient>,
+    layout: Layout,
+    plan: Plan,
     windows: Windows,
+    /// Keep each account's typed rows for the consumer of [`Event`]s.
+    keep_rows: bool,
 }
 
 fn day(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
 }
 
-pub async fn run(client: &ApiClient, layout: &Layout, plan: &Plan, events: Option<Events>) -> anyhow::Result<Report> {
+pub async fn run(
+    client: Arc<ApiClient>,
+    layout: &Layout,
+    plan: &Plan,
+    events: Option<Events>,
+) -> anyhow::Result<Report> {
+    let keep_rows = events.is_some();
     // A consumer that went away only stops receiving events; extraction goes on.
-    let notify = |e: Event| {
+    let notify = move |e: Event| {
         if let Some(tx) = &events {
             let _ = tx.send(e);
         }
     };
     let started = Instant::now();
-    let ctx = Ctx {
-        client,
-        layout,
-        plan,
+    let ctx = Arc::new(Ctx {
+        client: client.clone(),
+        layout: layout.clone(),
+        plan: plan.clone(),
         windows: Windows::new(plan.period, plan.time_zone),
-    };
+        keep_rows,
+    });
     let mut report = Report::default();
     crate::output::remove_stale_temporaries(&layout.raw_period_dir(plan.period))?;
 
@@ -156,23 +184,38 @@ pub async fn run(client: &ApiClient, layout: &Layout, plan: &Plan, events: Optio
     notify(Event::Listed);
     crate::crashpoint::here("extract.listed");
 
+    // Accounts run as tasks, so that parsing their pages spreads over the runtime's threads.
+    // Slots are taken in account order (`then` is sequential): the account the consumer waits
+    // for always has one, so it cannot be starved by later accounts waiting to be consumed.
+    let concurrency = plan.concurrency.max(1);
+    let slots = Arc::new(tokio::sync::Semaphore::new(2 * concurrency));
+    let notify = Arc::new(notify);
     let bar = progress_bar(plan.progress, customers.len() as u64);
-    let results: Vec<(AccountId, anyhow::Result<AccountOutcome>)> = futures_util::stream::iter(customers.iter())
-        .map(|c| {
-            let ctx = &ctx;
-            let bar = bar.clone();
-            let notify = &notify;
-            async move {
-                let r = extract_account(ctx, c).await;
-                if r.is_ok() {
-                    notify(Event::AccountDone(c.id.clone()));
-                    crate::crashpoint::here("extract.account");
-                }
-                bar.inc(1);
-                (c.id.clone(), r)
-            }
+    let results: Vec<(AccountId, anyhow::Result<AccountOutcome>)> = futures_util::stream::iter(customers)
+        .then(|c| {
+            let slots = slots.clone();
+            async move { (c, slots.acquire_owned().await.expect("the semaphore is never closed")) }
         })
-        .buffer_unordered(plan.concurrency.max(1))
+        .map(|(c, slot)| {
+            let (ctx, bar, notify) = (ctx.clone(), bar.clone(), notify.clone());
+            tokio::spawn(async move {
+                let r = extract_account(&ctx, &c).await;
+                let r = r.map(|mut outcome| {
+                    let rows = std::mem::take(&mut outcome.rows);
+                    notify(Event::AccountDone(Extracted {
+                        id: c.id.clone(),
+                        rows,
+                        _slot: slot,
+                    }));
+                    crate::crashpoint::here("extract.account");
+                    outcome
+                });
+                bar.inc(1);
+                (c.id, r)
+            })
+        })
+        .buffer_unordered(concurrency)
+        .map(|joined| joined.expect("an account task panicked"))
         .collect()
         .await;
     bar.finish_and_clear();
@@ -220,7 +263,7 @@ fn write_single(path: std::path::PathBuf, body: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn list_customers(ctx: &Ctx<'_>, report: &mut Report) -> anyhow::Result<Vec<Customer>> {
+async fn list_customers(ctx: &Ctx, report: &mut Report) -> anyhow::Result<Vec<Customer>> {
     let mut pager = Pager::new(Scheme::PageSizeTotal, ACCOUNTS_PER_PAGE);
     let mut raw = RawWriter::create(&ctx.layout.raw_partner(ctx.plan.period, RawEndpoint::Accounts))?;
     let mut customers = Vec::new();
@@ -275,7 +318,7 @@ async fn list_customers(ctx: &Ctx<'_>, report: &mut Report) -> anyhow::Result<Ve
     Ok(customers)
 }
 
-async fn partner_analytics(ctx: &Ctx<'_>) -> anyhow::Result<()> {
+async fn partner_analytics(ctx: &Ctx) -> anyhow::Result<()> {
     let w = &ctx.windows;
     let q = [("from_date", day(w.analytics_from)), ("to_date", day(w.analytics_to))];
     let (body, ()) = ctx
@@ -295,7 +338,7 @@ async fn partner_analytics(ctx: &Ctx<'_>) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn extract_account(ctx: &Ctx<'_>, c: &Customer) -> anyhow::Result<AccountOutcome> {
+async fn extract_account(ctx: &Ctx, c: &Customer) -> anyhow::Result<AccountOutcome> {
     let mut out = AccountOutcome::default();
     ledger_and_balance(ctx, c, &mut out).await?;
     ledger_totals(ctx, c).await?;
@@ -306,7 +349,7 @@ async fn extract_account(ctx: &Ctx<'_>, c: &Customer) -> anyhow::Result<AccountO
 
 /// The ledger window and a balance snapshot consistent with it: after the crawl the balance is
 /// read, then the row count is read again; if rows appeared meanwhile, page again from the top.
-async fn ledger_and_balance(ctx: &Ctx<'_>, c: &Customer, out: &mut AccountOutcome) -> anyhow::Result<()> {
+async fn ledger_and_balance(ctx: &Ctx, c: &Customer, out: &mut AccountOutcome) -> anyhow::Result<()> {
     let path = format!("/api/v1/partner/accounts/{}/transactions", c.id);
     let from = day(ctx.windows.from_day);
     let mut pager = Pager::new(Scheme::TotalPages, LEDGER_PER_PAGE);
@@ -323,8 +366,11 @@ async fn ledger_and_balance(ctx: &Ctx<'_>, c: &Customer, out: &mut AccountOutcom
                 ("page", page.to_string()),
                 ("per_page", LEDGER_PER_PAGE.to_string()),
             ];
-            let (body, page) = ctx.client.get(&path, &q, Auth::Partner, LedgerPage::parse).await?;
+            let parse = |b: &[u8]| LedgerPage::parse(b, ctx.keep_rows);
+            let (body, page) = ctx.client.get(&path, &q, Auth::Partner, parse).await?;
             let fresh = pager.accept(page.info).with_context(|| format!("paging {path}"))?;
+            // Every page as written to raw/, repeats and all: normalize dedups them the same way.
+            out.rows.ledger.extend(page.typed.into_iter().flatten());
             for ((id, signed), _) in page.rows.into_iter().zip(&fresh).filter(|(_, new)| **new) {
                 amounts.insert(id, signed);
             }
@@ -390,82 +436,125 @@ async fn ledger_and_balance(ctx: &Ctx<'_>, c: &Customer, out: &mut AccountOutcom
     ))
 }
 
-/// What extract needs from a ledger page, parsed once.
+/// A ledger page, parsed once: what extract checks, and the typed rows when normalize wants
+/// them (see [`Extracted`]).
 struct LedgerPage {
     info: PageInfo,
     /// (id, signed amount) per row; `None` for an amount normalize will reject.
     rows: Vec<(String, Option<Decimal>)>,
+    typed: Option<Vec<Result<TransactionRow, RowError>>>,
 }
 
 impl LedgerPage {
-    fn parse(body: &[u8]) -> Result<Self, serde_json::Error> {
-        use serde::de::Error;
-        let lite: wire::LedgerPageLite = serde_json::from_slice(body)?;
-        let mut rows = Vec::with_capacity(lite.transactions.len());
-        for r in &lite.transactions {
-            let signed = match r.kind.as_ref() {
-                "credit" => r.amount.0,
-                "debit" => r.amount.0.map(|a| -a),
+    fn parse(body: &[u8], keep_rows: bool) -> Result<Self, serde_json::Error> {
+        let text = wire::utf8(body)?;
+        // One typed pass over the page in the common case; a page with a row the full types
+        // refuse is read again loosely (the bad row is rejected on its own, not with its page).
+        if let Ok(full) = serde_json::from_str::<wire::LedgerPageFull>(text) {
+            let checks = full.transactions.iter().map(|r| (&r.id, &r.kind, Some(r.amount.0)));
+            let mut page = Self::checks(&full, checks)?;
+            page.typed = keep_rows.then(|| full.transactions.into_iter().map(rows::ledger_row).collect());
+            return Ok(page);
+        }
+        let lite: wire::LedgerPageLite = serde_json::from_str(text)?;
+        let mut page = Self::checks(&lite, lite.transactions.iter().map(|r| (&r.id, &r.kind, r.amount.0)))?;
+        page.typed = keep_rows
+            .then(|| rows::ledger_page(body).map_err(|e| serde::de::Error::custom(format!("{e:#}"))))
+            .transpose()?;
+        Ok(page)
+    }
+
+    fn checks<'r, R>(
+        page: &wire::LedgerPageOf<R>,
+        rows: impl Iterator<Item = (&'r Cow<'r, str>, &'r Cow<'r, str>, Option<Decimal>)>,
+    ) -> Result<Self, serde_json::Error> {
+        let mut signed_rows = Vec::with_capacity(page.transactions.len());
+        for (id, kind, amount) in rows {
+            let signed = match kind.as_ref() {
+                "credit" => amount,
+                "debit" => amount.map(|a| -a),
                 other => {
-                    return Err(Error::custom(format!(
-                        "transaction {} has unknown type {other:?}",
-                        r.id
+                    return Err(serde::de::Error::custom(format!(
+                        "transaction {id} has unknown type {other:?}"
                     )));
                 }
             };
-            rows.push((r.id.to_string(), signed));
+            signed_rows.push((id.to_string(), signed));
         }
         let info = PageInfo {
-            page: lite.page,
-            per_page: lite.per_page,
-            total: lite.total,
-            pages: Some(lite.total_pages),
+            page: page.page,
+            per_page: page.per_page,
+            total: page.total,
+            pages: Some(page.total_pages),
             has_next: None,
-            keys: rows.iter().map(|(id, _)| id.clone()).collect(),
+            keys: signed_rows.iter().map(|(id, _)| id.clone()).collect(),
         };
-        Ok(Self { info, rows })
+        Ok(Self {
+            info,
+            rows: signed_rows,
+            typed: None,
+        })
     }
 }
 
-/// What extract needs from a CDR page, parsed once.
+/// A CDR page, parsed once: what extract checks, and the typed rows when normalize wants them.
 struct CdrPage {
     info: PageInfo,
     /// Per row; `None` for a cost normalize will reject.
     costs: Vec<Option<Decimal>>,
     pagination: wire::Pagination,
     summary: wire::CdrSummaryLite,
+    typed: Option<Vec<Result<CdrRow, RowError>>>,
 }
 
 impl CdrPage {
-    fn parse(body: &[u8]) -> Result<Self, serde_json::Error> {
-        use serde::de::Error;
-        let lite: wire::CdrPageLite = serde_json::from_slice(body)?;
-        if lite.count != lite.data.len() as u64 {
-            return Err(Error::custom(format!(
+    fn parse(body: &[u8], keep_rows: bool) -> Result<Self, serde_json::Error> {
+        let text = wire::utf8(body)?;
+        if let Ok(full) = serde_json::from_str::<wire::CdrPageFull>(text) {
+            let mut page = Self::checks(&full, full.data.iter().map(|r| (&r.uuid, Some(r.total_cost.0))))?;
+            page.typed = keep_rows.then(|| full.data.into_iter().map(rows::cdr_row).collect());
+            return Ok(page);
+        }
+        let lite: wire::CdrPageLite = serde_json::from_str(text)?;
+        let mut page = Self::checks(&lite, lite.data.iter().map(|r| (&r.uuid, r.total_cost.0)))?;
+        page.typed = keep_rows
+            .then(|| rows::cdr_page(body).map_err(|e| serde::de::Error::custom(format!("{e:#}"))))
+            .transpose()?;
+        Ok(page)
+    }
+
+    fn checks<'r, R>(
+        page: &wire::CdrPageOf<R>,
+        rows: impl Iterator<Item = (&'r Cow<'r, str>, Option<Decimal>)>,
+    ) -> Result<Self, serde_json::Error> {
+        if page.count != page.data.len() as u64 {
+            return Err(serde::de::Error::custom(format!(
                 "count {} but {} rows on the page",
-                lite.count,
-                lite.data.len()
+                page.count,
+                page.data.len()
             )));
         }
-        let p = lite.pagination;
+        let p = page.pagination;
+        let (keys, costs) = rows.map(|(uuid, cost)| (uuid.to_string(), cost)).unzip();
         let info = PageInfo {
             page: p.page,
             per_page: p.per_page,
             total: p.total,
             pages: Some(p.pages),
             has_next: Some(p.has_next),
-            keys: lite.data.iter().map(|r| r.uuid.to_string()).collect(),
+            keys,
         };
         Ok(Self {
             info,
-            costs: lite.data.iter().map(|r| r.total_cost.0).collect(),
+            costs,
             pagination: p,
-            summary: lite.summary,
+            summary: page.summary,
+            typed: None,
         })
     }
 }
 
-async fn ledger_totals(ctx: &Ctx<'_>, c: &Customer) -> anyhow::Result<()> {
+async fn ledger_totals(ctx: &Ctx, c: &Customer) -> anyhow::Result<()> {
     let path = format!("/api/v1/partner/accounts/{}/transactions", c.id);
     let q = [("page", "1".to_string()), ("per_page", "1".to_string())];
     let (body, ()) = ctx
@@ -483,7 +572,7 @@ async fn ledger_totals(ctx: &Ctx<'_>, c: &Customer) -> anyhow::Result<()> {
 
 /// The account-level wallet (low-balance threshold, credit limit), read with the customer's
 /// own token, which stays in memory.
-async fn wallet(ctx: &Ctx<'_>, c: &Customer) -> anyhow::Result<()> {
+async fn wallet(ctx: &Ctx, c: &Customer) -> anyhow::Result<()> {
     let (Some(token), Some(currency)) = (&c.token, &c.currency) else {
         return Ok(());
     };
@@ -512,7 +601,7 @@ async fn wallet(ctx: &Ctx<'_>, c: &Customer) -> anyhow::Result<()> {
     }
 }
 
-async fn cdrs(ctx: &Ctx<'_>, c: &Customer, out: &mut AccountOutcome) -> anyhow::Result<()> {
+async fn cdrs(ctx: &Ctx, c: &Customer, out: &mut AccountOutcome) -> anyhow::Result<()> {
     let path = format!("/api/v1/partner/accounts/{}/cdrs", c.id);
     let (start, end) = (day(ctx.windows.from_day), day(ctx.windows.cdr_to_day));
     let mut pager = Pager::new(Scheme::HasNext, CDRS_PER_PAGE);
@@ -527,8 +616,10 @@ async fn cdrs(ctx: &Ctx<'_>, c: &Customer, out: &mut AccountOutcome) -> anyhow::
             ("page", page.to_string()),
             ("per_page", CDRS_PER_PAGE.to_string()),
         ];
-        let (body, page) = ctx.client.get(&path, &q, Auth::Partner, CdrPage::parse).await?;
+        let parse = |b: &[u8]| CdrPage::parse(b, ctx.keep_rows);
+        let (body, page) = ctx.client.get(&path, &q, Auth::Partner, parse).await?;
         let p = page.pagination;
+        out.rows.calls.extend(page.typed.into_iter().flatten());
         let fresh = pager.accept(page.info).with_context(|| format!("paging {path}"))?;
         for (cost, _) in page.costs.iter().zip(&fresh).filter(|(_, new)| **new) {
             match cost {

@@ -1,13 +1,15 @@
 //! Normalize: raw pages → typed rows → Parquet partitions for one period.
 //!
-//! Works offline from `raw/` (so it can be re-run without the API), one account at a time so
-//! memory stays bounded by the largest account. Rows are deduplicated by primary key and
+//! Works offline from `raw/` (so it can be re-run without the API), or, in `run`, from the
+//! rows extract parsed from the same pages; one account at a time either way, so memory stays
+//! bounded by the largest accounts. Rows are deduplicated by primary key and
 //! written in a stable order, so the same raw pages always give byte-identical files.
 //! A row that cannot be read (a missing field, money with more than 5 decimals, a bad
 //! timestamp) is rejected on its own with a reason; the rest of its page is kept.
 
 pub mod columns;
 pub mod parquet;
+pub mod rows;
 pub mod tables;
 
 use std::collections::BTreeMap;
@@ -21,11 +23,13 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::extract::raw::read_pages;
-use crate::extract::wire::{self, RowsPage};
+use crate::extract::wire;
 use crate::layout::{Layout, RawEndpoint, Table};
 use crate::model::time::{date32, parse_date, parse_timestamp_micros};
 use crate::model::{AccountId, Period};
 use parquet::{PartitionWriter, TableStats};
+pub use rows::AccountRows;
+use rows::{opt, page_rows, short_key};
 use tables::*;
 
 /// A row that was left out, and why.
@@ -134,16 +138,28 @@ impl Normalizer {
             .collect()
     }
 
-    /// Add the next account (accounts go in [`account_ids`] order, so output is stable).
+    /// Add the next account from its raw pages (accounts go in [`account_ids`] order, so
+    /// output is stable).
     ///
     /// [`account_ids`]: Normalizer::account_ids
     pub fn add_account(&mut self, id: &AccountId) -> anyhow::Result<()> {
+        let rows = read_account_rows(&self.layout, self.ctx.period, id)
+            .with_context(|| format!("normalizing account {id}"))?;
+        self.add_account_rows(id, rows)
+    }
+
+    /// Add the next account from rows already parsed from its pages (by extract, from the
+    /// very bytes it wrote to `raw/`): the same result as [`add_account`], without reading
+    /// and parsing every page a second time.
+    ///
+    /// [`add_account`]: Normalizer::add_account
+    pub fn add_account_rows(&mut self, id: &AccountId, rows: AccountRows) -> anyhow::Result<()> {
         let expected = self.accounts.get(self.next).map(|a| a.auth_id.as_str());
         anyhow::ensure!(
             expected == Some(id.as_str()),
             "account {id} added out of order (expected {expected:?})"
         );
-        account(&self.layout, &self.ctx, id, &mut self.writers, &mut self.report)
+        account(&self.layout, &self.ctx, id, rows, &mut self.writers, &mut self.report)
             .with_context(|| format!("normalizing account {id}"))?;
         self.next += 1;
         Ok(())
@@ -182,43 +198,6 @@ impl Normalizer {
         report.seconds = self.started.elapsed().as_secs_f64();
         Ok(report)
     }
-}
-
-fn opt(s: Option<std::borrow::Cow<'_, str>>) -> Option<String> {
-    s.map(|c| c.into_owned())
-}
-
-/// The key of a row that failed to parse, if it has one (a string or a number), so that the
-/// reject names the row. Reads the row loosely: whatever made it fail must not hide its key.
-fn key_of(raw: &serde_json::value::RawValue, field: &str) -> Option<String> {
-    let row: serde_json::Map<String, serde_json::Value> = serde_json::from_str(raw.get()).ok()?;
-    match row.get(field)? {
-        serde_json::Value::String(s) => short_key(s),
-        serde_json::Value::Number(n) => short_key(&n.to_string()),
-        _ => None,
-    }
-}
-
-/// A row that failed to parse: its key (if readable) and why.
-type RowError = (Option<String>, String);
-
-/// The rows of a list page, each parsed or rejected with (key, reason). One typed pass over
-/// the page in the common case; only a page with a bad row is re-read row by row.
-fn page_rows<'a, W: serde::Deserialize<'a>>(page: &'a [u8], key: &str) -> anyhow::Result<Vec<Result<W, RowError>>> {
-    #[derive(serde::Deserialize)]
-    #[serde(bound(deserialize = "W: serde::Deserialize<'de>"))]
-    struct Page<W> {
-        #[serde(alias = "accounts", alias = "transactions", alias = "data")]
-        rows: Vec<W>,
-    }
-    if let Ok(p) = serde_json::from_slice::<Page<W>>(page) {
-        return Ok(p.rows.into_iter().map(Ok).collect());
-    }
-    let p: RowsPage = serde_json::from_slice(page).context("corrupt raw page")?;
-    Ok(p.rows
-        .into_iter()
-        .map(|raw| serde_json::from_str::<W>(raw.get()).map_err(|e| (key_of(raw, key), e.to_string())))
-        .collect())
 }
 
 fn read_accounts(path: &Path, report: &mut Report) -> anyhow::Result<Vec<AccountRow>> {
@@ -302,79 +281,59 @@ fn read_accounts(path: &Path, report: &mut Report) -> anyhow::Result<Vec<Account
     Ok(rows.into_values().collect())
 }
 
-/// The call a ledger reference points at (`cdr_<uuid>` today, `cdr:<uuid>` in older docs).
-fn cdr_reference(reference: Option<&str>) -> Option<String> {
-    let r = reference?;
-    let uuid = r.strip_prefix("cdr_").or_else(|| r.strip_prefix("cdr:"))?;
-    uuid::Uuid::parse_str(uuid).ok().map(|u| u.to_string())
-}
-
-/// The partner ledger omits `reference_type`; derive it from the reference the way the
-/// account ledger classifies the same rows.
-fn derive_reference_type(reference: Option<&str>, description: Option<&str>) -> &'static str {
-    let r = reference.unwrap_or("");
-    let d = description.unwrap_or("");
-    if cdr_reference(Some(r)).is_some() {
-        if d.starts_with("Stream session") {
-            "stream_cdr"
-        } else if d.starts_with("Non-connected") {
-            "ncc"
-        } else {
-            "cdr"
-        }
-    } else if r.starts_with("ptc:") {
-        "unknown"
-    } else if r.starts_with("pay_") {
-        "payment"
-    } else if r.starts_with("did_") {
-        "did_rental"
-    } else if r.starts_with("rfd_") {
-        "refund"
-    } else {
-        "unknown"
+/// The typed rows of an account's raw ledger and CDR pages.
+fn read_account_rows(layout: &Layout, period: Period, id: &AccountId) -> anyhow::Result<AccountRows> {
+    let mut rows = AccountRows::default();
+    for page in read_pages(&layout.raw_account(period, RawEndpoint::Transactions, id))?.iter() {
+        rows.ledger.extend(rows::ledger_page(page)?);
     }
+    for page in read_pages(&layout.raw_account(period, RawEndpoint::Cdrs, id))?.iter() {
+        rows.calls.extend(rows::cdr_page(page)?);
+    }
+    Ok(rows)
 }
 
-fn account(layout: &Layout, ctx: &Ctx, id: &AccountId, w: &mut Writers, report: &mut Report) -> anyhow::Result<()> {
+fn account(
+    layout: &Layout,
+    ctx: &Ctx,
+    id: &AccountId,
+    rows: AccountRows,
+    w: &mut Writers,
+    report: &mut Report,
+) -> anyhow::Result<()> {
     let acct = id.to_string();
     let raw = |e| layout.raw_account(ctx.period, e, id);
 
     // Ledger rows of the window, deduplicated by id, oldest first.
     let mut seen = HashSet::default();
-    let mut ledger: Vec<TransactionRow> = Vec::new();
-    for page in read_pages(&raw(RawEndpoint::Transactions))?.iter() {
-        for parsed in page_rows::<wire::LedgerRowWire>(page, "id")? {
-            let row = parsed.and_then(ledger_row);
-            match row {
-                Ok(row) if seen.insert(row.id.clone()) => ledger.push(row),
-                Ok(_) => report.duplicates_dropped += 1,
-                Err((key, reason)) => report.rejects.push(Reject {
-                    table: "transactions",
-                    account: acct.clone(),
-                    key,
-                    reason,
-                }),
-            }
+    let mut ledger: Vec<TransactionRow> = Vec::with_capacity(rows.ledger.len());
+    for row in rows.ledger {
+        match row {
+            Ok(row) if seen.insert(row.id.clone()) => ledger.push(row),
+            Ok(_) => report.duplicates_dropped += 1,
+            Err((key, reason)) => report.rejects.push(Reject {
+                table: "transactions",
+                account: acct.clone(),
+                key,
+                reason,
+            }),
         }
     }
     ledger.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
 
     // Calls of the window, deduplicated by uuid.
-    let mut calls: Vec<CdrRow> = Vec::new();
+    let mut calls: Vec<CdrRow> = Vec::with_capacity(rows.calls.len());
     let mut uuids = HashSet::default();
-    for page in read_pages(&raw(RawEndpoint::Cdrs))?.iter() {
-        for parsed in page_rows::<wire::CdrWire>(page, "uuid")? {
-            let row = parsed.and_then(cdr_row);
-            match row {
-                Ok(row) if uuids.insert(row.uuid.clone()) => calls.push(row),
-                Ok(_) => report.duplicates_dropped += 1,
-                Err((key, reason)) => report.rejects.push(Reject {
-                    table: "cdrs",
-                    account: acct.clone(),
-                    key,
-                    reason,
-                }),
-            }
+    for row in rows.calls {
+        match row {
+            Ok(row) if uuids.insert(row.uuid.clone()) => calls.push(row),
+            Ok(_) => report.duplicates_dropped += 1,
+            Err((key, reason)) => report.rejects.push(Reject {
+                table: "cdrs",
+                account: acct.clone(),
+                key,
+                reason,
+            }),
         }
     }
     calls.sort_by(|a, b| (a.start_time, &a.uuid).cmp(&(b.start_time, &b.uuid)));
@@ -478,96 +437,6 @@ fn single(path: &Path) -> anyhow::Result<Vec<u8>> {
         .with_context(|| format!("{} is empty", path.display()))
 }
 
-/// A row's key as a reject names it (keys are short; a hostile one is cut).
-fn short_key(key: &str) -> Option<String> {
-    Some(key.chars().take(64).collect())
-}
-
-fn ledger_row(r: wire::LedgerRowWire) -> Result<TransactionRow, RowError> {
-    let reject = |reason: String| (short_key(&r.id), reason);
-    let signed = match r.kind.as_ref() {
-        "credit" => r.amount.0,
-        "debit" => -r.amount.0,
-        other => {
-            return Err(reject(format!(
-                "unknown transaction type {:?}",
-                other.chars().take(20).collect::<String>()
-            )));
-        }
-    };
-    if r.amount.0.is_sign_negative() {
-        return Err(reject(format!("negative amount {}", r.amount)));
-    }
-    let created_at = parse_timestamp_micros(&r.created_at).map_err(|e| reject(e.to_string()))?;
-    let processed_at = r
-        .processed_at
-        .as_deref()
-        .map(parse_timestamp_micros)
-        .transpose()
-        .map_err(|e| reject(e.to_string()))?;
-    let reference_type = match r.reference_type.as_deref() {
-        Some(t) if !t.is_empty() => t.to_string(),
-        _ => derive_reference_type(r.reference.as_deref(), r.description.as_deref()).to_string(),
-    };
-    Ok(TransactionRow {
-        cdr_uuid: cdr_reference(r.reference.as_deref()),
-        id: r.id.into_owned(),
-        account_id: r.account_id.into_owned(),
-        balance_id: opt(r.balance_id),
-        kind: r.kind.into_owned(),
-        amount: r.amount.0,
-        signed_amount: signed,
-        currency: r.currency.into_owned(),
-        description: opt(r.description),
-        reference: opt(r.reference),
-        reference_type,
-        cdr_period: None,
-        status: opt(r.status),
-        created_at,
-        processed_at,
-    })
-}
-
-fn cdr_row(c: wire::CdrWire) -> Result<CdrRow, RowError> {
-    let reject = |reason: String| (short_key(&c.uuid), reason);
-    let ts = |s: &str| parse_timestamp_micros(s).map_err(|e| reject(e.to_string()));
-    let streaming = c.streaming_cost.map(|m| m.0).unwrap_or_default();
-    if c.cost.0 + streaming != c.total_cost.0 {
-        return Err(reject(format!(
-            "total_cost {} is not cost {} + streaming_cost {streaming}",
-            c.total_cost, c.cost
-        )));
-    }
-    let start_time = ts(&c.start_time)?;
-    let answer_time = c.answer_time.as_deref().map(ts).transpose()?;
-    let end_time = c.end_time.as_deref().map(ts).transpose()?;
-    Ok(CdrRow {
-        id: c.id.map(|i| i as i64),
-        account_id: c.account_id.into_owned(),
-        call_direction: c.call_direction.into_owned(),
-        context: opt(c.context),
-        caller_id_number: opt(c.caller_id_number),
-        destination_number: opt(c.destination_number),
-        duration: c.duration as i32,
-        billsec: c.billsec as i32,
-        ring_time: c.ring_time.map(|r| r as i32),
-        start_time,
-        answer_time,
-        end_time,
-        hangup_cause: opt(c.hangup_cause),
-        hangup_cause_code: c.hangup_cause_code.map(|x| x as i32),
-        cost: c.cost.0,
-        streaming_cost: streaming,
-        total_cost: c.total_cost.0,
-        currency: c.currency.into_owned(),
-        trunk_id: opt(c.trunk_id),
-        codec: opt(c.codec),
-        uuid: c.uuid.into_owned(),
-        debit_amount: Decimal::ZERO,
-        debit_count: 0,
-    })
-}
-
 fn analytics(path: &Path, w: &mut Writers, report: &mut Report) -> anyhow::Result<()> {
     let page = single(path)?;
     let a: wire::AnalyticsWire = serde_json::from_slice(&page).context("corrupt analytics page")?;
@@ -600,54 +469,4 @@ fn analytics(path: &Path, w: &mut Writers, report: &mut Report) -> anyhow::Resul
         })?;
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn references_and_types() {
-        let u = "6d2ff92a-4d37-47fc-bf52-6bcca3be30a8";
-        assert_eq!(cdr_reference(Some(&format!("cdr_{u}"))).as_deref(), Some(u));
-        assert_eq!(cdr_reference(Some(&format!("cdr:{u}"))).as_deref(), Some(u));
-        assert_eq!(cdr_reference(Some("cdr_not-a-uuid")), None);
-        assert_eq!(
-            derive_reference_type(Some(&format!("cdr_{u}")), Some("Stream session (70s)")),
-            "stream_cdr"
-        );
-        assert_eq!(
-            derive_reference_type(Some(&format!("cdr_{u}")), Some("Call to 9198 (3s)")),
-            "cdr"
-        );
-        assert_eq!(derive_reference_type(Some("ptc:x:y:1"), None), "unknown");
-        assert_eq!(derive_reference_type(None, None), "unknown");
-    }
-
-    #[test]
-    fn bad_rows_are_rejected_with_a_reason() {
-        let row = |amount: &str| {
-            format!(
-                r#"{{"id":"t1","account_id":"MA_AAAA1111","type":"debit","amount":{amount},"currency":"INR","created_at":"2026-03-02T00:00:00Z"}}"#
-            )
-        };
-        let page = format!(
-            r#"{{"transactions":[{},{},{},{}],"total":4}}"#,
-            row("0.12345"),
-            row("0.123456"),
-            row("\"abc\""),
-            row("-1")
-        );
-        let rows: Vec<Result<TransactionRow, RowError>> = page_rows::<wire::LedgerRowWire>(page.as_bytes(), "id")
-            .unwrap()
-            .into_iter()
-            .map(|r| r.and_then(ledger_row))
-            .collect();
-        assert!(rows[0].is_ok(), "the good row survives its bad neighbours");
-        let err = |i: usize| rows[i].as_ref().unwrap_err().clone();
-        assert!(err(1).1.contains("more than 5 decimal places"), "{:?}", err(1));
-        assert_eq!(err(1).0.as_deref(), Some("t1"), "rejects name the row");
-        assert!(err(2).1.contains("not a decimal"), "{:?}", err(2));
-        assert!(err(3).1.contains("negative"), "{:?}", err(3));
-    }
 }

@@ -63,6 +63,28 @@ fn per_account(
     m
 }
 
+/// `run` normalizes from the rows extract parsed while fetching; normalize re-run offline reads
+/// the raw pages. Both must write the same Parquet, byte for byte.
+pub async fn assert_offline_normalize_agrees(out: &Path) {
+    let tables = |out: &Path| -> BTreeMap<String, String> {
+        crate::crash::snapshot(out)
+            .into_iter()
+            .filter(|(name, _)| name.starts_with("parquet/"))
+            .collect()
+    };
+    let from_run = tables(out);
+    assert!(from_run.keys().any(|k| k.starts_with("parquet/cdrs/")), "{from_run:?}");
+    let period: Period = "2026-03".parse().unwrap();
+    pipeline::normalize(out.to_path_buf(), period, &fast_config())
+        .await
+        .unwrap();
+    assert_eq!(
+        tables(out),
+        from_run,
+        "normalize from raw/ differs from the run's tables"
+    );
+}
+
 /// Compare every normalized table with the truth, account by account.
 pub fn assert_matches_truth(out: &Path, truth: &Truth) {
     let cdrs = per_account(out, Table::Cdrs, "account_id", |b, i| {
@@ -148,6 +170,7 @@ async fn twenty_seeds_match_the_truth_with_every_fault_at_once() {
     let (mut retries, mut repasses) = (0, 0);
     for (dir, truth) in &runs {
         assert_matches_truth(dir.path(), truth);
+        assert_offline_normalize_agrees(dir.path()).await;
         let m: serde_json::Value =
             serde_json::from_slice(&std::fs::read(dir.path().join("2026-03/manifest.json")).unwrap()).unwrap();
         retries += m["extract"]["retries"].as_u64().unwrap();

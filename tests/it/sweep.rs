@@ -107,6 +107,7 @@ async fn sweep_dataset(dataset: u64) -> Tally {
         match result {
             Ok(_) if drift => {
                 crate::pipeline::assert_matches_truth(dir.path(), &truth::compute(&sim.sim));
+                crate::pipeline::assert_offline_normalize_agrees(dir.path()).await;
                 tally.matched_the_truth_with_drift += 1;
             }
             Ok(_) => {

@@ -1,0 +1,245 @@
+//! Rows of the API's list pages, typed for the tables: one function per row type, each row
+//! parsed or rejected on its own with (key, reason). Extract uses the same functions on the
+//! pages it fetches, so a page is parsed once per run (see `pipeline::run`); normalize uses
+//! them on the raw pages when it re-runs offline. Both paths give the same rows.
+
+use anyhow::Context;
+use rust_decimal::Decimal;
+
+use crate::extract::wire::{self, RowsPage};
+use crate::model::time::parse_timestamp_micros;
+
+use super::tables::{CdrRow, TransactionRow};
+
+/// One account's ledger and call rows, in the order their pages were fetched.
+#[derive(Debug, Default)]
+pub struct AccountRows {
+    pub ledger: Vec<Result<TransactionRow, RowError>>,
+    pub calls: Vec<Result<CdrRow, RowError>>,
+}
+
+/// The rows of one raw ledger page.
+pub fn ledger_page(page: &[u8]) -> anyhow::Result<Vec<Result<TransactionRow, RowError>>> {
+    let rows = page_rows::<wire::LedgerRowWire>(page, "id")?;
+    Ok(rows.into_iter().map(|r| r.and_then(ledger_row)).collect())
+}
+
+/// The rows of one raw CDR page.
+pub fn cdr_page(page: &[u8]) -> anyhow::Result<Vec<Result<CdrRow, RowError>>> {
+    let rows = page_rows::<wire::CdrWire>(page, "uuid")?;
+    Ok(rows.into_iter().map(|r| r.and_then(cdr_row)).collect())
+}
+
+pub(super) fn opt(s: Option<std::borrow::Cow<'_, str>>) -> Option<String> {
+    s.map(|c| c.into_owned())
+}
+
+/// The key of a row that failed to parse, if it has one (a string or a number), so that the
+/// reject names the row. Reads the row loosely: whatever made it fail must not hide its key.
+fn key_of(raw: &serde_json::value::RawValue, field: &str) -> Option<String> {
+    let row: serde_json::Map<String, serde_json::Value> = serde_json::from_str(raw.get()).ok()?;
+    match row.get(field)? {
+        serde_json::Value::String(s) => short_key(s),
+        serde_json::Value::Number(n) => short_key(&n.to_string()),
+        _ => None,
+    }
+}
+
+/// A row that failed to parse: its key (if readable) and why.
+pub type RowError = (Option<String>, String);
+
+/// The rows of a list page, each parsed or rejected with (key, reason). One typed pass over
+/// the page in the common case; only a page with a bad row is re-read row by row.
+pub(super) fn page_rows<'a, W: serde::Deserialize<'a>>(
+    page: &'a [u8],
+    key: &str,
+) -> anyhow::Result<Vec<Result<W, RowError>>> {
+    #[derive(serde::Deserialize)]
+    #[serde(bound(deserialize = "W: serde::Deserialize<'de>"))]
+    struct Page<W> {
+        #[serde(alias = "accounts", alias = "transactions", alias = "data")]
+        rows: Vec<W>,
+    }
+    let text = crate::extract::wire::utf8(page).context("corrupt raw page")?;
+    if let Ok(p) = serde_json::from_str::<Page<W>>(text) {
+        return Ok(p.rows.into_iter().map(Ok).collect());
+    }
+    let p: RowsPage = serde_json::from_str(text).context("corrupt raw page")?;
+    Ok(p.rows
+        .into_iter()
+        .map(|raw| serde_json::from_str::<W>(raw.get()).map_err(|e| (key_of(raw, key), e.to_string())))
+        .collect())
+}
+
+/// The call a ledger reference points at (`cdr_<uuid>` today, `cdr:<uuid>` in older docs).
+fn cdr_reference(reference: Option<&str>) -> Option<String> {
+    let r = reference?;
+    let uuid = r.strip_prefix("cdr_").or_else(|| r.strip_prefix("cdr:"))?;
+    uuid::Uuid::parse_str(uuid).ok().map(|u| u.to_string())
+}
+
+/// The partner ledger omits `reference_type`; derive it from the reference the way the
+/// account ledger classifies the same rows.
+fn derive_reference_type(reference: Option<&str>, description: Option<&str>) -> &'static str {
+    let r = reference.unwrap_or("");
+    let d = description.unwrap_or("");
+    if cdr_reference(Some(r)).is_some() {
+        if d.starts_with("Stream session") {
+            "stream_cdr"
+        } else if d.starts_with("Non-connected") {
+            "ncc"
+        } else {
+            "cdr"
+        }
+    } else if r.starts_with("ptc:") {
+        "unknown"
+    } else if r.starts_with("pay_") {
+        "payment"
+    } else if r.starts_with("did_") {
+        "did_rental"
+    } else if r.starts_with("rfd_") {
+        "refund"
+    } else {
+        "unknown"
+    }
+}
+
+/// A row's key as a reject names it (keys are short; a hostile one is cut).
+pub(super) fn short_key(key: &str) -> Option<String> {
+    Some(key.chars().take(64).collect())
+}
+
+pub fn ledger_row(r: wire::LedgerRowWire) -> Result<TransactionRow, RowError> {
+    let reject = |reason: String| (short_key(&r.id), reason);
+    let signed = match r.kind.as_ref() {
+        "credit" => r.amount.0,
+        "debit" => -r.amount.0,
+        other => {
+            return Err(reject(format!(
+                "unknown transaction type {:?}",
+                other.chars().take(20).collect::<String>()
+            )));
+        }
+    };
+    if r.amount.0.is_sign_negative() {
+        return Err(reject(format!("negative amount {}", r.amount)));
+    }
+    let created_at = parse_timestamp_micros(&r.created_at).map_err(|e| reject(e.to_string()))?;
+    let processed_at = r
+        .processed_at
+        .as_deref()
+        .map(parse_timestamp_micros)
+        .transpose()
+        .map_err(|e| reject(e.to_string()))?;
+    let reference_type = match r.reference_type.as_deref() {
+        Some(t) if !t.is_empty() => t.to_string(),
+        _ => derive_reference_type(r.reference.as_deref(), r.description.as_deref()).to_string(),
+    };
+    Ok(TransactionRow {
+        cdr_uuid: cdr_reference(r.reference.as_deref()),
+        id: r.id.into_owned(),
+        account_id: r.account_id.into_owned(),
+        balance_id: opt(r.balance_id),
+        kind: r.kind.into_owned(),
+        amount: r.amount.0,
+        signed_amount: signed,
+        currency: r.currency.into_owned(),
+        description: opt(r.description),
+        reference: opt(r.reference),
+        reference_type,
+        cdr_period: None,
+        status: opt(r.status),
+        created_at,
+        processed_at,
+    })
+}
+
+pub fn cdr_row(c: wire::CdrWire) -> Result<CdrRow, RowError> {
+    let reject = |reason: String| (short_key(&c.uuid), reason);
+    let ts = |s: &str| parse_timestamp_micros(s).map_err(|e| reject(e.to_string()));
+    let streaming = c.streaming_cost.map(|m| m.0).unwrap_or_default();
+    if c.cost.0 + streaming != c.total_cost.0 {
+        return Err(reject(format!(
+            "total_cost {} is not cost {} + streaming_cost {streaming}",
+            c.total_cost, c.cost
+        )));
+    }
+    let start_time = ts(&c.start_time)?;
+    let answer_time = c.answer_time.as_deref().map(ts).transpose()?;
+    let end_time = c.end_time.as_deref().map(ts).transpose()?;
+    Ok(CdrRow {
+        id: c.id.map(|i| i as i64),
+        account_id: c.account_id.into_owned(),
+        call_direction: c.call_direction.into_owned(),
+        context: opt(c.context),
+        caller_id_number: opt(c.caller_id_number),
+        destination_number: opt(c.destination_number),
+        duration: c.duration as i32,
+        billsec: c.billsec as i32,
+        ring_time: c.ring_time.map(|r| r as i32),
+        start_time,
+        answer_time,
+        end_time,
+        hangup_cause: opt(c.hangup_cause),
+        hangup_cause_code: c.hangup_cause_code.map(|x| x as i32),
+        cost: c.cost.0,
+        streaming_cost: streaming,
+        total_cost: c.total_cost.0,
+        currency: c.currency.into_owned(),
+        trunk_id: opt(c.trunk_id),
+        codec: opt(c.codec),
+        uuid: c.uuid.into_owned(),
+        debit_amount: Decimal::ZERO,
+        debit_count: 0,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_and_types() {
+        let u = "6d2ff92a-4d37-47fc-bf52-6bcca3be30a8";
+        assert_eq!(cdr_reference(Some(&format!("cdr_{u}"))).as_deref(), Some(u));
+        assert_eq!(cdr_reference(Some(&format!("cdr:{u}"))).as_deref(), Some(u));
+        assert_eq!(cdr_reference(Some("cdr_not-a-uuid")), None);
+        assert_eq!(
+            derive_reference_type(Some(&format!("cdr_{u}")), Some("Stream session (70s)")),
+            "stream_cdr"
+        );
+        assert_eq!(
+            derive_reference_type(Some(&format!("cdr_{u}")), Some("Call to 9198 (3s)")),
+            "cdr"
+        );
+        assert_eq!(derive_reference_type(Some("ptc:x:y:1"), None), "unknown");
+        assert_eq!(derive_reference_type(None, None), "unknown");
+    }
+
+    #[test]
+    fn bad_rows_are_rejected_with_a_reason() {
+        let row = |amount: &str| {
+            format!(
+                r#"{{"id":"t1","account_id":"MA_AAAA1111","type":"debit","amount":{amount},"currency":"INR","created_at":"2026-03-02T00:00:00Z"}}"#
+            )
+        };
+        let page = format!(
+            r#"{{"transactions":[{},{},{},{}],"total":4}}"#,
+            row("0.12345"),
+            row("0.123456"),
+            row("\"abc\""),
+            row("-1")
+        );
+        let rows: Vec<Result<TransactionRow, RowError>> = page_rows::<wire::LedgerRowWire>(page.as_bytes(), "id")
+            .unwrap()
+            .into_iter()
+            .map(|r| r.and_then(ledger_row))
+            .collect();
+        assert!(rows[0].is_ok(), "the good row survives its bad neighbours");
+        let err = |i: usize| rows[i].as_ref().unwrap_err().clone();
+        assert!(err(1).1.contains("more than 5 decimal places"), "{:?}", err(1));
+        assert_eq!(err(1).0.as_deref(), Some("t1"), "rejects name the row");
+        assert!(err(2).1.contains("not a decimal"), "{:?}", err(2));
+        assert!(err(3).1.contains("negative"), "{:?}", err(3));
+    }
+}
