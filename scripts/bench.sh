@@ -37,14 +37,20 @@ run_month() {
     --config "$dir/billing.toml" >"$dir/$1.out" 2>"$dir/$1.log" || { tail -5 "$dir/$1.log"; exit 1; }
 }
 
+# cpu_ticks PID: user + system CPU time of a process so far, in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
 start_sim etl "$accounts" "$cdrs"
+sim_ticks=$(cpu_ticks "$sim")
 run_month etl
+sim_cpu=$(( $(cpu_ticks "$sim") - sim_ticks ))
 sim_peak=$(awk '/VmHWM/ {print int($2/1024)}' "/proc/$sim/status")
 kill "$sim"
 du -sh "$dir/etl/raw" "$dir/etl/parquet" | sed "s|$dir/etl/||"
-python3 - "$dir/etl/2026-03/manifest.json" "$sim_peak" <<'PY'
+python3 - "$dir/etl/2026-03/manifest.json" "$sim_peak" "$sim_cpu" "$(getconf CLK_TCK)" <<'PY'
 import json, sys
 m = json.load(open(sys.argv[1]))
+sim_cpu = int(sys.argv[3]) / int(sys.argv[4])
 e, n, r = m["extract"], m["normalize"], m["run"]
 cdrs = e["cdr_rows"]
 print(f"calls fetched        {cdrs:>12,}   ledger rows fetched {e['ledger_rows']:>12,}")
@@ -52,6 +58,8 @@ print(f"extract              {e['seconds']:>11.2f}s   requests {e['requests']:,}
 print(f"normalize            {n['seconds']:>11.2f}s   rows written {sum(t['rows'] for t in n['tables'].values()):,}")
 print(f"end to end           {r['seconds']:>11.2f}s   {cdrs / r['seconds']:,.0f} CDR rows/s, {r['rows_per_second']:,.0f} rows/s (CDRs + ledger)")
 print(f"peak memory          {r['peak_rss_mib']:>9} MiB  (pipeline), {sys.argv[2]} MiB (simulator)")
+# Both processes share the machine's cores: CPU time is the steadier measure of work.
+print(f"CPU time             {r['cpu_seconds']:>11.2f}s   (pipeline, to the end of normalize), {sim_cpu:.2f}s (simulator)")
 PY
 
 start_sim invoices "$invoices" 40

@@ -363,6 +363,7 @@ pub async fn run(opts: &RunOptions) -> anyhow::Result<RunSummary> {
             "rows_extracted": rows,
             "rows_per_second": (rows as f64 / seconds).round(),
             "peak_rss_mib": crate::resources::peak_rss_mib(),
+            "cpu_seconds": crate::resources::cpu_seconds(),
             "rejected_rows": normalized.rejects.len(),
         }),
     )?;

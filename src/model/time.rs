@@ -60,11 +60,15 @@ pub fn format_utc(t: i64, fraction: bool, suffix: &str) -> String {
     out
 }
 
-/// `v` (non-negative) as exactly `width` decimal digits, zero-padded.
-fn push_digits(out: &mut String, v: i64, width: u32) {
-    for i in (0..width).rev() {
-        out.push(char::from(b'0' + (v / 10i64.pow(i) % 10) as u8));
+/// `v` (non-negative) as exactly `width` (at most 6) decimal digits, zero-padded.
+fn push_digits(out: &mut String, mut v: i64, width: u32) {
+    let mut digits = [b'0'; 6];
+    let digits = &mut digits[..width as usize];
+    for d in digits.iter_mut().rev() {
+        *d = b'0' + (v % 10) as u8;
+        v /= 10;
     }
+    out.push_str(std::str::from_utf8(digits).expect("ASCII digits"));
 }
 
 /// Proleptic Gregorian (year, month, day) of a day count since 1970-01-01

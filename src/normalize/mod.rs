@@ -293,6 +293,38 @@ fn read_account_rows(layout: &Layout, period: Period, id: &AccountId) -> anyhow:
     Ok(rows)
 }
 
+/// The rows that parsed, the first of each key kept (overlapping pages repeat rows when rows
+/// shift between requests); rejects are recorded in order. Keys are borrowed, not copied.
+fn first_of_each<R>(
+    rows: Vec<Result<R, rows::RowError>>,
+    key: impl Fn(&R) -> &str,
+    table: &'static str,
+    account: &str,
+    report: &mut Report,
+) -> Vec<R> {
+    let mut parsed = Vec::with_capacity(rows.len());
+    for row in rows {
+        match row {
+            Ok(r) => parsed.push(r),
+            Err((key, reason)) => report.rejects.push(Reject {
+                table,
+                account: account.to_string(),
+                key,
+                reason,
+            }),
+        }
+    }
+    let first: Vec<bool> = {
+        let mut seen = HashSet::with_capacity_and_hasher(parsed.len(), Default::default());
+        parsed.iter().map(|r| seen.insert(key(r))).collect()
+    };
+    let before = parsed.len();
+    let mut first = first.into_iter();
+    parsed.retain(|_| first.next().expect("one flag per row"));
+    report.duplicates_dropped += (before - parsed.len()) as u64;
+    parsed
+}
+
 fn account(
     layout: &Layout,
     ctx: &Ctx,
@@ -305,37 +337,11 @@ fn account(
     let raw = |e| layout.raw_account(ctx.period, e, id);
 
     // Ledger rows of the window, deduplicated by id, oldest first.
-    let mut seen = HashSet::default();
-    let mut ledger: Vec<TransactionRow> = Vec::with_capacity(rows.ledger.len());
-    for row in rows.ledger {
-        match row {
-            Ok(row) if seen.insert(row.id.clone()) => ledger.push(row),
-            Ok(_) => report.duplicates_dropped += 1,
-            Err((key, reason)) => report.rejects.push(Reject {
-                table: "transactions",
-                account: acct.clone(),
-                key,
-                reason,
-            }),
-        }
-    }
+    let mut ledger = first_of_each(rows.ledger, |r| &r.id, "transactions", &acct, report);
     ledger.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
 
     // Calls of the window, deduplicated by uuid.
-    let mut calls: Vec<CdrRow> = Vec::with_capacity(rows.calls.len());
-    let mut uuids = HashSet::default();
-    for row in rows.calls {
-        match row {
-            Ok(row) if uuids.insert(row.uuid.clone()) => calls.push(row),
-            Ok(_) => report.duplicates_dropped += 1,
-            Err((key, reason)) => report.rejects.push(Reject {
-                table: "cdrs",
-                account: acct.clone(),
-                key,
-                reason,
-            }),
-        }
-    }
+    let mut calls = first_of_each(rows.calls, |r| &r.uuid, "cdrs", &acct, report);
     calls.sort_by(|a, b| (a.start_time, &a.uuid).cmp(&(b.start_time, &b.uuid)));
 
     // Which period each fetched call belongs to, for the ledger rows that charge it.
@@ -354,7 +360,7 @@ fn account(
                 .cdr_uuid
                 .as_deref()
                 .and_then(|u| call_period.get(u))
-                .map(|p| p.to_string());
+                .map(|p| compact_str::ToCompactString::to_compact_string(p));
         }
     }
     // Debits per call, wherever in the window they were booked.

@@ -3,13 +3,15 @@
 //! pages it fetches, so a page is parsed once per run (see `pipeline::run`); normalize uses
 //! them on the raw pages when it re-runs offline. Both paths give the same rows.
 
+use std::borrow::Cow;
+
 use anyhow::Context;
 use rust_decimal::Decimal;
 
 use crate::extract::wire::{self, RowsPage};
 use crate::model::time::parse_timestamp_micros;
 
-use super::tables::{CdrRow, TransactionRow};
+use super::tables::{CdrRow, Text, TransactionRow};
 
 /// One account's ledger and call rows, in the order their pages were fetched.
 #[derive(Debug, Default)]
@@ -72,10 +74,13 @@ pub(super) fn page_rows<'a, W: serde::Deserialize<'a>>(
 }
 
 /// The call a ledger reference points at (`cdr_<uuid>` today, `cdr:<uuid>` in older docs).
-fn cdr_reference(reference: Option<&str>) -> Option<String> {
+fn cdr_reference(reference: Option<&str>) -> Option<Text> {
     let r = reference?;
     let uuid = r.strip_prefix("cdr_").or_else(|| r.strip_prefix("cdr:"))?;
-    uuid::Uuid::parse_str(uuid).ok().map(|u| u.to_string())
+    let u = uuid::Uuid::parse_str(uuid).ok()?;
+    Some(Text::from(
+        u.hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()) as &str,
+    ))
 }
 
 /// The partner ledger omits `reference_type`; derive it from the reference the way the
@@ -109,6 +114,14 @@ pub(super) fn short_key(key: &str) -> Option<String> {
     Some(key.chars().take(64).collect())
 }
 
+fn text(s: Cow<'_, str>) -> Text {
+    Text::from(s.as_ref())
+}
+
+fn opt_text(s: Option<Cow<'_, str>>) -> Option<Text> {
+    s.map(text)
+}
+
 pub fn ledger_row(r: wire::LedgerRowWire) -> Result<TransactionRow, RowError> {
     let reject = |reason: String| (short_key(&r.id), reason);
     let signed = match r.kind.as_ref() {
@@ -132,23 +145,23 @@ pub fn ledger_row(r: wire::LedgerRowWire) -> Result<TransactionRow, RowError> {
         .transpose()
         .map_err(|e| reject(e.to_string()))?;
     let reference_type = match r.reference_type.as_deref() {
-        Some(t) if !t.is_empty() => t.to_string(),
-        _ => derive_reference_type(r.reference.as_deref(), r.description.as_deref()).to_string(),
+        Some(t) if !t.is_empty() => Text::from(t),
+        _ => Text::const_new(derive_reference_type(r.reference.as_deref(), r.description.as_deref())),
     };
     Ok(TransactionRow {
         cdr_uuid: cdr_reference(r.reference.as_deref()),
-        id: r.id.into_owned(),
-        account_id: r.account_id.into_owned(),
-        balance_id: opt(r.balance_id),
-        kind: r.kind.into_owned(),
+        id: text(r.id),
+        account_id: text(r.account_id),
+        balance_id: opt_text(r.balance_id),
+        kind: text(r.kind),
         amount: r.amount.0,
         signed_amount: signed,
-        currency: r.currency.into_owned(),
-        description: opt(r.description),
-        reference: opt(r.reference),
+        currency: text(r.currency),
+        description: opt_text(r.description),
+        reference: opt_text(r.reference),
         reference_type,
         cdr_period: None,
-        status: opt(r.status),
+        status: opt_text(r.status),
         created_at,
         processed_at,
     })
@@ -169,26 +182,26 @@ pub fn cdr_row(c: wire::CdrWire) -> Result<CdrRow, RowError> {
     let end_time = c.end_time.as_deref().map(ts).transpose()?;
     Ok(CdrRow {
         id: c.id.map(|i| i as i64),
-        account_id: c.account_id.into_owned(),
-        call_direction: c.call_direction.into_owned(),
-        context: opt(c.context),
-        caller_id_number: opt(c.caller_id_number),
-        destination_number: opt(c.destination_number),
+        account_id: text(c.account_id),
+        call_direction: text(c.call_direction),
+        context: opt_text(c.context),
+        caller_id_number: opt_text(c.caller_id_number),
+        destination_number: opt_text(c.destination_number),
         duration: c.duration as i32,
         billsec: c.billsec as i32,
         ring_time: c.ring_time.map(|r| r as i32),
         start_time,
         answer_time,
         end_time,
-        hangup_cause: opt(c.hangup_cause),
+        hangup_cause: opt_text(c.hangup_cause),
         hangup_cause_code: c.hangup_cause_code.map(|x| x as i32),
         cost: c.cost.0,
         streaming_cost: streaming,
         total_cost: c.total_cost.0,
-        currency: c.currency.into_owned(),
-        trunk_id: opt(c.trunk_id),
-        codec: opt(c.codec),
-        uuid: c.uuid.into_owned(),
+        currency: text(c.currency),
+        trunk_id: opt_text(c.trunk_id),
+        codec: opt_text(c.codec),
+        uuid: text(c.uuid),
         debit_amount: Decimal::ZERO,
         debit_count: 0,
     })

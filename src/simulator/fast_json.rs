@@ -7,8 +7,6 @@
 //! The derived `Serialize` impls in [`super::wire`] stay the definition of each shape: the
 //! tests below hold this writer to them byte for byte, so the two cannot drift apart.
 
-use std::io::Write;
-
 use rust_decimal::Decimal;
 use serde::Serialize;
 use uuid::Uuid;
@@ -83,8 +81,7 @@ impl<'o> Object<'o> {
 
     /// Money as a JSON number with exactly the decimal's digits (as `money::json::number`).
     fn number(&mut self, name: &str, v: Decimal) {
-        let out = self.key(name);
-        write!(out, "{}", v.normalize()).expect("writing to a Vec");
+        decimal(self.key(name), v);
     }
 
     /// Any other value, through its derived serializer.
@@ -95,6 +92,30 @@ impl<'o> Object<'o> {
 
     fn close(self) {
         self.out.push(b'}');
+    }
+}
+
+/// A decimal as its `Display` writes it once normalized (no trailing zeros), without the
+/// formatting machinery: the digits of the mantissa with the point put in by hand.
+fn decimal(out: &mut Vec<u8>, v: Decimal) {
+    let v = v.normalize();
+    let (mantissa, scale) = (v.mantissa(), v.scale() as usize);
+    if mantissa < 0 {
+        out.push(b'-');
+    }
+    let mut buf = itoa::Buffer::new();
+    let digits = buf.format(mantissa.unsigned_abs()).as_bytes();
+    if scale == 0 {
+        out.extend_from_slice(digits);
+    } else if digits.len() > scale {
+        let (int, frac) = digits.split_at(digits.len() - scale);
+        out.extend_from_slice(int);
+        out.push(b'.');
+        out.extend_from_slice(frac);
+    } else {
+        out.extend_from_slice(b"0.");
+        out.resize(out.len() + scale - digits.len(), b'0');
+        out.extend_from_slice(digits);
     }
 }
 
@@ -234,6 +255,26 @@ pub fn ledger_page(page: &PartnerLedgerPage) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decimals_are_written_as_display_writes_them() {
+        // Mantissas from a fixed LCG across all scales, plus the edges.
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut values = vec![Decimal::ZERO, Decimal::NEGATIVE_ONE, Decimal::MAX, Decimal::MIN];
+        for _ in 0..5_000 {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let mantissa = (x >> (x % 50)) as i64 * if x & 1 == 0 { 1 } else { -1 };
+            values.push(Decimal::new(mantissa, (x % 29) as u32));
+        }
+        values.push(Decimal::new(-0, 3));
+        for v in values {
+            let mut out = Vec::new();
+            decimal(&mut out, v);
+            assert_eq!(String::from_utf8(out).unwrap(), v.normalize().to_string(), "{v:?}");
+        }
+    }
 
     #[test]
     fn strings_are_escaped_exactly_as_serde_json_does() {

@@ -182,7 +182,7 @@ fn balance(id: &str, balance: Decimal, all_time: Decimal, credit: Decimal) -> Ba
 
 fn credit(account: &str, n: usize, amount: Decimal) -> TransactionRow {
     TransactionRow {
-        id: format!("{account}-{n}"),
+        id: format!("{account}-{n}").into(),
         account_id: account.into(),
         balance_id: None,
         kind: "credit".into(),
