@@ -282,7 +282,7 @@ async fn list_customers(ctx: &Ctx, report: &mut Report) -> anyhow::Result<Vec<Cu
             total: lite.total,
             pages: None,
             has_next: None,
-            keys: lite.accounts.iter().map(|a| a.auth_id.to_string()).collect(),
+            keys: lite.accounts.iter().map(|a| a.auth_id.as_ref().into()).collect(),
         };
         let fresh = pager.accept(info).context("paging /partner/accounts")?;
         for (a, _) in lite.accounts.iter().zip(&fresh).filter(|(_, new)| **new) {
@@ -357,8 +357,8 @@ async fn ledger_and_balance(ctx: &Ctx, c: &Customer, out: &mut AccountOutcome) -
         &ctx.layout
             .raw_account(ctx.plan.period, RawEndpoint::Transactions, &c.id),
     )?;
-    // id → signed amount, for checking the API's own sums.
-    let mut amounts: foldhash::HashMap<String, Option<Decimal>> = Default::default();
+    // Sums of the rows seen once (the pager says which are new), to check the API's own sums.
+    let (mut credit, mut debit, mut unreadable) = (Decimal::ZERO, Decimal::ZERO, 0u64);
     for pass in 1..=MAX_LEDGER_PASSES {
         while let Some(page) = pager.next_page() {
             let q = [
@@ -371,8 +371,12 @@ async fn ledger_and_balance(ctx: &Ctx, c: &Customer, out: &mut AccountOutcome) -
             let fresh = pager.accept(page.info).with_context(|| format!("paging {path}"))?;
             // Every page as written to raw/, repeats and all: normalize dedups them the same way.
             out.rows.ledger.extend(page.typed.into_iter().flatten());
-            for ((id, signed), _) in page.rows.into_iter().zip(&fresh).filter(|(_, new)| **new) {
-                amounts.insert(id, signed);
+            for (signed, _) in page.signed.iter().zip(&fresh).filter(|(_, new)| **new) {
+                match signed {
+                    Some(a) if a.is_sign_negative() => debit -= a,
+                    Some(a) => credit += a,
+                    None => unreadable += 1,
+                }
             }
             raw.append(&body)?;
             out.pages += 1;
@@ -399,10 +403,6 @@ async fn ledger_and_balance(ctx: &Ctx, c: &Customer, out: &mut AccountOutcome) -
             .await?;
         let (total, summary) = check;
         if total == pager.unique_rows() {
-            let readable = || amounts.values().flatten();
-            let credit: Decimal = readable().filter(|a| a.is_sign_positive()).sum();
-            let debit: Decimal = -readable().filter(|a| a.is_sign_negative()).sum::<Decimal>();
-            let unreadable = amounts.values().filter(|a| a.is_none()).count();
             if unreadable > 0 {
                 tracing::warn!(account = %c.id, rows = unreadable, "ledger rows with unreadable amounts: sums not checked; normalize rejects those rows");
             } else if (credit, debit) != (summary.total_credit.0, summary.total_debit.0) {
@@ -440,8 +440,8 @@ async fn ledger_and_balance(ctx: &Ctx, c: &Customer, out: &mut AccountOutcome) -
 /// them (see [`Extracted`]).
 struct LedgerPage {
     info: PageInfo,
-    /// (id, signed amount) per row; `None` for an amount normalize will reject.
-    rows: Vec<(String, Option<Decimal>)>,
+    /// Signed amount per row; `None` for an amount normalize will reject.
+    signed: Vec<Option<Decimal>>,
     typed: Option<Vec<Result<TransactionRow, RowError>>>,
 }
 
@@ -468,6 +468,7 @@ impl LedgerPage {
         page: &wire::LedgerPageOf<R>,
         rows: impl Iterator<Item = (&'r Cow<'r, str>, &'r Cow<'r, str>, Option<Decimal>)>,
     ) -> Result<Self, serde_json::Error> {
+        let mut keys = Vec::with_capacity(page.transactions.len());
         let mut signed_rows = Vec::with_capacity(page.transactions.len());
         for (id, kind, amount) in rows {
             let signed = match kind.as_ref() {
@@ -479,7 +480,8 @@ impl LedgerPage {
                     )));
                 }
             };
-            signed_rows.push((id.to_string(), signed));
+            keys.push(paging::Key::from(id.as_ref()));
+            signed_rows.push(signed);
         }
         let info = PageInfo {
             page: page.page,
@@ -487,11 +489,11 @@ impl LedgerPage {
             total: page.total,
             pages: Some(page.total_pages),
             has_next: None,
-            keys: signed_rows.iter().map(|(id, _)| id.clone()).collect(),
+            keys,
         };
         Ok(Self {
             info,
-            rows: signed_rows,
+            signed: signed_rows,
             typed: None,
         })
     }
@@ -535,7 +537,9 @@ impl CdrPage {
             )));
         }
         let p = page.pagination;
-        let (keys, costs) = rows.map(|(uuid, cost)| (uuid.to_string(), cost)).unzip();
+        let (keys, costs) = rows
+            .map(|(uuid, cost)| (paging::Key::from(uuid.as_ref()), cost))
+            .unzip();
         let info = PageInfo {
             page: p.page,
             per_page: p.per_page,

@@ -33,7 +33,43 @@ pub struct PageInfo {
     pub pages: Option<u64>,
     pub has_next: Option<bool>,
     /// Primary keys of the rows on this page, in order.
-    pub keys: Vec<String>,
+    pub keys: Vec<Key>,
+}
+
+/// A row's primary key as a pager remembers it. A uuid in canonical form (every CDR's key) is
+/// kept as its 128 bits, anything else as text: exact either way, but a uuid costs no
+/// allocation and hashes as two words (the pagers see every row of a run).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Key {
+    Uuid(u128),
+    Text(Box<str>),
+}
+
+impl From<&str> for Key {
+    fn from(s: &str) -> Self {
+        canonical_uuid(s).map_or_else(|| Key::Text(s.into()), Key::Uuid)
+    }
+}
+
+/// The bits of `s` if it is a uuid spelled canonically (lowercase, hyphenated), and `None`
+/// for any other spelling, so that two different strings never become the same key.
+fn canonical_uuid(s: &str) -> Option<u128> {
+    let b = s.as_bytes();
+    if b.len() != 36 {
+        return None;
+    }
+    let mut v = 0u128;
+    for (i, &c) in b.iter().enumerate() {
+        let digit = match c {
+            b'-' if matches!(i, 8 | 13 | 18 | 23) => continue,
+            _ if matches!(i, 8 | 13 | 18 | 23) => return None,
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            _ => return None,
+        };
+        v = v << 4 | u128::from(digit);
+    }
+    Some(v)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -53,8 +89,8 @@ pub struct Pager {
     scheme: Scheme,
     per_page: u64,
     next_page: Option<u64>,
-    previous_keys: Vec<String>,
-    seen: HashSet<String>,
+    previous_keys: Vec<Key>,
+    seen: HashSet<Key>,
     /// Rows seen twice (page drift shifts rows across pages).
     pub duplicates: u64,
     /// The latest `total` the server reported.
@@ -91,7 +127,7 @@ impl Pager {
     }
 
     pub fn has_seen(&self, key: &str) -> bool {
-        self.seen.contains(key)
+        self.seen.contains(&Key::from(key))
     }
 
     /// Start another pass from page 1, keeping what was seen (used when rows appeared while
@@ -158,7 +194,12 @@ mod tests {
             while let Some(page) = pager.next_page() {
                 let p = if ignore_paging { 1 } else { page };
                 let start = ((p - 1) * per_page) as usize;
-                let keys: Vec<String> = list.iter().skip(start).take(per_page as usize).cloned().collect();
+                let keys: Vec<Key> = list
+                    .iter()
+                    .skip(start)
+                    .take(per_page as usize)
+                    .map(|k| k.as_str().into())
+                    .collect();
                 let total = list.len() as u64;
                 let pages = total.div_ceil(per_page);
                 let info = PageInfo {
@@ -232,6 +273,23 @@ mod tests {
             keys: vec!["a".into()],
         };
         assert_eq!(p.accept(info).unwrap_err(), PagingError::Missing("total_pages"));
+    }
+
+    #[test]
+    fn uuid_keys_are_exact() {
+        let canonical = "6d2ff92a-4d37-47fc-bf52-6bcca3be30a8";
+        assert_eq!(Key::from(canonical), Key::Uuid(0x6d2ff92a_4d37_47fc_bf52_6bcca3be30a8));
+        // Other spellings of the same uuid stay distinct keys: they are different strings.
+        for other in [
+            "6D2FF92A-4D37-47FC-BF52-6BCCA3BE30A8",
+            "6d2ff92a4d3747fcbf526bcca3be30a8",
+            "{6d2ff92a-4d37-47fc-bf52-6bcca3be30a8}",
+            "6d2ff92a-4d37-47fc-bf52_6bcca3be30a8",
+            "6d2ff92a-4d37-47fc-bf52-6bcca3be30ag",
+        ] {
+            assert_eq!(Key::from(other), Key::Text(other.into()));
+            assert_ne!(Key::from(other), Key::from(canonical));
+        }
     }
 
     proptest! {

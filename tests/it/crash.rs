@@ -41,7 +41,12 @@ pub fn snapshot(out: &Path) -> BTreeMap<String, String> {
 fn strip_measurements(v: &mut serde_json::Value) {
     match v {
         serde_json::Value::Object(m) => {
-            m.retain(|k, _| !matches!(k.as_str(), "seconds" | "rows_per_second" | "peak_rss_mib" | "cpu_seconds"));
+            m.retain(|k, _| {
+                !matches!(
+                    k.as_str(),
+                    "seconds" | "rows_per_second" | "peak_rss_mib" | "cpu_seconds"
+                )
+            });
             m.values_mut().for_each(strip_measurements);
         }
         serde_json::Value::Array(a) => a.iter_mut().for_each(strip_measurements),
