@@ -168,7 +168,10 @@ fn normalize_as_extracted(
                 None => return Ok(None),
             }
         };
-        n.add_account_rows(&id, done.rows)?;
+        match done.rows {
+            Some(rows) => n.add_account_rows(&id, rows)?,
+            None => n.add_account(&id)?,
+        }
     }
     Ok(Some(n))
 }

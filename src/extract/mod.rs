@@ -38,6 +38,11 @@ const LEDGER_PER_PAGE: u64 = 200;
 const CDRS_PER_PAGE: u64 = 100;
 /// Passes over a ledger that keeps growing before the account is given up.
 const MAX_LEDGER_PASSES: u32 = 4;
+/// Parsed rows an account may hand over (about 16 MiB of them). A larger account is handed
+/// over without its rows, and normalize reads it back from `raw/` as it does offline: the
+/// hand-off slots times this bound caps the memory that parsed rows take, whatever the sizes
+/// of the accounts.
+pub const HANDOFF_MAX_ROWS: usize = 32_768;
 
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -86,7 +91,8 @@ pub enum Event {
 }
 
 /// An account whose raw pages are all on disk, with the rows extract parsed from them, typed
-/// for normalize, so that a page is parsed once per run.
+/// for normalize, so that a page is parsed once per run (`None` for an account larger than
+/// [`HANDOFF_MAX_ROWS`]: read it from `raw/`).
 ///
 /// Each one holds a hand-off slot: extract starts an account only when a slot is free, and
 /// the slot is freed when this is dropped. The consumer takes accounts in account order, so
@@ -94,7 +100,7 @@ pub enum Event {
 #[derive(Debug)]
 pub struct Extracted {
     pub id: AccountId,
-    pub rows: AccountRows,
+    pub rows: Option<AccountRows>,
     _slot: tokio::sync::OwnedSemaphorePermit,
 }
 
@@ -108,6 +114,8 @@ pub struct Report {
     pub pages: u64,
     pub duplicate_rows_dropped: u64,
     pub ledger_repasses: u64,
+    /// Accounts larger than [`HANDOFF_MAX_ROWS`], which `run` normalized from `raw/`.
+    pub accounts_too_large_to_hand_over: u64,
     pub requests: u64,
     pub retries: u64,
     pub bytes: u64,
@@ -132,6 +140,22 @@ struct AccountOutcome {
     repasses: u64,
     /// Typed rows for the consumer, if it asked for them (`Ctx::keep_rows`).
     rows: AccountRows,
+    /// The account outgrew [`HANDOFF_MAX_ROWS`]: its rows are no longer kept.
+    too_large_to_hand_over: bool,
+}
+
+impl AccountOutcome {
+    fn keeps_rows(&self, ctx: &Ctx) -> bool {
+        ctx.keep_rows && !self.too_large_to_hand_over
+    }
+
+    /// Past [`HANDOFF_MAX_ROWS`], drop the rows kept so far and keep no more.
+    fn bound_rows(&mut self) {
+        if self.rows.ledger.len() + self.rows.calls.len() > HANDOFF_MAX_ROWS {
+            self.too_large_to_hand_over = true;
+            self.rows = AccountRows::default();
+        }
+    }
 }
 
 struct Ctx {
@@ -201,7 +225,7 @@ pub async fn run(
             tokio::spawn(async move {
                 let r = extract_account(&ctx, &c).await;
                 let r = r.map(|mut outcome| {
-                    let rows = std::mem::take(&mut outcome.rows);
+                    let rows = (!outcome.too_large_to_hand_over).then(|| std::mem::take(&mut outcome.rows));
                     notify(Event::AccountDone(Extracted {
                         id: c.id.clone(),
                         rows,
@@ -228,6 +252,7 @@ pub async fn run(
                 report.pages += o.pages;
                 report.duplicate_rows_dropped += o.duplicates;
                 report.ledger_repasses += o.repasses;
+                report.accounts_too_large_to_hand_over += u64::from(o.too_large_to_hand_over);
             }
             Err(e) => {
                 let reason = crate::error::one_line(&e);
@@ -366,11 +391,13 @@ async fn ledger_and_balance(ctx: &Ctx, c: &Customer, out: &mut AccountOutcome) -
                 ("page", page.to_string()),
                 ("per_page", LEDGER_PER_PAGE.to_string()),
             ];
-            let parse = |b: &[u8]| LedgerPage::parse(b, ctx.keep_rows);
+            let keep = out.keeps_rows(ctx);
+            let parse = |b: &[u8]| LedgerPage::parse(b, keep);
             let (body, page) = ctx.client.get(&path, &q, Auth::Partner, parse).await?;
             let fresh = pager.accept(page.info).with_context(|| format!("paging {path}"))?;
             // Every page as written to raw/, repeats and all: normalize dedups them the same way.
             out.rows.ledger.extend(page.typed.into_iter().flatten());
+            out.bound_rows();
             for (signed, _) in page.signed.iter().zip(&fresh).filter(|(_, new)| **new) {
                 match signed {
                     Some(a) if a.is_sign_negative() => debit -= a,
@@ -620,10 +647,12 @@ async fn cdrs(ctx: &Ctx, c: &Customer, out: &mut AccountOutcome) -> anyhow::Resu
             ("page", page.to_string()),
             ("per_page", CDRS_PER_PAGE.to_string()),
         ];
-        let parse = |b: &[u8]| CdrPage::parse(b, ctx.keep_rows);
+        let keep = out.keeps_rows(ctx);
+        let parse = |b: &[u8]| CdrPage::parse(b, keep);
         let (body, page) = ctx.client.get(&path, &q, Auth::Partner, parse).await?;
         let p = page.pagination;
         out.rows.calls.extend(page.typed.into_iter().flatten());
+        out.bound_rows();
         let fresh = pager.accept(page.info).with_context(|| format!("paging {path}"))?;
         for (cost, _) in page.costs.iter().zip(&fresh).filter(|(_, new)| **new) {
             match cost {

@@ -42,33 +42,28 @@ pub fn format_utc(t: i64, fraction: bool, suffix: &str) -> String {
         };
         return format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}{frac}{suffix}");
     }
-    let mut out = String::with_capacity(27 + suffix.len());
-    let fields: [(char, i64, u32); 6] = [
-        ('-', m.into(), 2),
-        ('-', d.into(), 2),
-        ('T', sod / 3600, 2),
-        (':', sod % 3600 / 60, 2),
-        (':', sod % 60, 2),
-        ('.', micros, 6),
+    // Fixed layout `YYYY-MM-DDTHH:MM:SS.ffffff`: digits go straight into their places.
+    let mut text = *b"0000-00-00T00:00:00.000000";
+    let fields: [(usize, i64, usize); 7] = [
+        (0, y, 4),
+        (5, m.into(), 2),
+        (8, d.into(), 2),
+        (11, sod / 3600, 2),
+        (14, sod % 3600 / 60, 2),
+        (17, sod % 60, 2),
+        (20, micros, 6),
     ];
-    push_digits(&mut out, y, 4);
-    for (sep, v, width) in &fields[..if fraction { 6 } else { 5 }] {
-        out.push(*sep);
-        push_digits(&mut out, *v, *width);
+    for (at, mut v, width) in fields {
+        for slot in text[at..at + width].iter_mut().rev() {
+            *slot = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
     }
+    let len = if fraction { text.len() } else { 19 };
+    let mut out = String::with_capacity(len + suffix.len());
+    out.push_str(std::str::from_utf8(&text[..len]).expect("ASCII digits"));
     out.push_str(suffix);
     out
-}
-
-/// `v` (non-negative) as exactly `width` (at most 6) decimal digits, zero-padded.
-fn push_digits(out: &mut String, mut v: i64, width: u32) {
-    let mut digits = [b'0'; 6];
-    let digits = &mut digits[..width as usize];
-    for d in digits.iter_mut().rev() {
-        *d = b'0' + (v % 10) as u8;
-        v /= 10;
-    }
-    out.push_str(std::str::from_utf8(digits).expect("ASCII digits"));
 }
 
 /// Proleptic Gregorian (year, month, day) of a day count since 1970-01-01

@@ -152,6 +152,27 @@ async fn run_seed(seed: u64, faults: &str) -> (tempfile::TempDir, Truth) {
     (dir, truth)
 }
 
+/// An account with more rows than extract hands over parsed is normalized from `raw/`
+/// instead, with the same result.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accounts_too_large_to_hand_over_are_normalized_from_raw() {
+    let calls = vobiz_billing::extract::HANDOFF_MAX_ROWS as u32 + 2_000;
+    let sim = start_sim(5, 1, calls, "drift=0.5,seed=5").await;
+    let truth = truth::compute(&sim.sim);
+    let dir = tempfile::tempdir().unwrap();
+    pipeline::run(&options(&sim.base_url(), dir.path())).await.unwrap();
+    assert_matches_truth(dir.path(), &truth);
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("2026-03/manifest.json")).unwrap()).unwrap();
+    let too_large = m["extract"]["accounts_too_large_to_hand_over"].as_u64().unwrap();
+    assert!(
+        too_large >= 1,
+        "no account was too large to hand over: {}",
+        m["extract"]
+    );
+    assert_offline_normalize_agrees(dir.path()).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_seeds_match_the_truth_without_faults() {
     let runs = futures_util::future::join_all((1..=20).map(|seed| run_seed(seed, "none"))).await;
