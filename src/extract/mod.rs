@@ -474,16 +474,15 @@ struct LedgerPage {
 
 impl LedgerPage {
     fn parse(body: &[u8], keep_rows: bool) -> Result<Self, serde_json::Error> {
-        let text = wire::utf8(body)?;
         // One typed pass over the page in the common case; a page with a row the full types
         // refuse is read again loosely (the bad row is rejected on its own, not with its page).
-        if let Ok(full) = serde_json::from_str::<wire::LedgerPageFull>(text) {
+        if let Ok(full) = wire::parse::<wire::LedgerPageFull>(body) {
             let checks = full.transactions.iter().map(|r| (&r.id, &r.kind, Some(r.amount.0)));
             let mut page = Self::checks(&full, checks)?;
             page.typed = keep_rows.then(|| full.transactions.into_iter().map(rows::ledger_row).collect());
             return Ok(page);
         }
-        let lite: wire::LedgerPageLite = serde_json::from_str(text)?;
+        let lite: wire::LedgerPageLite = wire::parse(body)?;
         let mut page = Self::checks(&lite, lite.transactions.iter().map(|r| (&r.id, &r.kind, r.amount.0)))?;
         page.typed = keep_rows
             .then(|| rows::ledger_page(body).map_err(|e| serde::de::Error::custom(format!("{e:#}"))))
@@ -538,13 +537,12 @@ struct CdrPage {
 
 impl CdrPage {
     fn parse(body: &[u8], keep_rows: bool) -> Result<Self, serde_json::Error> {
-        let text = wire::utf8(body)?;
-        if let Ok(full) = serde_json::from_str::<wire::CdrPageFull>(text) {
+        if let Ok(full) = wire::parse::<wire::CdrPageFull>(body) {
             let mut page = Self::checks(&full, full.data.iter().map(|r| (&r.uuid, Some(r.total_cost.0))))?;
             page.typed = keep_rows.then(|| full.data.into_iter().map(rows::cdr_row).collect());
             return Ok(page);
         }
-        let lite: wire::CdrPageLite = serde_json::from_str(text)?;
+        let lite: wire::CdrPageLite = wire::parse(body)?;
         let mut page = Self::checks(&lite, lite.data.iter().map(|r| (&r.uuid, r.total_cost.0)))?;
         page.typed = keep_rows
             .then(|| rows::cdr_page(body).map_err(|e| serde::de::Error::custom(format!("{e:#}"))))

@@ -62,11 +62,10 @@ pub(super) fn page_rows<'a, W: serde::Deserialize<'a>>(
         #[serde(alias = "accounts", alias = "transactions", alias = "data")]
         rows: Vec<W>,
     }
-    let text = crate::extract::wire::utf8(page).context("corrupt raw page")?;
-    if let Ok(p) = serde_json::from_str::<Page<W>>(text) {
+    if let Ok(p) = wire::parse::<Page<W>>(page) {
         return Ok(p.rows.into_iter().map(Ok).collect());
     }
-    let p: RowsPage = serde_json::from_str(text).context("corrupt raw page")?;
+    let p: RowsPage = wire::parse(page).context("corrupt raw page")?;
     Ok(p.rows
         .into_iter()
         .map(|raw| serde_json::from_str::<W>(raw.get()).map_err(|e| (key_of(raw, key), e.to_string())))
