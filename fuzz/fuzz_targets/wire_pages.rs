@@ -223,6 +223,30 @@ fn run(input: &[u8]) {
         check_money(p.summary.total_cost);
     }
 
+    // Full pages (what extract parses first): wherever one decodes, the lite view decodes too
+    // and says the same about every row, so extract checks the same things either way. And
+    // `parse` (UTF-8 checked up front) decodes exactly what `from_slice` does.
+    let full_ledger = parse::<LedgerPageFull>(input);
+    assert_eq!(full_ledger.is_ok(), decode::<LedgerPageFull>(input).is_some());
+    if let Ok(full) = &full_ledger {
+        let lite = ledger.as_ref().expect("a full ledger page is also a lite one");
+        assert_eq!(full.transactions.len(), lite.transactions.len());
+        for (f, l) in full.transactions.iter().zip(&lite.transactions) {
+            assert_eq!((&f.id, &f.kind, Some(f.amount.0)), (&l.id, &l.kind, l.amount.0));
+        }
+        assert_eq!((full.total, full.page, full.total_pages), (lite.total, lite.page, lite.total_pages));
+    }
+    let full_cdrs = parse::<CdrPageFull>(input);
+    assert_eq!(full_cdrs.is_ok(), decode::<CdrPageFull>(input).is_some());
+    if let Ok(full) = &full_cdrs {
+        let lite = cdrs.as_ref().expect("a full CDR page is also a lite one");
+        assert_eq!(full.data.len(), lite.data.len());
+        for (f, l) in full.data.iter().zip(&lite.data) {
+            assert_eq!((&f.uuid, Some(f.total_cost.0)), (&l.uuid, l.total_cost.0));
+        }
+        assert_eq!(full.count, lite.count);
+    }
+
     // Full rows (normalize): the generic page, then each row on its own.
     if let Some(p) = decode::<RowsPage>(input) {
         any = true;
