@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::error::usage;
 use crate::extract::client::{ApiClient, Credentials, RetryPolicy, Secret};
 use crate::layout::{Layout, Table};
-use crate::model::Period;
+use crate::model::{AccountId, Period};
 use crate::render::Renderer;
 use crate::{extract, manifest, normalize, reconcile};
 
@@ -148,29 +148,33 @@ fn normalize_as_extracted(
     loop {
         match events.blocking_recv() {
             Some(Event::Listed) => break,
-            Some(Event::AccountDone(x)) => {
-                waiting.insert(x.id.clone(), x);
-            }
-            None => return Ok(None),
+            Some(Event::AccountDone(_)) => {}
+            Some(Event::AccountFailed(_)) | None => return Ok(None),
         }
     }
     let mut n = normalize::Normalizer::open(layout, period, tz)?;
-    for id in n.account_ids() {
+    let ids = n.account_ids();
+    // An account normalize does not list (its account row is rejected) is released at once:
+    // held, it would keep a hand-off slot forever.
+    let listed: std::collections::HashSet<&AccountId> = ids.iter().collect();
+    for id in &ids {
         let done = loop {
-            if let Some(x) = waiting.remove(&id) {
+            if let Some(x) = waiting.remove(id) {
                 break x;
             }
             match events.blocking_recv() {
-                Some(Event::AccountDone(x)) => {
+                Some(Event::AccountDone(x)) if listed.contains(&x.id) => {
                     waiting.insert(x.id.clone(), x);
                 }
-                Some(Event::Listed) => {}
-                None => return Ok(None),
+                Some(Event::AccountDone(_) | Event::Listed) => {}
+                // The run fails, naming the account; returning drops what waits here, so
+                // extract is never kept waiting for a slot.
+                Some(Event::AccountFailed(_)) | None => return Ok(None),
             }
         };
         match done.rows {
-            Some(rows) => n.add_account_rows(&id, rows)?,
-            None => n.add_account(&id)?,
+            Some(rows) => n.add_account_rows(id, rows)?,
+            None => n.add_account(id)?,
         }
     }
     Ok(Some(n))

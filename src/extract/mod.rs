@@ -88,6 +88,9 @@ pub enum Event {
     Listed,
     /// Every raw page of this account is on disk.
     AccountDone(Extracted),
+    /// This account could not be extracted (the run will fail, naming it): a consumer waiting
+    /// for it can stop, and release the accounts it holds.
+    AccountFailed(AccountId),
 }
 
 /// An account whose raw pages are all on disk, with the rows extract parsed from them, typed
@@ -224,6 +227,9 @@ pub async fn run(
             let (ctx, bar, notify) = (ctx.clone(), bar.clone(), notify.clone());
             tokio::spawn(async move {
                 let r = extract_account(&ctx, &c).await;
+                if r.is_err() {
+                    notify(Event::AccountFailed(c.id.clone()));
+                }
                 let r = r.map(|mut outcome| {
                     let rows = (!outcome.too_large_to_hand_over).then(|| std::mem::take(&mut outcome.rows));
                     notify(Event::AccountDone(Extracted {

@@ -181,6 +181,65 @@ async fn malformed_nested_and_oversized_pages_are_clear_errors_naming_the_accoun
     );
 }
 
+/// Extract hands accounts over through a few slots while normalize takes them in order. An
+/// account that fails, or one whose account row normalize rejects, must not leave the others
+/// waiting for a slot forever: the run ends (failing, or complete) instead of hanging.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accounts_normalize_cannot_take_never_stall_the_hand_off() {
+    let sim = start_sim(23, 9, 10, "none").await;
+    let mut ids: Vec<String> = sim.sim.ds.accounts.iter().map(|a| a.auth_id.clone()).collect();
+    ids.sort();
+    // The first account in order fails; the next two have account rows normalize rejects.
+    let (failing, unreadable) = (ids[0].clone(), [ids[1].clone(), ids[2].clone()]);
+    let rewrite = |failing: String, unreadable: [String; 2]| -> Box<Rewrite> {
+        Box::new(move |target, body| {
+            if target.starts_with(&format!("/api/v1/partner/accounts/{failing}/transactions")) {
+                json_response(&serde_json::json!({"transactions": "none today", "total": 3}))
+            } else if target.starts_with("/api/v1/partner/accounts?") {
+                edit(body, |v| {
+                    for a in v["accounts"].as_array_mut().unwrap() {
+                        if unreadable.iter().any(|u| a["auth_id"] == u.as_str()) {
+                            a.as_object_mut().unwrap().remove("created_at");
+                        }
+                    }
+                })
+            } else {
+                None
+            }
+        })
+    };
+    let run = |url: String, dir: std::path::PathBuf| async move {
+        let mut opts = options(&url, &dir);
+        // One account at a time: two hand-off slots, fewer than the accounts after the first.
+        opts.config.api.concurrency = 1;
+        opts.config.api.max_retries = 1;
+        tokio::time::timeout(std::time::Duration::from_secs(60), pipeline::run(&opts))
+            .await
+            .expect("the run stalled")
+    };
+
+    let dir = tempfile::tempdir().unwrap();
+    let url = proxy(&sim, rewrite(failing.clone(), unreadable.clone())).await;
+    let err = run(url, dir.path().to_path_buf()).await.unwrap_err();
+    assert!(format!("{err:#}").contains(failing.as_str()), "{err:#}");
+
+    // Without the failure, the run completes; the unreadable account rows are rejects.
+    let dir = tempfile::tempdir().unwrap();
+    let url = proxy(&sim, rewrite("none".into(), unreadable.clone())).await;
+    run(url, dir.path().to_path_buf()).await.unwrap();
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("2026-03/manifest.json")).unwrap()).unwrap();
+    let mut rejected: Vec<&str> = manifest["normalize"]["rejects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["table"] == "accounts")
+        .filter_map(|r| r["key"].as_str())
+        .collect();
+    rejected.sort();
+    assert_eq!(rejected, unreadable.iter().map(String::as_str).collect::<Vec<_>>());
+}
+
 /// The first row of a page that is surely inside the period (not in the margin days extract
 /// also fetches), so that its loss shows in the period's tables.
 fn mid_month(rows: &Value, time_field: &str) -> Option<usize> {
