@@ -469,6 +469,18 @@ async fn ledger_and_balance(ctx: &Ctx, c: &Customer, out: &mut AccountOutcome) -
     ))
 }
 
+/// The typed rows of a page the full types refused, if they are wanted: read row by row, as
+/// normalize reads such a page from `raw/`, so that only the bad rows are rejected.
+fn rows_read_loosely<R>(
+    keep_rows: bool,
+    body: &[u8],
+    rows_of: fn(&[u8]) -> anyhow::Result<Vec<R>>,
+) -> Result<Option<Vec<R>>, serde_json::Error> {
+    keep_rows
+        .then(|| rows_of(body).map_err(|e| serde::de::Error::custom(format!("{e:#}"))))
+        .transpose()
+}
+
 /// A ledger page, parsed once: what extract checks, and the typed rows when normalize wants
 /// them (see [`Extracted`]).
 struct LedgerPage {
@@ -490,9 +502,7 @@ impl LedgerPage {
         }
         let lite: wire::LedgerPageLite = wire::parse(body)?;
         let mut page = Self::checks(&lite, lite.transactions.iter().map(|r| (&r.id, &r.kind, r.amount.0)))?;
-        page.typed = keep_rows
-            .then(|| rows::ledger_page(body).map_err(|e| serde::de::Error::custom(format!("{e:#}"))))
-            .transpose()?;
+        page.typed = rows_read_loosely(keep_rows, body, rows::ledger_page)?;
         Ok(page)
     }
 
@@ -550,9 +560,7 @@ impl CdrPage {
         }
         let lite: wire::CdrPageLite = wire::parse(body)?;
         let mut page = Self::checks(&lite, lite.data.iter().map(|r| (&r.uuid, r.total_cost.0)))?;
-        page.typed = keep_rows
-            .then(|| rows::cdr_page(body).map_err(|e| serde::de::Error::custom(format!("{e:#}"))))
-            .transpose()?;
+        page.typed = rows_read_loosely(keep_rows, body, rows::cdr_page)?;
         Ok(page)
     }
 
