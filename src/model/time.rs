@@ -28,6 +28,13 @@ pub fn from_micros(t: i64) -> DateTime<Utc> {
 /// `YYYY-MM-DDTHH:MM:SS[.ffffff]<suffix>` for an instant in microseconds since the epoch,
 /// without going through a format-string interpreter (the simulator writes millions).
 pub fn format_utc(t: i64, fraction: bool, suffix: &str) -> String {
+    let mut out = String::with_capacity(32);
+    write_utc(&mut out, t, fraction, suffix).expect("writing to a String");
+    out
+}
+
+/// [`format_utc`] into any writer (the simulator's timestamps live in fixed buffers).
+pub fn write_utc(out: &mut impl std::fmt::Write, t: i64, fraction: bool, suffix: &str) -> std::fmt::Result {
     let secs = t.div_euclid(1_000_000);
     let micros = t.rem_euclid(1_000_000);
     let (days, sod) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
@@ -35,12 +42,11 @@ pub fn format_utc(t: i64, fraction: bool, suffix: &str) -> String {
     if !(0..=9999).contains(&y) {
         // Outside four-digit years the fixed-width writer below does not apply.
         let (hh, mm, ss) = (sod / 3600, sod % 3600 / 60, sod % 60);
-        let frac = if fraction {
-            format!(".{micros:06}")
-        } else {
-            String::new()
-        };
-        return format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}{frac}{suffix}");
+        write!(out, "{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}")?;
+        if fraction {
+            write!(out, ".{micros:06}")?;
+        }
+        return out.write_str(suffix);
     }
     // Fixed layout `YYYY-MM-DDTHH:MM:SS.ffffff`: digits go straight into their places.
     let mut text = *b"0000-00-00T00:00:00.000000";
@@ -60,10 +66,8 @@ pub fn format_utc(t: i64, fraction: bool, suffix: &str) -> String {
         }
     }
     let len = if fraction { text.len() } else { 19 };
-    let mut out = String::with_capacity(len + suffix.len());
-    out.push_str(std::str::from_utf8(&text[..len]).expect("ASCII digits"));
-    out.push_str(suffix);
-    out
+    out.write_str(std::str::from_utf8(&text[..len]).expect("ASCII digits"))?;
+    out.write_str(suffix)
 }
 
 /// Proleptic Gregorian (year, month, day) of a day count since 1970-01-01

@@ -127,8 +127,12 @@ impl Cdr {
 
     /// `reference` of the ledger rows this call caused.
     pub fn ledger_reference(&self) -> String {
-        format!("cdr_{}", self.uuid)
+        ledger_reference(&self.uuid)
     }
+}
+
+fn ledger_reference(call: &Uuid) -> String {
+    format!("cdr_{call}")
 }
 
 fn cdr_key(ds: &Dataset, a: &Account, i: u32) -> u64 {
@@ -154,72 +158,127 @@ pub fn cdr_start(ds: &Dataset, a: &Account, i: u32) -> Micros {
     start_with(&mut Rng::new(cdr_key(ds, a, i)), ds, a, i)
 }
 
+/// The draws of call `i` that come before any text: everything sums, filters and the
+/// ledger's order need. [`AccountIndex::build`] stops here, so indexing an account allocates
+/// nothing per call; `rng` continues where the full call goes on.
+struct CallCore {
+    rng: Rng,
+    start: Micros,
+    direction: Direction,
+    product: Product,
+    status: CallStatus,
+    ring: u32,
+    billsec: u32,
+    cost: Decimal,
+    streaming_secs: u32,
+    streaming_cost: Decimal,
+    non_connected_fee: bool,
+}
+
+impl CallCore {
+    fn new(ds: &Dataset, a: &Account, i: u32) -> Self {
+        let mut rng = Rng::new(cdr_key(ds, a, i));
+        let start = start_with(&mut rng, ds, a, i);
+        let tier = ds.tier_of(a);
+        let direction = if rng.chance(a.inbound_per_mille) {
+            Direction::Inbound
+        } else {
+            Direction::Outbound
+        };
+        let product = if rng.chance(a.voice_api_per_mille) {
+            Product::VoiceApi
+        } else {
+            Product::SipTrunking
+        };
+        let status = match rng.below(100) {
+            0..=64 => CallStatus::Answered,
+            65..=79 => CallStatus::NoAnswer,
+            80..=91 => CallStatus::Busy,
+            _ => CallStatus::Failed,
+        };
+        let ring = rng.range(2, 30) as u32;
+        let billsec = if status == CallStatus::Answered {
+            // Mostly short calls with a long tail, as in real traffic.
+            (match rng.below(10) {
+                0..=5 => rng.range(1, 90),
+                6..=8 => rng.range(91, 600),
+                _ => rng.range(601, 3_600),
+            }) as u32
+        } else {
+            0
+        };
+        let non_connected_fee = status != CallStatus::Answered && tier.charge_non_connected_calls;
+        let cost = if non_connected_fee {
+            tier.non_connected_call_fee
+        } else {
+            tier.cost(billsec)
+        };
+        let streaming_secs = if status == CallStatus::Answered && product == Product::VoiceApi && rng.chance(250) {
+            billsec
+        } else {
+            0
+        };
+        Self {
+            rng,
+            start,
+            direction,
+            product,
+            status,
+            ring,
+            billsec,
+            cost,
+            streaming_secs,
+            streaming_cost: tier.streaming_cost(streaming_secs),
+            non_connected_fee,
+        }
+    }
+
+    fn duration(&self) -> u32 {
+        self.ring + self.billsec
+    }
+
+    fn end(&self) -> Micros {
+        self.start + self.duration() as i64 * MICROS_PER_SEC
+    }
+
+    /// The next draws: the far party's number, then the call's uuid. This is all the
+    /// ledger rows a call causes show of it.
+    fn far_number_and_uuid(&mut self) -> (String, Uuid) {
+        let prefix = self.rng.pick(&["98", "99", "97", "88", "70", "63"]);
+        let mut number = String::with_capacity(13);
+        number.push_str("+91");
+        number.push_str(prefix);
+        self.rng.push_digits(&mut number, 8);
+        (number, self.rng.uuid())
+    }
+}
+
 /// Call `i` (0 = oldest) of account `a`.
 pub fn cdr(ds: &Dataset, a: &Account, i: u32) -> Cdr {
-    let mut rng = Rng::new(cdr_key(ds, a, i));
-    let start = start_with(&mut rng, ds, a, i);
-    let tier = ds.tier_of(a);
-    let direction = if rng.chance(a.inbound_per_mille) {
-        Direction::Inbound
-    } else {
-        Direction::Outbound
-    };
-    let product = if rng.chance(a.voice_api_per_mille) {
-        Product::VoiceApi
-    } else {
-        Product::SipTrunking
-    };
-    let status = match rng.below(100) {
-        0..=64 => CallStatus::Answered,
-        65..=79 => CallStatus::NoAnswer,
-        80..=91 => CallStatus::Busy,
-        _ => CallStatus::Failed,
-    };
-    let ring = rng.range(2, 30) as u32;
-    let billsec = if status == CallStatus::Answered {
-        // Mostly short calls with a long tail, as in real traffic.
-        (match rng.below(10) {
-            0..=5 => rng.range(1, 90),
-            6..=8 => rng.range(91, 600),
-            _ => rng.range(601, 3_600),
-        }) as u32
-    } else {
-        0
-    };
-    let non_connected_fee = status != CallStatus::Answered && tier.charge_non_connected_calls;
-    let cost = if non_connected_fee {
-        tier.non_connected_call_fee
-    } else {
-        tier.cost(billsec)
-    };
-    let streaming_secs = if status == CallStatus::Answered && product == Product::VoiceApi && rng.chance(250) {
-        billsec
-    } else {
-        0
-    };
-    let streaming_cost = tier.streaming_cost(streaming_secs);
+    let mut core = CallCore::new(ds, a, i);
     let own = a
         .numbers
         .first()
         .cloned()
         .unwrap_or_else(|| format!("+9180{}", 10_000_000 + a.index));
-    let other = format!(
-        "+91{}{}",
-        rng.pick(&["98", "99", "97", "88", "70", "63"]),
-        rng.digits(8)
-    );
+    let (other, uuid) = core.far_number_and_uuid();
+    let direction = core.direction;
     let (caller_id_number, destination_number) = match direction {
         Direction::Outbound => (own, other),
         Direction::Inbound => (other, own),
     };
-    let answered = status == CallStatus::Answered;
+    let answered = core.status == CallStatus::Answered;
+    let rng = &mut core.rng;
+    let mut sip_call_id = String::with_capacity(24 + 13);
+    rng.push_chars(&mut sip_call_id, 24, b"0123456789abcdef");
+    sip_call_id.push_str("@sip.vobiz.ai");
     Cdr {
         index: i,
         id: 10_000_000_000 + a.index as u64 * 100_000_000 + i as u64,
-        uuid: rng.uuid(),
+        uuid,
         direction,
-        product,
-        status,
+        product: core.product,
+        status: core.status,
         caller_id_name: if direction == Direction::Outbound {
             a.name.clone()
         } else {
@@ -227,16 +286,16 @@ pub fn cdr(ds: &Dataset, a: &Account, i: u32) -> Cdr {
         },
         caller_id_number,
         destination_number,
-        start,
-        ring,
-        billsec,
-        cost,
-        streaming_secs,
-        streaming_cost,
-        non_connected_fee,
-        sip_call_id: format!("{}@sip.vobiz.ai", rng.string(24, b"0123456789abcdef")),
+        start: core.start,
+        ring: core.ring,
+        billsec: core.billsec,
+        cost: core.cost,
+        streaming_secs: core.streaming_secs,
+        streaming_cost: core.streaming_cost,
+        non_connected_fee: core.non_connected_fee,
+        sip_call_id,
         codec: rng.pick(&["PCMU", "PCMA", "opus"]),
-        trunk_id: (product == Product::SipTrunking).then(|| rng.uuid()),
+        trunk_id: (core.product == Product::SipTrunking).then(|| rng.uuid()),
         bridge_uuid: answered.then(|| rng.uuid()),
         carrier_ip: rng.pick(&["10.20.1.15", "10.20.1.16", "10.20.2.40"]),
         mos: if answered {
@@ -322,7 +381,7 @@ impl AccountIndex {
         let mut target: Option<u32> = None;
         let day = 86_400 * MICROS_PER_SEC;
         for i in 0..a.cdr_count {
-            let c = cdr(ds, a, i);
+            let c = CallCore::new(ds, a, i);
             let is_target = target.is_none()
                 && a.anomaly.is_some()
                 && c.start >= ds.period_start + day
@@ -334,7 +393,7 @@ impl AccountIndex {
             let planted = if is_target { a.anomaly } else { None };
             cdrs.push(CdrKey {
                 start: c.start,
-                total_cost: c.total_cost(),
+                total_cost: c.cost + c.streaming_cost,
                 billsec: c.billsec,
                 duration: c.duration(),
                 status: c.status,
@@ -468,21 +527,15 @@ pub struct LedgerRow {
 
 pub fn ledger_row(ds: &Dataset, a: &Account, k: &LedgerKey) -> LedgerRow {
     let from_call = |i: u32, tag: u64, reference_type: &'static str| {
-        let c = cdr(ds, a, i);
+        let mut c = CallCore::new(ds, a, i);
+        // Outbound calls dialled the far party, inbound ones came from it.
+        let (far, uuid) = c.far_number_and_uuid();
         let description = match reference_type {
             "stream_cdr" => format!("Stream session ({}s)", c.streaming_secs),
             "ncc" => "Non-connected call fee".to_string(),
             _ => match c.direction {
-                Direction::Outbound => format!(
-                    "Call to {} ({}s)",
-                    c.destination_number.trim_start_matches('+'),
-                    c.billsec
-                ),
-                Direction::Inbound => format!(
-                    "Call from {} ({}s)",
-                    c.caller_id_number.trim_start_matches('+'),
-                    c.billsec
-                ),
+                Direction::Outbound => format!("Call to {} ({}s)", far.trim_start_matches('+'), c.billsec),
+                Direction::Inbound => format!("Call from {} ({}s)", far.trim_start_matches('+'), c.billsec),
             },
         };
         LedgerRow {
@@ -491,7 +544,7 @@ pub fn ledger_row(ds: &Dataset, a: &Account, k: &LedgerKey) -> LedgerRow {
             side: k.side,
             amount: k.amount,
             description,
-            reference: Some(c.ledger_reference()),
+            reference: Some(ledger_reference(&uuid)),
             reference_type: Some(reference_type),
             filter_kind: "debit",
             currency: None,

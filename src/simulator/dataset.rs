@@ -172,6 +172,10 @@ impl Tier {
 
 fn price_in_pulses(secs: u32, pulse: u32, rate_per_minute: Decimal) -> Decimal {
     let pulses = secs.div_ceil(pulse);
+    if pulses == 0 {
+        // Most calls: unanswered ones bill nothing, and few calls stream.
+        return Decimal::ZERO;
+    }
     // rate × pulse / 60 terminates for every tier defined below (checked in tests).
     Decimal::from(pulses) * Decimal::from(pulse) * rate_per_minute / Decimal::from(60)
 }

@@ -55,13 +55,28 @@ impl Rng {
         uuid::Builder::from_random_bytes(((hi as u128) << 64 | lo as u128).to_be_bytes()).into_uuid()
     }
 
-    /// `n` characters from `alphabet`.
+    /// `n` characters from `alphabet` (ASCII).
     pub fn string(&mut self, n: usize, alphabet: &[u8]) -> String {
-        (0..n).map(|_| self.pick(alphabet) as char).collect()
+        let mut s = String::with_capacity(n);
+        self.push_chars(&mut s, n, alphabet);
+        s
+    }
+
+    /// Append `n` characters from `alphabet` (ASCII) to `out`: the same draws as `string`.
+    pub fn push_chars(&mut self, out: &mut String, n: usize, alphabet: &[u8]) {
+        assert!(alphabet.is_ascii(), "alphabets are ASCII");
+        out.reserve(n);
+        for _ in 0..n {
+            out.push(self.pick(alphabet) as char);
+        }
     }
 
     pub fn digits(&mut self, n: usize) -> String {
         self.string(n, b"0123456789")
+    }
+
+    pub fn push_digits(&mut self, out: &mut String, n: usize) {
+        self.push_chars(out, n, b"0123456789");
     }
 }
 

@@ -163,7 +163,7 @@ pub fn compute(sim: &Simulator) -> Truth {
         totals.debit_total += t.ledger.debit_total;
         totals.closing_balance += t.closing_balance;
     }
-    let ts = |t| super::wire::ts_micros_z(t);
+    let ts = |t| super::wire::ts_micros_z(t).to_string();
     Truth {
         seed: ds.spec.seed,
         period: ds.spec.period.to_string(),
