@@ -46,7 +46,7 @@ impl RawWriter {
     /// page costs about half of what the streaming encoder spends on the same bytes.
     pub fn append(&mut self, body: &[u8]) -> anyhow::Result<()> {
         self.line.clear();
-        if body.contains(&b'\n') {
+        if memchr::memchr(b'\n', body).is_some() {
             self.line
                 .extend(body.iter().map(|&b| if b == b'\n' || b == b'\r' { b' ' } else { b }));
         } else {

@@ -21,9 +21,10 @@ use super::columns::{Column, DECIMAL_SCALE, Kind, batch, schema};
 /// Rows buffered before they become a record batch; also the row-group size.
 const BATCH_ROWS: usize = 65_536;
 
-/// Columns whose values are (nearly) all distinct, like timestamps: a dictionary there only
-/// costs time before the writer gives up on it.
-const DISTINCT_VALUED: &[&str] = &["uuid", "id", "cdr_uuid", "reference"];
+/// Text columns whose values are (nearly) all distinct: a dictionary there only costs time
+/// before the writer gives up on it (as it does for timestamps), and their min/max
+/// statistics, random ids or phrases, can never let a reader skip a page.
+const DISTINCT_VALUED: &[&str] = &["uuid", "id", "cdr_uuid", "reference", "description"];
 
 /// What was written, for the manifest.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -68,6 +69,12 @@ impl<R: 'static> PartitionWriter<R> {
             .filter(|c| c.kind == Kind::Timestamp || DISTINCT_VALUED.contains(&c.name))
         {
             props = props.set_column_dictionary_enabled(ColumnPath::from(c.name), false);
+        }
+        for c in columns
+            .iter()
+            .filter(|c| c.kind == Kind::Text && DISTINCT_VALUED.contains(&c.name))
+        {
+            props = props.set_column_statistics_enabled(ColumnPath::from(c.name), EnabledStatistics::None);
         }
         let props = props
             .set_compression(Compression::ZSTD(ZstdLevel::try_new(1)?))
