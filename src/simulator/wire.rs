@@ -358,8 +358,8 @@ impl<'a> LedgerObject<'a> {
             reference: r.reference,
             reference_type: with_reference_type.then_some(r.reference_type),
             status: "completed",
-            processed_at: at.clone(),
-            created_at: at.clone(),
+            processed_at: at,
+            created_at: at,
             updated_at: at,
         }
     }
@@ -488,8 +488,8 @@ impl<'a> CdrObject<'a> {
             start_time: ts_seconds_z(start),
             answer_time: answer_time.map(ts_seconds_z),
             progress_time: Some(ts_seconds_z(start + 1_000_000)),
-            end_time: end.clone(),
-            created_at: end.clone(),
+            end_time: end,
+            created_at: end,
             updated_at: end,
             sip_call_id: c.sip_call_id,
             cost: c.cost,
