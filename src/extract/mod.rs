@@ -161,6 +161,17 @@ impl AccountOutcome {
     }
 }
 
+/// On the first page kept, make room for every row the API says there are: growing by
+/// doubling copied each account's rows several times over, into memory fresh from the OS.
+/// Only when they fit the hand-off with the account's other rows (`kept_elsewhere`), so a
+/// total that is wrong or too large never reserves more than the hand-off bound.
+fn reserve_for_total<T>(rows: &mut Vec<T>, reported_total: u64, kept_elsewhere: usize) {
+    let room = HANDOFF_MAX_ROWS.saturating_sub(kept_elsewhere) as u64;
+    if rows.capacity() == 0 && reported_total <= room {
+        rows.reserve(reported_total as usize);
+    }
+}
+
 struct Ctx {
     client: Arc<ApiClient>,
     layout: Layout,
@@ -400,6 +411,9 @@ async fn ledger_and_balance(ctx: &Ctx, c: &Customer, out: &mut AccountOutcome) -
             let keep = out.keeps_rows(ctx);
             let parse = |b: &[u8]| LedgerPage::parse(b, keep);
             let (body, page) = ctx.client.get(&path, &q, Auth::Partner, parse).await?;
+            if keep {
+                reserve_for_total(&mut out.rows.ledger, page.info.total, out.rows.calls.len());
+            }
             let fresh = pager.accept(page.info).with_context(|| format!("paging {path}"))?;
             // Every page as written to raw/, repeats and all: normalize dedups them the same way.
             out.rows.ledger.extend(page.typed.into_iter().flatten());
@@ -663,6 +677,9 @@ async fn cdrs(ctx: &Ctx, c: &Customer, out: &mut AccountOutcome) -> anyhow::Resu
         let parse = |b: &[u8]| CdrPage::parse(b, keep);
         let (body, page) = ctx.client.get(&path, &q, Auth::Partner, parse).await?;
         let p = page.pagination;
+        if keep {
+            reserve_for_total(&mut out.rows.calls, page.info.total, out.rows.ledger.len());
+        }
         out.rows.calls.extend(page.typed.into_iter().flatten());
         out.bound_rows();
         let fresh = pager.accept(page.info).with_context(|| format!("paging {path}"))?;

@@ -302,18 +302,22 @@ fn first_of_each<R>(
     account: &str,
     report: &mut Report,
 ) -> Vec<R> {
-    let mut parsed = Vec::with_capacity(rows.len());
-    for row in rows {
-        match row {
-            Ok(r) => parsed.push(r),
-            Err((key, reason)) => report.rejects.push(Reject {
-                table,
-                account: account.to_string(),
-                key,
-                reason,
-            }),
-        }
-    }
+    // Collected in place (the rows' buffer is reused, not copied into a new one).
+    let mut parsed: Vec<R> = rows
+        .into_iter()
+        .filter_map(|row| match row {
+            Ok(r) => Some(r),
+            Err((key, reason)) => {
+                report.rejects.push(Reject {
+                    table,
+                    account: account.to_string(),
+                    key,
+                    reason,
+                });
+                None
+            }
+        })
+        .collect();
     let first: Vec<bool> = {
         let mut seen = HashSet::with_capacity_and_hasher(parsed.len(), Default::default());
         parsed.iter().map(|r| seen.insert(key(r))).collect()
