@@ -41,57 +41,29 @@ impl<'o> Object<'o> {
         string(out, v);
     }
 
+    /// A string written between quotes as it is: only for text that cannot need escaping.
+    #[inline(always)]
+    fn quoted_as_is(&mut self, name: &str, text: &[u8]) {
+        let out = self.key(name);
+        out.push(b'"');
+        out.extend_from_slice(text);
+        out.push(b'"');
+    }
+
     /// A string from the simulator's own constants, none of which needs escaping.
     #[inline(always)]
     fn constant(&mut self, name: &str, v: &'static str) {
         debug_assert!(!needs_escape(v), "{v:?}");
-        let out = self.key(name);
-        out.push(b'"');
-        out.extend_from_slice(v.as_bytes());
-        out.push(b'"');
-    }
-
-    fn opt_constant(&mut self, name: &str, v: Option<&'static str>) {
-        match v {
-            Some(v) => self.constant(name, v),
-            None => self.key(name).extend_from_slice(b"null"),
-        }
+        self.quoted_as_is(name, v.as_bytes());
     }
 
     /// A timestamp: digits, `-`, `:`, `.`, `T`, `Z` and `+`, nothing to escape.
     fn stamp(&mut self, name: &str, v: &Stamp) {
-        let out = self.key(name);
-        out.push(b'"');
-        out.extend_from_slice(v.as_bytes());
-        out.push(b'"');
-    }
-
-    fn opt_stamp(&mut self, name: &str, v: Option<&Stamp>) {
-        match v {
-            Some(v) => self.stamp(name, v),
-            None => self.key(name).extend_from_slice(b"null"),
-        }
-    }
-
-    fn opt_str(&mut self, name: &str, v: Option<&str>) {
-        match v {
-            Some(v) => self.str(name, v),
-            None => self.key(name).extend_from_slice(b"null"),
-        }
+        self.quoted_as_is(name, v.as_bytes());
     }
 
     fn uuid(&mut self, name: &str, v: &Uuid) {
-        let out = self.key(name);
-        out.push(b'"');
-        out.extend_from_slice(v.hyphenated().encode_lower(&mut Uuid::encode_buffer()).as_bytes());
-        out.push(b'"');
-    }
-
-    fn opt_uuid(&mut self, name: &str, v: Option<&Uuid>) {
-        match v {
-            Some(v) => self.uuid(name, v),
-            None => self.key(name).extend_from_slice(b"null"),
-        }
+        self.quoted_as_is(name, v.hyphenated().encode_lower(&mut Uuid::encode_buffer()).as_bytes());
     }
 
     fn uint(&mut self, name: &str, v: u64) {
@@ -99,9 +71,11 @@ impl<'o> Object<'o> {
         out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
     }
 
-    fn opt_uint(&mut self, name: &str, v: Option<u64>) {
+    /// An optional member: `write` for a value, `null` for none.
+    #[inline(always)]
+    fn opt<T>(&mut self, name: &str, v: Option<T>, write: impl FnOnce(&mut Self, &str, T)) {
         match v {
-            Some(v) => self.uint(name, v),
+            Some(v) => write(self, name, v),
             None => self.key(name).extend_from_slice(b"null"),
         }
     }
@@ -184,8 +158,8 @@ fn cdr(out: &mut Vec<u8>, c: &CdrObject) {
     o.uint("billsec", c.billsec.into());
     o.uint("ring_time", c.ring_time.into());
     o.stamp("start_time", &c.start_time);
-    o.opt_stamp("answer_time", c.answer_time.as_ref());
-    o.opt_stamp("progress_time", c.progress_time.as_ref());
+    o.opt("answer_time", c.answer_time.as_ref(), Object::stamp);
+    o.opt("progress_time", c.progress_time.as_ref(), Object::stamp);
     o.stamp("end_time", &c.end_time);
     o.stamp("created_at", &c.created_at);
     o.stamp("updated_at", &c.updated_at);
@@ -194,15 +168,15 @@ fn cdr(out: &mut Vec<u8>, c: &CdrObject) {
     o.number("streaming_cost", c.streaming_cost);
     o.number("total_cost", c.total_cost);
     o.str("currency", c.currency);
-    o.opt_uuid("bridge_uuid", c.bridge_uuid.as_ref());
-    o.opt_str("campaign_id", c.campaign_id.as_deref());
-    o.opt_constant("carrier_ip", c.carrier_ip);
-    o.opt_constant("codec", c.codec);
-    o.opt_str("customer_endpoint", c.customer_endpoint.as_deref());
-    o.opt_str("terminated_to", c.terminated_to.as_deref());
-    o.opt_uuid("trunk_id", c.trunk_id.as_ref());
-    o.opt_uint("failure_code", c.failure_code.map(u64::from));
-    o.opt_constant("failure_reason", c.failure_reason);
+    o.opt("bridge_uuid", c.bridge_uuid.as_ref(), Object::uuid);
+    o.opt("campaign_id", c.campaign_id.as_deref(), Object::str);
+    o.opt("carrier_ip", c.carrier_ip, Object::constant);
+    o.opt("codec", c.codec, Object::constant);
+    o.opt("customer_endpoint", c.customer_endpoint.as_deref(), Object::str);
+    o.opt("terminated_to", c.terminated_to.as_deref(), Object::str);
+    o.opt("trunk_id", c.trunk_id.as_ref(), Object::uuid);
+    o.opt("failure_code", c.failure_code.map(u64::from), Object::uint);
+    o.opt("failure_reason", c.failure_reason, Object::constant);
     o.constant("hangup_cause", c.hangup_cause);
     o.uint("hangup_cause_code", c.hangup_cause_code.into());
     o.constant("hangup_cause_name", c.hangup_cause_name);
@@ -211,8 +185,8 @@ fn cdr(out: &mut Vec<u8>, c: &CdrObject) {
     o.number("jitter", c.jitter);
     o.number("mos", c.mos);
     o.number("packet_loss", c.packet_loss);
-    o.opt_constant("network_addr", c.network_addr);
-    o.opt_constant("sip_user_agent", c.sip_user_agent);
+    o.opt("network_addr", c.network_addr, Object::constant);
+    o.opt("sip_user_agent", c.sip_user_agent, Object::constant);
     o.close();
 }
 
@@ -229,7 +203,7 @@ fn ledger_row(out: &mut Vec<u8>, l: &LedgerObject) {
         o.str("reference", r);
     }
     if let Some(t) = l.reference_type {
-        o.opt_str("reference_type", t);
+        o.opt("reference_type", t, Object::str);
     }
     o.constant("status", l.status);
     o.stamp("processed_at", &l.processed_at);
