@@ -83,6 +83,10 @@ pub async fn start(spec: DatasetSpec, faults: FaultSpec, addr: SocketAddr) -> st
         faults,
         DEFAULT_CACHED_ACCOUNTS,
     ));
+    let warming = sim.clone();
+    tokio::task::spawn_blocking(move || warming.warm())
+        .await
+        .map_err(std::io::Error::other)?;
     let listener = TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
     let (tx, rx) = oneshot::channel::<()>();
