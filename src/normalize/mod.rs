@@ -187,11 +187,29 @@ impl Normalizer {
             report.tables.insert(table.name().to_string(), stats);
             crate::crashpoint::here("normalize.partition");
         };
-        replaced(Table::Accounts, w.accounts.finish()?);
-        replaced(Table::Balances, w.balances.finish()?);
-        replaced(Table::Transactions, w.transactions.finish()?);
-        replaced(Table::Cdrs, w.cdrs.finish()?);
-        replaced(Table::AnalyticsDaily, w.analytics.finish()?);
+        // The two big tables close on two cores: each still has its last row group to encode
+        // and compress, its footer to write and its file to sync, and one after the other
+        // they were the serial end of every run.
+        let Writers {
+            accounts,
+            balances,
+            transactions,
+            cdrs,
+            analytics,
+        } = w;
+        let (transactions, cdrs, accounts, balances, analytics) = std::thread::scope(|s| {
+            let transactions = s.spawn(|| transactions.finish());
+            let cdrs = s.spawn(|| cdrs.finish());
+            let small = (accounts.finish(), balances.finish(), analytics.finish());
+            let join =
+                |h: std::thread::ScopedJoinHandle<'_, _>| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+            (join(transactions), join(cdrs), small.0, small.1, small.2)
+        });
+        replaced(Table::Accounts, accounts?);
+        replaced(Table::Balances, balances?);
+        replaced(Table::Transactions, transactions?);
+        replaced(Table::Cdrs, cdrs?);
+        replaced(Table::AnalyticsDaily, analytics?);
         for r in &report.rejects {
             tracing::warn!(table = r.table, account = %r.account, key = ?r.key, reason = %r.reason, "row rejected");
         }

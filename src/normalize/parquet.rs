@@ -3,7 +3,7 @@
 //! `part-0.parquet`. Readers see the old partition or the new one, never a mixture.
 
 use std::fs::File;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -36,10 +36,30 @@ pub struct TableStats {
     pub sums: std::collections::BTreeMap<String, Decimal>,
 }
 
+/// A file hashed as it is written (Parquet is written front to back, never seeking), so the
+/// manifest's sha256 needs no second read of the partition at the end of the run, when it
+/// was the serial tail of normalize.
+struct Hashed {
+    file: File,
+    sha256: Sha256,
+}
+
+impl Write for Hashed {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.sha256.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
 pub struct PartitionWriter<R: 'static> {
     target: PathBuf,
     tmp: tempfile::NamedTempFile,
-    writer: ArrowWriter<File>,
+    writer: ArrowWriter<Hashed>,
     columns: &'static [Column<R>],
     schema: SchemaRef,
     buffer: Vec<R>,
@@ -87,7 +107,11 @@ impl<R: 'static> PartitionWriter<R> {
                     .collect(),
             ))
             .build();
-        let writer = ArrowWriter::try_new(tmp.as_file().try_clone()?, schema.clone(), Some(props))?;
+        let file = Hashed {
+            file: tmp.as_file().try_clone()?,
+            sha256: Sha256::new(),
+        };
+        let writer = ArrowWriter::try_new(file, schema.clone(), Some(props))?;
         let sums = columns
             .iter()
             .enumerate()
@@ -136,11 +160,11 @@ impl<R: 'static> PartitionWriter<R> {
     /// Close the file, sync it and move it over the partition.
     pub fn finish(mut self) -> anyhow::Result<TableStats> {
         self.flush()?;
-        self.writer.close()?;
-        let file = self.tmp.as_file();
+        // Writes the footer and hands back the file, every byte of it hashed.
+        let Hashed { file, sha256 } = self.writer.into_inner()?;
         file.sync_all()?;
         let bytes = file.metadata()?.len();
-        let sha256 = sha256_of(self.tmp.path())?;
+        let sha256 = hex(&sha256.finalize());
         crate::crashpoint::here("parquet.before-rename");
         self.tmp
             .persist(&self.target)
@@ -179,7 +203,11 @@ pub fn sha256_of(path: &Path) -> anyhow::Result<String> {
         }
         h.update(&buf[..n]);
     }
-    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    Ok(hex(&h.finalize()))
+}
+
+fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Reading partitions back (for later stages that need rows, not queries).
@@ -248,5 +276,42 @@ pub mod read {
     /// Microseconds since the epoch, UTC.
     pub fn timestamp(b: &RecordBatch, name: &str) -> anyhow::Result<Vec<Option<i64>>> {
         primitive::<TimestampMicrosecondType>(b, name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rust_decimal::dec;
+
+    use super::*;
+    use crate::normalize::tables::{ANALYTICS_COLUMNS, AnalyticsDayRow};
+
+    #[test]
+    fn the_hash_taken_while_writing_is_the_hash_of_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("t/part-0.parquet");
+        let mut w = PartitionWriter::create(&target, ANALYTICS_COLUMNS, vec![("k".into(), "v".into())]).unwrap();
+        // More than one row group, so that the file is written in several pieces.
+        for day in 0..(BATCH_ROWS as i32 + 10) {
+            w.push(AnalyticsDayRow {
+                date: day,
+                currency: "INR".into(),
+                total_calls: day.into(),
+                answered_calls: 1,
+                total_minutes: dec!(1.5),
+                total_cost: dec!(0.12345),
+                inbound_calls: 0,
+                inbound_answered: 0,
+                inbound_minutes: Decimal::ZERO,
+                outbound_calls: 1,
+                outbound_answered: 1,
+                outbound_minutes: dec!(1.5),
+            })
+            .unwrap();
+        }
+        let stats = w.finish().unwrap();
+        assert_eq!(stats.rows, BATCH_ROWS as u64 + 10);
+        assert_eq!(stats.bytes, std::fs::metadata(&target).unwrap().len());
+        assert_eq!(stats.sha256, sha256_of(&target).unwrap());
     }
 }
