@@ -54,23 +54,51 @@ impl From<&str> for Key {
 /// The bits of `s` if it is a uuid spelled canonically (lowercase, hyphenated), and `None`
 /// for any other spelling, so that two different strings never become the same key.
 fn canonical_uuid(s: &str) -> Option<u128> {
-    let b = s.as_bytes();
-    if b.len() != 36 {
+    let b: &[u8; 36] = s.as_bytes().try_into().ok()?;
+    if [b[8], b[13], b[18], b[23]] != [b'-'; 4] {
         return None;
     }
-    let mut v = 0u128;
-    for (i, &c) in b.iter().enumerate() {
-        let digit = match c {
-            b'-' if matches!(i, 8 | 13 | 18 | 23) => continue,
-            _ if matches!(i, 8 | 13 | 18 | 23) => return None,
-            b'0'..=b'9' => c - b'0',
-            b'a'..=b'f' => c - b'a' + 10,
-            _ => return None,
-        };
-        v = v << 4 | u128::from(digit);
+    // Table-driven and branch-free: every CDR and ledger row's key passes through here.
+    let (mut hi, mut lo, mut invalid) = (0u64, 0u64, 0u8);
+    for (half, positions) in [&mut hi, &mut lo].into_iter().zip(HEX_POSITIONS.chunks_exact(16)) {
+        for &i in positions {
+            let digit = HEX_DIGIT[usize::from(b[i])];
+            invalid |= digit;
+            *half = *half << 4 | u64::from(digit & 0x0f);
+        }
     }
-    Some(v)
+    (invalid & NOT_HEX == 0).then_some(u128::from(hi) << 64 | u128::from(lo))
 }
+
+/// Where a canonical uuid's 32 hex digits are.
+const HEX_POSITIONS: [usize; 32] = {
+    let mut p = [0; 32];
+    let (mut i, mut n) = (0, 0);
+    while i < 36 {
+        if !matches!(i, 8 | 13 | 18 | 23) {
+            p[n] = i;
+            n += 1;
+        }
+        i += 1;
+    }
+    p
+};
+
+/// A lowercase hex digit's value, or `NOT_HEX` for any other byte.
+const NOT_HEX: u8 = 0x80;
+const HEX_DIGIT: [u8; 256] = {
+    let mut t = [NOT_HEX; 256];
+    let mut c = 0;
+    while c < 256 {
+        t[c] = match c as u8 {
+            d @ b'0'..=b'9' => d - b'0',
+            d @ b'a'..=b'f' => d - b'a' + 10,
+            _ => NOT_HEX,
+        };
+        c += 1;
+    }
+    t
+};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PagingError {
@@ -286,6 +314,9 @@ mod tests {
             "{6d2ff92a-4d37-47fc-bf52-6bcca3be30a8}",
             "6d2ff92a-4d37-47fc-bf52_6bcca3be30a8",
             "6d2ff92a-4d37-47fc-bf52-6bcca3be30ag",
+            "6d2ff92a-4d37-47fc-bf52-6bcca3be30\u{e9}",
+            "6d2ff92a-4d37-47fc-bf52-6bcca3be30a:",
+            "6d2ff92a-4d37-47fc-bf52-6bcca3be30a/",
         ] {
             assert_eq!(Key::from(other), Key::Text(other.into()));
             assert_ne!(Key::from(other), Key::from(canonical));
@@ -293,6 +324,13 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn every_canonical_uuid_is_its_bits(bits: u128) {
+            let text = uuid::Uuid::from_u128(bits).hyphenated().to_string();
+            prop_assert_eq!(Key::from(text.as_str()), Key::Uuid(bits));
+            prop_assert_eq!(Key::from(text.to_uppercase().as_str()) == Key::Uuid(bits), !text.bytes().any(|c| c.is_ascii_lowercase()));
+        }
+
         #[test]
         fn every_row_is_seen_exactly_once_even_with_drift(
             rows in 0u64..500, per_page in 1u64..60, late in 0u64..15, scheme in prop::sample::select(vec![Scheme::PageSizeTotal, Scheme::TotalPages, Scheme::HasNext])

@@ -225,7 +225,7 @@ fn array<T>(out: &mut Vec<u8>, items: &[T], write: fn(&mut Vec<u8>, &T)) {
 
 /// `serde_json::to_vec(page)`, faster.
 pub fn cdr_page(page: &PartnerCdrPage) -> Vec<u8> {
-    let mut out = Vec::with_capacity(1024 + page.data.len() * 1024);
+    let mut out = Vec::with_capacity(1024 + page.data.len() * 1536);
     let mut o = Object::open(&mut out);
     o.bool("success", page.success);
     if let Some(id) = page.account_id {
