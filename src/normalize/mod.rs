@@ -366,23 +366,30 @@ fn account(
     let mut calls = first_of_each(rows.calls, |r| &r.uuid, "cdrs", &acct, report);
     calls.sort_by(|a, b| (a.start_time, &a.uuid).cmp(&(b.start_time, &b.uuid)));
 
-    // Which period each fetched call belongs to, for the ledger rows that charge it.
+    // Which period each fetched call belongs to, for the ledger rows that charge it. Almost
+    // every call is in the period itself: its period needs no time-zone arithmetic, and its
+    // label is shared rather than formatted again for every ledger row.
     {
+        use compact_str::ToCompactString;
+        let in_period = |t: i64| (ctx.start..ctx.end).contains(&t);
         let call_period: HashMap<&str, Period> = calls
             .iter()
             .map(|c| {
-                (
-                    c.uuid.as_str(),
-                    Period::containing(crate::model::time::from_micros(c.start_time), ctx.tz),
-                )
+                let period = if in_period(c.start_time) {
+                    ctx.period
+                } else {
+                    Period::containing(crate::model::time::from_micros(c.start_time), ctx.tz)
+                };
+                (c.uuid.as_str(), period)
             })
             .collect();
+        let label = ctx.period.to_compact_string();
         for l in &mut ledger {
             l.cdr_period = l
                 .cdr_uuid
                 .as_deref()
                 .and_then(|u| call_period.get(u))
-                .map(|p| compact_str::ToCompactString::to_compact_string(p));
+                .map(|&p| if p == ctx.period { label.clone() } else { p.to_compact_string() });
         }
     }
     // Debits per call, wherever in the window they were booked.

@@ -54,6 +54,11 @@ impl Stamp {
     pub fn as_bytes(&self) -> &[u8] {
         &self.text[..self.len as usize]
     }
+
+    /// The whole buffer and how much of it is the text.
+    pub fn buffer(&self) -> (&[u8; Stamp::CAPACITY], usize) {
+        (&self.text, self.len as usize)
+    }
 }
 
 impl std::fmt::Write for Stamp {
