@@ -385,11 +385,13 @@ fn account(
             .collect();
         let label = ctx.period.to_compact_string();
         for l in &mut ledger {
-            l.cdr_period = l
-                .cdr_uuid
-                .as_deref()
-                .and_then(|u| call_period.get(u))
-                .map(|&p| if p == ctx.period { label.clone() } else { p.to_compact_string() });
+            l.cdr_period = l.cdr_uuid.as_deref().and_then(|u| call_period.get(u)).map(|&p| {
+                if p == ctx.period {
+                    label.clone()
+                } else {
+                    p.to_compact_string()
+                }
+            });
         }
     }
     // Debits per call, wherever in the window they were booked.

@@ -21,10 +21,18 @@ use super::columns::{Column, DECIMAL_SCALE, Kind, batch, schema};
 /// Rows buffered before they become a record batch; also the row-group size.
 const BATCH_ROWS: usize = 65_536;
 
-/// Text columns whose values are (nearly) all distinct: a dictionary there only costs time
+/// Text columns whose values are (nearly) all distinct (ids, phrases, the numbers people
+/// call): a dictionary there only costs time
 /// before the writer gives up on it (as it does for timestamps), and their min/max
 /// statistics, random ids or phrases, can never let a reader skip a page.
-const DISTINCT_VALUED: &[&str] = &["uuid", "id", "cdr_uuid", "reference", "description"];
+const DISTINCT_VALUED: &[&str] = &[
+    "uuid",
+    "id",
+    "cdr_uuid",
+    "reference",
+    "description",
+    "destination_number",
+];
 
 /// What was written, for the manifest.
 #[derive(Debug, Clone, serde::Serialize)]
