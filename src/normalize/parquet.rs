@@ -22,9 +22,8 @@ use super::columns::{Column, DECIMAL_SCALE, Kind, batch, schema};
 const BATCH_ROWS: usize = 65_536;
 
 /// Text columns whose values are (nearly) all distinct (ids, phrases, the numbers people
-/// call): a dictionary there only costs time
-/// before the writer gives up on it (as it does for timestamps), and their min/max
-/// statistics, random ids or phrases, can never let a reader skip a page.
+/// call): a dictionary there only costs time before the writer gives up on it (as it does
+/// for timestamps), and their min/max statistics can never let a reader skip a page.
 const DISTINCT_VALUED: &[&str] = &[
     "uuid",
     "id",
