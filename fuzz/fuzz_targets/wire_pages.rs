@@ -9,7 +9,8 @@
 //! - whatever decodes as a typed page is syntactically valid JSON;
 //! - a lite page and the generic `RowsPage` agree on the rows, and each raw row decodes as the
 //!   lite row type with the same key; a full row implies its lite row with the same values;
-//! - a ledger page implies the ledger-totals view with the same summary.
+//! - a ledger page implies the ledger-totals view with the same summary;
+//! - the hand-written page readers (`cdr_page_full`, `ledger_page_full`) agree with serde_json.
 
 #![no_main]
 
@@ -246,6 +247,10 @@ fn run(input: &[u8]) {
         }
         assert_eq!(full.count, lite.count);
     }
+    // The hand-written reader that extract tries first reads exactly what serde_json reads,
+    // or leaves the page to it.
+    assert_eq!(ledger_page_full(input).ok(), full_ledger.ok());
+    assert_eq!(cdr_page_full(input).ok(), full_cdrs.ok());
 
     // Full rows (normalize): the generic page, then each row on its own.
     if let Some(p) = decode::<RowsPage>(input) {

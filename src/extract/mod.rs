@@ -508,7 +508,7 @@ impl LedgerPage {
     fn parse(body: &[u8], keep_rows: bool) -> Result<Self, serde_json::Error> {
         // One typed pass over the page in the common case; a page with a row the full types
         // refuse is read again loosely (the bad row is rejected on its own, not with its page).
-        if let Ok(full) = wire::parse::<wire::LedgerPageFull>(body) {
+        if let Ok(full) = wire::ledger_page_full(body) {
             let checks = full.transactions.iter().map(|r| (&r.id, &r.kind, Some(r.amount.0)));
             let mut page = Self::checks(&full, checks)?;
             page.typed = keep_rows.then(|| full.transactions.into_iter().map(rows::ledger_row).collect());
@@ -567,7 +567,7 @@ struct CdrPage {
 
 impl CdrPage {
     fn parse(body: &[u8], keep_rows: bool) -> Result<Self, serde_json::Error> {
-        if let Ok(full) = wire::parse::<wire::CdrPageFull>(body) {
+        if let Ok(full) = wire::cdr_page_full(body) {
             let mut page = Self::checks(&full, full.data.iter().map(|r| (&r.uuid, Some(r.total_cost.0))))?;
             page.typed = keep_rows.then(|| full.data.into_iter().map(rows::cdr_row).collect());
             return Ok(page);

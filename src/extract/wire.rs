@@ -24,6 +24,24 @@ fn borrowed<'de: 'a, 'a, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Cow
     Ok(Option::<Borrowed<'a>>::deserialize(d)?.map(|b| b.0))
 }
 
+mod fast;
+
+/// A CDR page with its full rows: read by [`fast`] when it can, by serde_json otherwise.
+pub fn cdr_page_full(body: &[u8]) -> Result<CdrPageFull<'_>, serde_json::Error> {
+    match std::str::from_utf8(body).ok().and_then(fast::cdr_page) {
+        Some(page) => Ok(page),
+        None => parse(body),
+    }
+}
+
+/// A ledger page with its full rows: read by [`fast`] when it can, by serde_json otherwise.
+pub fn ledger_page_full(body: &[u8]) -> Result<LedgerPageFull<'_>, serde_json::Error> {
+    match std::str::from_utf8(body).ok().and_then(fast::ledger_page) {
+        Some(page) => Ok(page),
+        None => parse(body),
+    }
+}
+
 /// Parse a body, its UTF-8 checked once up front: serde_json then reads its strings without
 /// checking each one again (per-string checks took about 5% of extract and of normalize). A
 /// body that is not UTF-8 goes through `from_slice`, so that its error is what it always was
@@ -65,7 +83,7 @@ pub struct TierLite<'a> {
 
 /// A ledger page; its rows are [`LedgerRowLite`] (extract's checks) or [`LedgerRowWire`]
 /// (the full rows, so that a page is parsed once).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, PartialEq)]
 pub struct LedgerPageOf<R> {
     pub transactions: Vec<R>,
     pub summary: LedgerSummary,
@@ -87,7 +105,7 @@ pub struct LedgerRowLite<'a> {
     pub amount: RowMoney,
 }
 
-#[derive(Debug, Deserialize, Clone, Copy)]
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq)]
 pub struct LedgerSummary {
     pub total_transactions: u64,
     pub total_debit: WireMoney,
@@ -97,7 +115,7 @@ pub struct LedgerSummary {
 }
 
 /// A CDR page; its rows are [`CdrLite`] (extract's checks) or [`CdrWire`] (the full rows).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, PartialEq)]
 pub struct CdrPageOf<R> {
     pub count: u64,
     pub data: Vec<R>,
@@ -115,7 +133,7 @@ pub struct CdrLite<'a> {
     pub total_cost: RowMoney,
 }
 
-#[derive(Debug, Deserialize, Clone, Copy)]
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq)]
 pub struct Pagination {
     pub page: u64,
     pub per_page: u64,
@@ -124,7 +142,7 @@ pub struct Pagination {
     pub has_next: bool,
 }
 
-#[derive(Debug, Deserialize, Clone, Copy)]
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq)]
 pub struct CdrSummaryLite {
     #[serde(rename = "totalCalls")]
     pub total_calls: u64,
@@ -201,7 +219,7 @@ pub struct TierWire<'a> {
     pub billing_increment_seconds: Option<u32>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, PartialEq)]
 pub struct LedgerRowWire<'a> {
     #[serde(borrow)]
     pub id: Cow<'a, str>,
@@ -228,7 +246,7 @@ pub struct LedgerRowWire<'a> {
     pub processed_at: Option<Cow<'a, str>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, PartialEq)]
 pub struct CdrWire<'a> {
     pub id: Option<u64>,
     #[serde(borrow)]
