@@ -480,25 +480,15 @@ impl<'a> Scan<'a> {
 
     /// The members of an object: `member` reads each one's value.
     #[inline]
-    fn object(&mut self, mut member: impl FnMut(&mut Self, &'a str) -> Option<()>) -> Option<()> {
-        self.eat(b'{')?;
-        if self.peek()? == b'}' {
-            self.at += 1;
-            return Some(());
-        }
-        loop {
-            let key = self.string()?;
-            self.eat(b':')?;
-            member(self, key)?;
-            match self.peek()? {
-                b',' => self.at += 1,
-                b'}' => {
-                    self.at += 1;
-                    return Some(());
-                }
-                _ => return None,
-            }
-        }
+    fn object(&mut self, member: impl FnMut(&mut Self, &'a str) -> Option<()>) -> Option<()> {
+        self.members(
+            |s| {
+                let key = s.string()?;
+                s.eat(b':')?;
+                Some(key)
+            },
+            member,
+        )
     }
 
     /// The members of an object of a known layout: `member` reads each one's value. A name
@@ -508,34 +498,46 @@ impl<'a> Scan<'a> {
     fn object_of<M: Copy, const N: usize>(
         &mut self,
         layout: &Layout<M, N>,
-        mut member: impl FnMut(&mut Self, M) -> Option<()>,
+        member: impl FnMut(&mut Self, M) -> Option<()>,
+    ) -> Option<()> {
+        // The index of the member the layout expects next; the name reader owns it.
+        let mut expected = 0;
+        self.members(
+            move |s| {
+                if let Some(len) = layout.name_at(&s.bytes[s.at..], expected) {
+                    s.at += len;
+                    expected += 1;
+                    return Some(layout.members[expected - 1].1);
+                }
+                let key = s.string()?;
+                s.eat(b':')?;
+                Some(match layout.members.iter().position(|(name, _)| *name == key) {
+                    Some(i) => {
+                        expected = i + 1;
+                        layout.members[i].1
+                    }
+                    None => layout.unknown,
+                })
+            },
+            member,
+        )
+    }
+
+    /// An object's members: `name` reads a name and its colon, `member` the value after it.
+    #[inline]
+    fn members<K>(
+        &mut self,
+        mut name: impl FnMut(&mut Self) -> Option<K>,
+        mut member: impl FnMut(&mut Self, K) -> Option<()>,
     ) -> Option<()> {
         self.eat(b'{')?;
         if self.peek()? == b'}' {
             self.at += 1;
             return Some(());
         }
-        let mut expected = 0;
         loop {
-            let which = match layout.name_at(&self.bytes[self.at..], expected) {
-                Some(len) => {
-                    self.at += len;
-                    expected += 1;
-                    layout.members[expected - 1].1
-                }
-                None => {
-                    let key = self.string()?;
-                    self.eat(b':')?;
-                    match layout.members.iter().position(|(name, _)| *name == key) {
-                        Some(i) => {
-                            expected = i + 1;
-                            layout.members[i].1
-                        }
-                        None => layout.unknown,
-                    }
-                }
-            };
-            member(self, which)?;
+            let key = name(self)?;
+            member(self, key)?;
             match self.peek()? {
                 b',' => self.at += 1,
                 b'}' => {
