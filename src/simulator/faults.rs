@@ -16,8 +16,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use super::dataset::Micros;
+use super::errors::catalogue_error;
 use super::rng::{Rng, key};
-use super::server::Simulator;
 use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -175,6 +176,25 @@ impl FaultState {
     }
 }
 
+/// Everything the fault middleware reads, held apart from the simulator so that this module
+/// needs nothing from the HTTP layer: the spec, the per-request bookkeeping, and the instant
+/// injected catalogue errors are stamped with (the dataset's "now").
+pub struct FaultInjector {
+    pub spec: FaultSpec,
+    pub state: FaultState,
+    pub now: Micros,
+}
+
+impl FaultInjector {
+    pub fn new(spec: FaultSpec, now: Micros) -> Self {
+        Self {
+            spec,
+            state: FaultState::default(),
+            now,
+        }
+    }
+}
+
 pub fn request_key(method: &str, path_and_query: &str) -> u64 {
     let mut h: u64 = 0xCBF2_9CE4_8422_2325;
     for b in method.bytes().chain([b' ']).chain(path_and_query.bytes()) {
@@ -183,15 +203,15 @@ pub fn request_key(method: &str, path_and_query: &str) -> u64 {
     h
 }
 
-pub async fn inject(State(sim): State<Arc<Simulator>>, req: Request, next: Next) -> Response {
+pub async fn inject(State(injector): State<Arc<FaultInjector>>, req: Request, next: Next) -> Response {
     let pq = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
     let rk = request_key(req.method().as_str(), pq);
-    let spec = &sim.faults;
-    match sim.fault_state.draw(spec, rk) {
+    let spec = &injector.spec;
+    match injector.state.draw(spec, rk) {
         None => next.run(req).await,
         Some(FaultKind::RateLimited) => {
-            let mut resp = super::server::catalogue_error(
-                &sim,
+            let mut resp = catalogue_error(
+                injector.now,
                 rk,
                 StatusCode::TOO_MANY_REQUESTS,
                 "RATE_LIMIT_EXCEEDED",
@@ -201,8 +221,8 @@ pub async fn inject(State(sim): State<Arc<Simulator>>, req: Request, next: Next)
             resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(spec.retry_after_s));
             resp
         }
-        Some(FaultKind::Internal) => super::server::catalogue_error(
-            &sim,
+        Some(FaultKind::Internal) => catalogue_error(
+            injector.now,
             rk,
             StatusCode::INTERNAL_SERVER_ERROR,
             "INTERNAL_ERROR",

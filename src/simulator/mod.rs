@@ -3,10 +3,12 @@
 //! [`dataset`] seeds the partner and its customers, [`activity`] generates calls and ledger
 //! rows on demand, [`server`] serves them over HTTP with each endpoint's documented envelope,
 //! paging and errors, [`faults`] injects failures, and [`truth`] writes the exact figures a
-//! correct client must arrive at.
+//! correct client must arrive at. [`errors`] builds the error bodies both `server` and
+//! `faults` answer with, so neither depends on the other.
 
 pub mod activity;
 pub mod dataset;
+pub mod errors;
 pub mod fast_json;
 pub mod faults;
 pub mod rng;
