@@ -5,9 +5,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 
 use crate::config::{self, Config};
+use crate::context::RunContext;
 use crate::error::usage;
 use crate::model::Period;
 use crate::pipeline::{self, RunOptions};
@@ -32,12 +33,7 @@ pub struct Cli {
     pub command: Command,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    Auto,
-    Text,
-    Json,
-}
+pub use crate::logging::LogFormat;
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -199,46 +195,42 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 println!("{}", pipeline::dry_run(&opts).await?);
                 return Ok(ExitCode::SUCCESS);
             }
-            pipeline::check_period(opts.period, &opts.config)?;
-            let _lock = lock_period(&opts.out, opts.period)?;
-            pipeline::extract(&opts, None).await?;
+            pipeline::extract_only(&opts).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Normalize(args) => {
-            let cfg = Config::load(args.config.as_deref())?;
-            let _lock = lock_period(&args.out, args.period)?;
-            pipeline::normalize(args.out, args.period, &cfg).await?;
+            let (ctx, _lock) = offline(args)?;
+            pipeline::normalize(&ctx).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Reconcile(args) => {
-            let cfg = Config::load(args.config.as_deref())?;
-            let _lock = lock_period(&args.out, args.period)?;
-            let report =
-                tokio::task::spawn_blocking(move || pipeline::reconcile(&args.out, args.period, &cfg)).await??;
+            let (ctx, _lock) = offline(args)?;
+            let report = tokio::task::spawn_blocking(move || pipeline::reconcile(&ctx)).await??;
             Ok(exit_for(&pipeline::RunSummary {
                 reconciliation_errors: report.errors,
                 ..Default::default()
             }))
         }
         Command::Invoice(args) => {
-            let cfg = Config::load(args.config.as_deref())?;
-            let _lock = lock_period(&args.out, args.period)?;
-            tokio::task::spawn_blocking(move || pipeline::invoice(&args.out, args.period, &cfg)).await??;
+            let (ctx, _lock) = offline(args)?;
+            tokio::task::spawn_blocking(move || pipeline::invoice(&ctx)).await??;
             Ok(ExitCode::SUCCESS)
         }
         Command::Report(args) => {
-            let cfg = Config::load(args.config.as_deref())?;
-            let _lock = lock_period(&args.out, args.period)?;
-            tokio::task::spawn_blocking(move || pipeline::report(&args.out, args.period, &cfg)).await??;
+            let (ctx, _lock) = offline(args)?;
+            tokio::task::spawn_blocking(move || pipeline::report(&ctx)).await??;
             Ok(ExitCode::SUCCESS)
         }
         Command::Sim(args) => sim(args).await,
     }
 }
 
-/// A single stage holds the period's lock as a full run does.
-fn lock_period(out: &std::path::Path, period: Period) -> anyhow::Result<crate::lock::PeriodLock> {
-    crate::lock::PeriodLock::acquire(&crate::layout::Layout::new(out), period)
+/// The context of an offline stage, which holds the period's lock as a full run does.
+fn offline(args: StageArgs) -> anyhow::Result<(RunContext, crate::lock::PeriodLock)> {
+    let cfg = Config::load(args.config.as_deref())?;
+    let ctx = pipeline::offline_context(args.out, args.period, cfg);
+    let lock = crate::lock::PeriodLock::acquire(&ctx.layout, ctx.period)?;
+    Ok((ctx, lock))
 }
 
 /// Exit code 3 when reconciliation found errors (after every report was written).
@@ -285,7 +277,7 @@ async fn demo(args: DemoArgs, progress: bool) -> anyhow::Result<ExitCode> {
     // The demo invoices as a fictitious Bengaluru partner unless the config names a supplier.
     cfg.supplier.get_or_insert_with(config::SupplierConfig::demo);
     let period = args.period.unwrap_or_else(last_month);
-    pipeline::check_period(period, &cfg)?;
+    pipeline::check_period(&RunContext::new(period, &args.out, cfg.clone()))?;
     check_anomaly_room(args.accounts, &args.anomalies)?;
     let mut spec = DatasetSpec::new(args.seed, args.accounts, args.cdrs_per_account, period);
     spec.anomalies = args.anomalies.0;

@@ -219,7 +219,7 @@ impl Config {
         if self.api.timeout_secs == 0 {
             return Err(usage("[api] timeout_secs must be at least 1"));
         }
-        crate::invoice::numbering::check_prefix(&self.invoice.prefix)?;
+        crate::model::document::check_prefix(&self.invoice.prefix).map_err(|e| usage(e.to_string()))?;
         let sac = &self.invoice.sac;
         if !(sac.len() == 4 || sac.len() == 6) || !sac.bytes().all(|b| b.is_ascii_digit()) || !sac.starts_with("99") {
             return Err(usage(format!(

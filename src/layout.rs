@@ -4,7 +4,7 @@
 //! <out>/parquet/<table>/period=YYYY-MM/part-0.parquet
 //! <out>/raw/YYYY-MM/<endpoint>/<account or "partner">.jsonl.zst
 //! <out>/YYYY-MM/{manifest.json, reconciliation.html, report.html, invoices/…}
-//! <out>/state/…   (invoice register, locks)
+//! <out>/state/{invoice-register.json, locks/YYYY-MM.lock}
 //! ```
 //! File names built from upstream ids only ever use validated [`AccountId`]s.
 
@@ -149,8 +149,31 @@ impl Layout {
         self.period_dir(period).join("manifest.json")
     }
 
+    pub fn reconciliation_html(&self, period: Period) -> PathBuf {
+        self.period_dir(period).join("reconciliation.html")
+    }
+
+    pub fn report_html(&self, period: Period) -> PathBuf {
+        self.period_dir(period).join("report.html")
+    }
+
+    /// A period's invoice documents, `<number with / → _>.html|.pdf`.
+    pub fn invoices_dir(&self, period: Period) -> PathBuf {
+        self.period_dir(period).join("invoices")
+    }
+
     pub fn state_dir(&self) -> PathBuf {
         self.root.join("state")
+    }
+
+    /// Every invoice number ever issued.
+    pub fn invoice_register(&self) -> PathBuf {
+        self.state_dir().join("invoice-register.json")
+    }
+
+    /// The OS locks that keep two runs of a period apart.
+    pub fn locks_dir(&self) -> PathBuf {
+        self.state_dir().join("locks")
     }
 }
 
@@ -172,5 +195,13 @@ mod tests {
             Path::new("reports/raw/2026-03/transactions/MA_ZKITB8Z2.jsonl.zst")
         );
         assert_eq!(l.manifest(p), Path::new("reports/2026-03/manifest.json"));
+        assert_eq!(
+            l.reconciliation_html(p),
+            Path::new("reports/2026-03/reconciliation.html")
+        );
+        assert_eq!(l.report_html(p), Path::new("reports/2026-03/report.html"));
+        assert_eq!(l.invoices_dir(p), Path::new("reports/2026-03/invoices"));
+        assert_eq!(l.invoice_register(), Path::new("reports/state/invoice-register.json"));
+        assert_eq!(l.locks_dir(), Path::new("reports/state/locks"));
     }
 }

@@ -4,8 +4,10 @@
 //! invoice → report. The [`simulator`] is a faithful, deterministic stand-in for the Vobiz
 //! Partner API, used by `demo` and by the tests.
 
+pub mod api;
 pub mod cli;
 pub mod config;
+pub mod context;
 pub mod crashpoint;
 pub mod error;
 pub mod extract;
@@ -23,3 +25,4 @@ pub mod render;
 pub mod report;
 pub mod resources;
 pub mod simulator;
+pub mod store;

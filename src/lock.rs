@@ -31,7 +31,7 @@ pub struct PeriodLock {
 
 impl PeriodLock {
     pub fn acquire(layout: &Layout, period: Period) -> anyhow::Result<Self> {
-        let dir = layout.state_dir().join("locks");
+        let dir = layout.locks_dir();
         std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
         let path = dir.join(format!("{period}.lock"));
         let mut file = OpenOptions::new()

@@ -20,6 +20,10 @@ const PURGE_DELAY_MS: std::ffi::c_long = 4_000;
 /// bindings do not name it.
 const MI_OPTION_PURGE_DELAY: std::ffi::c_int = 15;
 
+#[allow(
+    unsafe_code,
+    reason = "mimalloc's option setter is a C function the bindings do not wrap"
+)]
 unsafe extern "C" {
     fn mi_option_set(option: std::ffi::c_int, value: std::ffi::c_long);
     #[cfg(test)]
@@ -28,7 +32,10 @@ unsafe extern "C" {
 
 fn main() -> ExitCode {
     // SAFETY: sets one of mimalloc's plain integer options, which it reads when it purges.
-    unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, PURGE_DELAY_MS) };
+    #[allow(unsafe_code, reason = "a call into mimalloc's C API")]
+    unsafe {
+        mi_option_set(MI_OPTION_PURGE_DELAY, PURGE_DELAY_MS)
+    };
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return cli::argument_error(e),
@@ -59,6 +66,7 @@ mod tests {
     #[test]
     fn the_purge_delay_option_is_where_we_set_it() {
         // SAFETY: reads and sets plain integer options.
+        #[allow(unsafe_code, reason = "calls into mimalloc's C API")]
         unsafe {
             assert_eq!(mi_option_get(MI_OPTION_PURGE_DELAY), 1_000);
             mi_option_set(MI_OPTION_PURGE_DELAY, PURGE_DELAY_MS);

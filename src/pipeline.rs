@@ -9,14 +9,17 @@ use anyhow::Context;
 use chrono::Utc;
 use serde::Serialize;
 
+use crate::api::client::{ApiClient, Auth, Secret};
+use crate::api::wire::ProfileWire;
 use crate::config::Config;
+use crate::context::{ApiAccess, RunContext};
 use crate::error::usage;
-use crate::extract::client::{ApiClient, Credentials, RetryPolicy, Secret};
-use crate::layout::{Layout, Table};
+use crate::layout::{RawEndpoint, Table};
 use crate::model::{AccountId, Period};
 use crate::render::Renderer;
 use crate::{extract, manifest, normalize, reconcile};
 
+/// What the command line asks of a run against the API.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
     pub period: Period,
@@ -26,6 +29,23 @@ pub struct RunOptions {
     pub auth_id: String,
     pub auth_token: String,
     pub progress: bool,
+}
+
+impl RunOptions {
+    /// The run's context, built once.
+    pub fn context(&self) -> RunContext {
+        let mut ctx = RunContext::new(self.period, &self.out, self.config.clone());
+        ctx.progress = self.progress;
+        ctx
+    }
+
+    pub fn access(&self) -> ApiAccess {
+        ApiAccess {
+            base_url: self.base_url.clone(),
+            auth_id: self.auth_id.clone(),
+            token: Secret::new(self.auth_token.clone()),
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -39,60 +59,59 @@ struct Inputs<'a> {
 }
 
 /// A period may be the current (unfinished) month, never a future one.
-pub fn check_period(period: Period, cfg: &Config) -> anyhow::Result<()> {
-    let (start, end) = period.bounds(cfg.partner.tz());
+pub fn check_period(ctx: &RunContext) -> anyhow::Result<()> {
     let now = Utc::now();
-    if start > now {
-        return Err(usage(format!("period {period} is in the future")));
+    if ctx.start > now {
+        return Err(usage(format!("period {} is in the future", ctx.period)));
     }
-    if end > now {
-        tracing::warn!(%period, "the period is not over yet: figures will be partial");
+    if ctx.end > now {
+        tracing::warn!(period = %ctx.period, "the period is not over yet: figures will be partial");
     }
     Ok(())
 }
 
-fn client(opts: &RunOptions) -> anyhow::Result<ApiClient> {
-    let api = &opts.config.api;
-    let policy = RetryPolicy {
-        max_retries: api.max_retries,
-        base_delay: std::time::Duration::from_millis(api.initial_backoff_ms),
-        max_delay: std::time::Duration::from_secs(api.max_backoff_secs),
-        timeout: api.timeout(),
-        ..RetryPolicy::default()
-    };
-    let creds = Credentials {
-        id: opts.auth_id.clone(),
-        token: Secret::new(opts.auth_token.clone()),
-    };
-    ApiClient::new(opts.base_url.clone(), creds, policy)
+/// The partner's profile, `GET /partner/me`: its raw body (kept by extract) and display name.
+pub struct Profile {
+    pub body: Vec<u8>,
+    pub name: String,
 }
 
-pub async fn extract(opts: &RunOptions, events: Option<extract::Events>) -> anyhow::Result<extract::Report> {
-    let layout = Layout::new(&opts.out);
-    let client = client(opts)?;
-    let plan = extract::Plan {
-        period: opts.period,
-        time_zone: opts.config.partner.tz(),
-        concurrency: opts.config.api.concurrency,
-        progress: opts.progress,
-    };
-    tracing::info!(period = %opts.period, base_url = %opts.base_url, "extract started");
-    let report = extract::run(std::sync::Arc::new(client), &layout, &plan, events).await?;
-    let (start, end) = opts.period.bounds(plan.time_zone);
+/// Ask the API who we are before anything is written: bad credentials or an unreachable API
+/// fail here and leave the output root untouched. The only request for the profile in a run.
+pub async fn preflight(client: &ApiClient) -> anyhow::Result<Profile> {
+    let (body, name) = client
+        .get("/api/v1/partner/me", &[], Auth::Partner, |b| {
+            serde_json::from_slice::<ProfileWire>(b).map(|p| p.company.unwrap_or(p.name).into_owned())
+        })
+        .await?;
+    Ok(Profile { body, name })
+}
+
+/// Extract the period, with the profile preflight fetched.
+pub async fn extract(
+    ctx: &RunContext,
+    access: &ApiAccess,
+    client: ApiClient,
+    profile: &Profile,
+    events: Option<extract::Events>,
+) -> anyhow::Result<extract::Report> {
+    let layout = &ctx.layout;
+    tracing::info!(period = %ctx.period, base_url = %access.base_url, "extract started");
+    let report = extract::run(std::sync::Arc::new(client), ctx, &profile.body, events).await?;
     manifest::update(
-        &layout,
-        opts.period,
+        layout,
+        ctx.period,
         "inputs",
         &Inputs {
-            base_url: opts.base_url.to_string(),
-            partner: &opts.auth_id,
-            time_zone: &opts.config.partner.time_zone,
-            currency: &opts.config.partner.currency,
-            period_start: start.to_rfc3339(),
-            period_end: end.to_rfc3339(),
+            base_url: access.base_url.to_string(),
+            partner: &access.auth_id,
+            time_zone: &ctx.config.partner.time_zone,
+            currency: &ctx.currency,
+            period_start: ctx.start.to_rfc3339(),
+            period_end: ctx.end.to_rfc3339(),
         },
     )?;
-    manifest::update(&layout, opts.period, "extract", &report)?;
+    manifest::update(layout, ctx.period, "extract", &report)?;
     if !report.failed.is_empty() {
         let names: Vec<String> = report.failed.iter().map(|(a, why)| format!("{a} ({why})")).collect();
         anyhow::bail!(
@@ -113,14 +132,30 @@ pub async fn extract(opts: &RunOptions, events: Option<extract::Events>) -> anyh
     Ok(report)
 }
 
-pub async fn normalize(out: PathBuf, period: Period, cfg: &Config) -> anyhow::Result<normalize::Report> {
-    let tz = cfg.partner.tz();
-    let layout = Layout::new(out);
-    let l2 = layout.clone();
-    let report = tokio::task::spawn_blocking(move || normalize::run(&l2, period, tz))
+/// The `extract` command: preflight, then extract alone.
+pub async fn extract_only(opts: &RunOptions) -> anyhow::Result<extract::Report> {
+    let ctx = opts.context();
+    check_period(&ctx)?;
+    let access = opts.access();
+    let client = access.client(&ctx.config)?;
+    let profile = preflight(&client).await?;
+    let _lock = crate::lock::PeriodLock::acquire(&ctx.layout, ctx.period)?;
+    extract(&ctx, &access, client, &profile, None).await
+}
+
+/// A context for the offline stages: the partner's name from the profile extract kept.
+pub fn offline_context(out: PathBuf, period: Period, cfg: Config) -> RunContext {
+    let mut ctx = RunContext::new(period, out, cfg);
+    ctx.partner = partner_name(&ctx);
+    ctx
+}
+
+pub async fn normalize(ctx: &RunContext) -> anyhow::Result<normalize::Report> {
+    let c2 = ctx.clone();
+    let report = tokio::task::spawn_blocking(move || normalize::run(&c2))
         .await
         .context("normalize task")??;
-    manifest::update(&layout, period, "normalize", &report)?;
+    manifest::update(&ctx.layout, ctx.period, "normalize", &report)?;
     let rows: u64 = report.tables.values().map(|t| t.rows).sum();
     tracing::info!(
         rows,
@@ -137,9 +172,7 @@ pub async fn normalize(out: PathBuf, period: Period, cfg: &Config) -> anyhow::Re
 /// succeeded as a whole, since an account extract refused (say, an invalid id) is never
 /// listed to normalize at all.
 fn normalize_as_extracted(
-    layout: &Layout,
-    period: Period,
-    tz: chrono_tz::Tz,
+    ctx: &RunContext,
     mut events: tokio::sync::mpsc::UnboundedReceiver<extract::Event>,
 ) -> anyhow::Result<Option<normalize::Normalizer>> {
     use extract::Event;
@@ -152,7 +185,7 @@ fn normalize_as_extracted(
             Some(Event::AccountFailed(_)) | None => return Ok(None),
         }
     }
-    let mut n = normalize::Normalizer::open(layout, period, tz)?;
+    let mut n = normalize::Normalizer::open(ctx)?;
     let ids = n.account_ids();
     // An account normalize does not list (its account row is rejected) is released at once:
     // held, it would keep a hand-off slot forever.
@@ -181,27 +214,12 @@ fn normalize_as_extracted(
 }
 
 /// Reconcile a period from its Parquet and write `reconciliation.html`.
-pub fn reconcile(out: &std::path::Path, period: Period, cfg: &Config) -> anyhow::Result<reconcile::Report> {
-    let layout = Layout::new(out);
-    let settings = reconcile::Settings {
-        period,
-        time_zone: cfg.partner.tz(),
-        currency: cfg.partner.currency.clone(),
-        tolerance: cfg.reconcile.tolerance,
-        default_low_balance: cfg.reconcile.default_low_balance,
-    };
-    let outcome = reconcile::run(&layout, &settings)?;
-    let partner = partner_name(&layout, period);
-    let html = reconcile::html::render(
-        &Renderer::new()?,
-        &settings,
-        &partner,
-        &outcome.checks,
-        &outcome.exceptions,
-    )?;
-    crate::output::write_atomic(&layout.period_dir(period).join("reconciliation.html"), html.as_bytes())?;
+pub fn reconcile(ctx: &RunContext) -> anyhow::Result<reconcile::Report> {
+    let outcome = reconcile::run(ctx)?;
+    let html = reconcile::html::render(&Renderer::new()?, ctx, &outcome.checks, &outcome.exceptions)?;
+    crate::output::write_atomic(&ctx.layout.reconciliation_html(ctx.period), html.as_bytes())?;
     crate::crashpoint::here("reconcile.written");
-    manifest::update(&layout, period, "reconcile", &outcome.report)?;
+    manifest::update(&ctx.layout, ctx.period, "reconcile", &outcome.report)?;
     let r = &outcome.report;
     tracing::info!(
         accounts = r.accounts,
@@ -213,50 +231,33 @@ pub fn reconcile(out: &std::path::Path, period: Period, cfg: &Config) -> anyhow:
     Ok(outcome.report)
 }
 
-/// Issue the period's GST invoices (HTML) and their tables.
-pub fn invoice(out: &std::path::Path, period: Period, cfg: &Config) -> anyhow::Result<crate::invoice::Report> {
-    let layout = Layout::new(out);
-    let supplier = cfg.supplier.clone().ok_or_else(|| {
-        usage("the invoice stage needs a [supplier] section in the config (legal_name, address, gstin)")
-    })?;
-    let settings = crate::invoice::Settings {
-        period,
-        currency: cfg.partner.currency.clone(),
-        supplier,
-        invoice: cfg.invoice.clone(),
-    };
-    let report = crate::invoice::run(&layout, &settings)?;
-    manifest::update(&layout, period, "invoice", &report)?;
+/// Issue the period's GST invoices (HTML and PDF) and their tables.
+pub fn invoice(ctx: &RunContext) -> anyhow::Result<crate::invoice::Report> {
+    let report = crate::invoice::run(ctx)?;
+    manifest::update(&ctx.layout, ctx.period, "invoice", &report)?;
     tracing::info!(invoices = report.invoices, b2b = report.b2b, total = %report.total, "invoice finished");
     Ok(report)
 }
 
 /// Write the partner's monthly report, `report.html`, from the period's tables.
-pub fn report(out: &std::path::Path, period: Period, cfg: &Config) -> anyhow::Result<crate::report::Report> {
-    let layout = Layout::new(out);
-    let settings = crate::report::Settings {
-        period,
-        time_zone: cfg.partner.tz(),
-        currency: cfg.partner.currency.clone(),
-        partner: partner_name(&layout, period),
-        top: 10,
-    };
-    let report = crate::report::run(&layout, &settings)?;
+pub fn report(ctx: &RunContext) -> anyhow::Result<crate::report::Report> {
+    let report = crate::report::run(ctx)?;
     crate::crashpoint::here("report.written");
-    manifest::update(&layout, period, "report", &report)?;
+    manifest::update(&ctx.layout, ctx.period, "report", &report)?;
     tracing::info!(customers = report.customers, calls = report.calls, "report finished");
     Ok(report)
 }
 
-/// The partner's name as its profile gives it (for report headers).
-fn partner_name(layout: &Layout, period: Period) -> String {
-    let path = layout.raw_partner(period, crate::layout::RawEndpoint::Profile);
-    let pages = crate::extract::raw::read_pages(&path).ok();
+/// The partner's name as the profile extract kept gives it (for report headers), when the
+/// offline stages run without the API.
+fn partner_name(ctx: &RunContext) -> String {
+    let path = ctx.layout.raw_partner(ctx.period, RawEndpoint::Profile);
+    let pages = crate::store::raw::read_pages(&path).ok();
     pages
         .as_ref()
         .and_then(|pages| pages.last())
         .and_then(|p| {
-            serde_json::from_slice::<crate::extract::wire::ProfileWire>(p)
+            serde_json::from_slice::<ProfileWire>(p)
                 .ok()
                 .map(|w| w.company.map(|c| c.into_owned()).unwrap_or_else(|| w.name.into_owned()))
         })
@@ -296,64 +297,56 @@ impl std::fmt::Display for RunSummary {
     }
 }
 
-/// Ask the API who we are before anything is written: bad credentials or an unreachable API
-/// fail here and leave the output root untouched. Returns the partner's display name.
-async fn preflight(opts: &RunOptions) -> anyhow::Result<String> {
-    let (_, name) = client(opts)?
-        .get("/api/v1/partner/me", &[], crate::extract::client::Auth::Partner, |b| {
-            serde_json::from_slice::<crate::extract::wire::ProfileWire>(b)
-                .map(|p| p.company.unwrap_or(p.name).into_owned())
-        })
-        .await?;
-    Ok(name)
-}
-
 /// Check everything a run needs, write nothing, and say what the run would do.
 pub async fn dry_run(opts: &RunOptions) -> anyhow::Result<String> {
-    check_period(opts.period, &opts.config)?;
-    let partner = preflight(opts).await?;
-    let (start, end) = opts.period.bounds(opts.config.partner.tz());
-    let supplier = match &opts.config.supplier {
+    let ctx = opts.context();
+    check_period(&ctx)?;
+    let partner = preflight(&opts.access().client(&ctx.config)?).await?.name;
+    let supplier = match &ctx.config.supplier {
         Some(_) => "",
         None => "; but the config has no [supplier], so a real run would refuse to start",
     };
     Ok(format!(
         "dry run: credentials accepted; would bill {partner} for {} ({} to {} UTC) from {} into {}; nothing written{supplier}",
-        opts.period,
-        start.format("%Y-%m-%d %H:%M"),
-        end.format("%Y-%m-%d %H:%M"),
+        ctx.period,
+        ctx.start.format("%Y-%m-%d %H:%M"),
+        ctx.end.format("%Y-%m-%d %H:%M"),
         opts.base_url,
-        opts.out.join(opts.period.to_string()).display(),
+        ctx.period_dir().display(),
     ))
 }
 
 /// Every stage, in order.
 pub async fn run(opts: &RunOptions) -> anyhow::Result<RunSummary> {
-    check_period(opts.period, &opts.config)?;
-    if opts.config.supplier.is_none() {
+    let mut ctx = opts.context();
+    check_period(&ctx)?;
+    if ctx.config.supplier.is_none() {
         return Err(usage(
             "a full run issues invoices: add a [supplier] section to the config (legal_name, address, gstin)",
         ));
     }
     let started = std::time::Instant::now();
-    preflight(opts).await?;
-    let layout = Layout::new(&opts.out);
-    let _lock = crate::lock::PeriodLock::acquire(&layout, opts.period)?;
-    crate::output::remove_stale_temporaries(&layout.period_dir(opts.period))?;
+    let access = opts.access();
+    let client = access.client(&ctx.config)?;
+    let profile = preflight(&client).await?;
+    ctx.partner = profile.name.clone();
+    let layout = ctx.layout.clone();
+    let _lock = crate::lock::PeriodLock::acquire(&layout, ctx.period)?;
+    crate::output::remove_stale_temporaries(&ctx.period_dir())?;
     crate::output::remove_stale_temporaries(&layout.state_dir())?;
     // Normalize each account on the other core as soon as extract has finished it; output
     // order stays the account order, so the result is the same as running the stages apart.
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let (l2, period, tz) = (layout.clone(), opts.period, opts.config.partner.tz());
-    let normalizing = tokio::task::spawn_blocking(move || normalize_as_extracted(&l2, period, tz, rx));
-    let extracted = extract(opts, Some(tx)).await;
+    let c2 = ctx.clone();
+    let normalizing = tokio::task::spawn_blocking(move || normalize_as_extracted(&c2, rx));
+    let extracted = extract(&ctx, &access, client, &profile, Some(tx)).await;
     let normalized = normalizing.await.context("normalize task")?;
     let extracted = extracted?;
     let normalizer = normalized?.context("extract finished without every account")?;
     let normalized = tokio::task::spawn_blocking(move || normalizer.finish())
         .await
         .context("normalize task")??;
-    manifest::update(&layout, opts.period, "normalize", &normalized)?;
+    manifest::update(&layout, ctx.period, "normalize", &normalized)?;
     tracing::info!(
         rows = normalized.tables.values().map(|t| t.rows).sum::<u64>(),
         rejects = normalized.rejects.len(),
@@ -363,7 +356,7 @@ pub async fn run(opts: &RunOptions) -> anyhow::Result<RunSummary> {
     let rows = extracted.cdr_rows + extracted.ledger_rows;
     manifest::update(
         &layout,
-        opts.period,
+        ctx.period,
         "run",
         &serde_json::json!({
             "seconds": seconds,
@@ -374,19 +367,19 @@ pub async fn run(opts: &RunOptions) -> anyhow::Result<RunSummary> {
             "rejected_rows": normalized.rejects.len(),
         }),
     )?;
-    let (out, period, cfg) = (opts.out.clone(), opts.period, opts.config.clone());
     // Offline stages, in order; exceptions do not stop the invoices (exit code 3 says so).
+    let c2 = ctx.clone();
     let (reconciled, invoiced) = tokio::task::spawn_blocking(move || {
-        let r = reconcile(&out, period, &cfg)?;
-        let i = invoice(&out, period, &cfg)?;
-        report(&out, period, &cfg)?;
+        let r = reconcile(&c2)?;
+        let i = invoice(&c2)?;
+        report(&c2)?;
         anyhow::Ok((r, i))
     })
     .await
     .context("offline stages")??;
     crate::crashpoint::here("run.finished");
     Ok(RunSummary {
-        period: Some(opts.period),
+        period: Some(ctx.period),
         accounts: extracted.accounts,
         // Calls of the period (extract also fetched the margin days that normalize cut off).
         calls: normalized.tables.get(Table::Cdrs.name()).map_or(0, |t| t.rows),

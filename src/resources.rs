@@ -13,6 +13,7 @@ pub fn peak_rss_mib() -> Option<u64> {
 pub fn cpu_seconds() -> Option<f64> {
     let mut usage = std::mem::MaybeUninit::<libc::rusage>::uninit();
     // SAFETY: getrusage fills the struct it is given and reports failure by its return value.
+    #[allow(unsafe_code, reason = "getrusage(2) through libc: std has no CPU-time API")]
     let usage = unsafe {
         if libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()) != 0 {
             return None;

@@ -1,4 +1,4 @@
-//! `extract::redact::redact_string_member` on `key \n json`.
+//! `api::redact::redact_string_member` on `key \n json`.
 //!
 //! The input is split at its first newline into the member name and the page (no newline: the
 //! whole input is the page and the name is `auth_token`). Names are restricted to what JSON
@@ -24,7 +24,7 @@ use std::fmt;
 use libfuzzer_sys::fuzz_target;
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
-use vobiz_billing_fuzz::extract::redact::redact_string_member;
+use vobiz_billing_fuzz::api::redact::redact_string_member;
 
 /// Also require the redaction of members whose name is spelled with escapes.
 const STRICT_ESCAPED_NAMES: bool = true;

@@ -1,4 +1,4 @@
-//! Every page type of `src/extract/wire.rs`, decoded from the same bytes.
+//! Every page type of `src/api/wire.rs`, decoded from the same bytes.
 //!
 //! Invariants, beyond "never panics":
 //! - every `WireMoney` that decodes is within storage limits (scale <= 5, at most 15 integer
@@ -20,7 +20,7 @@ use libfuzzer_sys::fuzz_target;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
-use vobiz_billing_fuzz::extract::wire::*;
+use vobiz_billing_fuzz::api::wire::*;
 use vobiz_billing_fuzz::model::money::{self, RowMoney, STORAGE_MAX_INTEGER_DIGITS, STORAGE_SCALE, WireMoney};
 
 fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Option<T> {

@@ -7,30 +7,26 @@
 //! totals and summaries the API reports; rows that appear while paging (drift) trigger
 //! another pass. An account that cannot be completed is reported by name, never half-written.
 
-pub mod client;
-pub mod paging;
-pub mod raw;
-pub mod redact;
-pub mod wire;
-
 use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, anyhow, bail};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use chrono_tz::Tz;
 use futures_util::StreamExt;
 use rust_decimal::Decimal;
 
+use crate::context::RunContext;
 use crate::layout::{Layout, RawEndpoint};
 use crate::model::{AccountId, Period};
-use crate::normalize::AccountRows;
-use crate::normalize::rows::{self, RowError};
-use crate::normalize::tables::{CdrRow, TransactionRow};
-use client::{ApiClient, Auth, Credentials, FetchError, Secret};
-use paging::{PageInfo, Pager, Scheme};
-use raw::RawWriter;
+
+use crate::api::client::{ApiClient, Auth, Credentials, FetchError, Secret};
+use crate::api::paging::{self, PageInfo, Pager, Scheme};
+use crate::api::redact::redact_string_member;
+use crate::api::rows::{self, AccountRows, RowError};
+use crate::api::wire;
+use crate::store::normalized::{CdrRow, TransactionRow};
+use crate::store::raw::RawWriter;
 
 /// Documented maximum page sizes.
 const ACCOUNTS_PER_PAGE: u64 = 100;
@@ -43,14 +39,6 @@ const MAX_LEDGER_PASSES: u32 = 4;
 /// hand-off slots times this bound caps the memory that parsed rows take, whatever the sizes
 /// of the accounts.
 pub const HANDOFF_MAX_ROWS: usize = 32_768;
-
-#[derive(Debug, Clone)]
-pub struct Plan {
-    pub period: Period,
-    pub time_zone: Tz,
-    pub concurrency: usize,
-    pub progress: bool,
-}
 
 /// The UTC windows the API is asked for (its date filters are UTC days).
 #[derive(Debug, Clone, Copy)]
@@ -68,8 +56,7 @@ pub struct Windows {
 }
 
 impl Windows {
-    pub fn new(period: Period, tz: Tz) -> Self {
-        let (start, end) = period.bounds(tz);
+    pub fn new(start: DateTime<Utc>, end: DateTime<Utc>) -> Self {
         Self {
             period_start: start,
             period_end: end,
@@ -175,7 +162,7 @@ fn reserve_for_total<T>(rows: &mut Vec<T>, reported_total: u64, kept_elsewhere: 
 struct Ctx {
     client: Arc<ApiClient>,
     layout: Layout,
-    plan: Plan,
+    period: Period,
     windows: Windows,
     /// Keep each account's typed rows for the consumer of [`Event`]s.
     keep_rows: bool,
@@ -185,12 +172,15 @@ fn day(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
 }
 
+/// Extract the period. `profile` is the body of `GET /partner/me`, which the caller fetched
+/// to check the credentials before anything was written: it is kept as the raw profile page.
 pub async fn run(
     client: Arc<ApiClient>,
-    layout: &Layout,
-    plan: &Plan,
+    run: &RunContext,
+    profile: &[u8],
     events: Option<Events>,
 ) -> anyhow::Result<Report> {
+    let layout = &run.layout;
     let keep_rows = events.is_some();
     // A consumer that went away only stops receiving events; extraction goes on.
     let notify = move |e: Event| {
@@ -202,20 +192,13 @@ pub async fn run(
     let ctx = Arc::new(Ctx {
         client: client.clone(),
         layout: layout.clone(),
-        plan: plan.clone(),
-        windows: Windows::new(plan.period, plan.time_zone),
+        period: run.period,
+        windows: Windows::new(run.start, run.end),
         keep_rows,
     });
     let mut report = Report::default();
-    crate::output::remove_stale_temporaries(&layout.raw_period_dir(plan.period))?;
-
-    // The partner itself: fails fast on bad credentials or an unreachable API.
-    let (body, _) = client
-        .get("/api/v1/partner/me", &[], Auth::Partner, |b| {
-            serde_json::from_slice::<wire::ProfileWire>(b).map(|_| ())
-        })
-        .await?;
-    write_single(layout.raw_partner(plan.period, RawEndpoint::Profile), &body)?;
+    crate::output::remove_stale_temporaries(&layout.raw_period_dir(run.period))?;
+    write_single(layout.raw_partner(run.period, RawEndpoint::Profile), profile)?;
 
     let customers = list_customers(&ctx, &mut report).await?;
     partner_analytics(&ctx).await?;
@@ -225,10 +208,10 @@ pub async fn run(
     // Accounts run as tasks, so that parsing their pages spreads over the runtime's threads.
     // Slots are taken in account order (`then` is sequential): the account the consumer waits
     // for always has one, so it cannot be starved by later accounts waiting to be consumed.
-    let concurrency = plan.concurrency.max(1);
+    let concurrency = run.config.api.concurrency.max(1);
     let slots = Arc::new(tokio::sync::Semaphore::new(2 * concurrency));
     let notify = Arc::new(notify);
-    let bar = progress_bar(plan.progress, customers.len() as u64);
+    let bar = progress_bar(run.progress, customers.len() as u64);
     let results: Vec<(AccountId, anyhow::Result<AccountOutcome>)> = futures_util::stream::iter(customers)
         .then(|c| {
             let slots = slots.clone();
@@ -307,7 +290,7 @@ fn write_single(path: std::path::PathBuf, body: &[u8]) -> anyhow::Result<()> {
 
 async fn list_customers(ctx: &Ctx, report: &mut Report) -> anyhow::Result<Vec<Customer>> {
     let mut pager = Pager::new(Scheme::PageSizeTotal, ACCOUNTS_PER_PAGE);
-    let mut raw = RawWriter::create(&ctx.layout.raw_partner(ctx.plan.period, RawEndpoint::Accounts))?;
+    let mut raw = RawWriter::create(&ctx.layout.raw_partner(ctx.period, RawEndpoint::Accounts))?;
     let mut customers = Vec::new();
     while let Some(page) = pager.next_page() {
         let q = [("page", page.to_string()), ("per_page", ACCOUNTS_PER_PAGE.to_string())];
@@ -344,7 +327,7 @@ async fn list_customers(ctx: &Ctx, report: &mut Report) -> anyhow::Result<Vec<Cu
                     .push((a.auth_id.chars().take(64).collect(), e.to_string())),
             }
         }
-        raw.append(&raw::redact_string_member(&body, "auth_token"))?;
+        raw.append(&redact_string_member(&body, "auth_token"))?;
     }
     let total = pager.last_total.unwrap_or(0);
     if pager.unique_rows() != total {
@@ -369,14 +352,14 @@ async fn partner_analytics(ctx: &Ctx) -> anyhow::Result<()> {
             serde_json::from_slice::<wire::AnalyticsWire>(b).map(|_| ())
         })
         .await?;
-    write_single(ctx.layout.raw_partner(ctx.plan.period, RawEndpoint::Analytics), &body)?;
+    write_single(ctx.layout.raw_partner(ctx.period, RawEndpoint::Analytics), &body)?;
     let (body, ()) = ctx
         .client
         .get("/api/v1/partner/dashboard", &[], Auth::Partner, |b| {
             serde_json::from_slice::<serde::de::IgnoredAny>(b).map(|_| ())
         })
         .await?;
-    write_single(ctx.layout.raw_partner(ctx.plan.period, RawEndpoint::Dashboard), &body)?;
+    write_single(ctx.layout.raw_partner(ctx.period, RawEndpoint::Dashboard), &body)?;
     Ok(())
 }
 
@@ -395,10 +378,7 @@ async fn ledger_and_balance(ctx: &Ctx, c: &Customer, out: &mut AccountOutcome) -
     let path = format!("/api/v1/partner/accounts/{}/transactions", c.id);
     let from = day(ctx.windows.from_day);
     let mut pager = Pager::new(Scheme::TotalPages, LEDGER_PER_PAGE);
-    let mut raw = RawWriter::create(
-        &ctx.layout
-            .raw_account(ctx.plan.period, RawEndpoint::Transactions, &c.id),
-    )?;
+    let mut raw = RawWriter::create(&ctx.layout.raw_account(ctx.period, RawEndpoint::Transactions, &c.id))?;
     // Sums of the rows seen once (the pager says which are new), to check the API's own sums.
     let (mut credit, mut debit, mut unreadable) = (Decimal::ZERO, Decimal::ZERO, 0u64);
     for pass in 1..=MAX_LEDGER_PASSES {
@@ -461,7 +441,7 @@ async fn ledger_and_balance(ctx: &Ctx, c: &Customer, out: &mut AccountOutcome) -
             }
             raw.finish()?;
             write_single(
-                ctx.layout.raw_account(ctx.plan.period, RawEndpoint::Balance, &c.id),
+                ctx.layout.raw_account(ctx.period, RawEndpoint::Balance, &c.id),
                 &balance_body,
             )?;
             out.ledger_rows = total;
@@ -621,8 +601,7 @@ async fn ledger_totals(ctx: &Ctx, c: &Customer) -> anyhow::Result<()> {
         })
         .await?;
     write_single(
-        ctx.layout
-            .raw_account(ctx.plan.period, RawEndpoint::LedgerTotals, &c.id),
+        ctx.layout.raw_account(ctx.period, RawEndpoint::LedgerTotals, &c.id),
         &body,
     )
 }
@@ -648,10 +627,7 @@ async fn wallet(ctx: &Ctx, c: &Customer) -> anyhow::Result<()> {
         })
         .await
     {
-        Ok((body, ())) => write_single(
-            ctx.layout.raw_account(ctx.plan.period, RawEndpoint::Wallet, &c.id),
-            &body,
-        ),
+        Ok((body, ())) => write_single(ctx.layout.raw_account(ctx.period, RawEndpoint::Wallet, &c.id), &body),
         // A customer without a wallet in that currency simply has no thresholds to report.
         Err(FetchError::Refused { status: 404, .. }) => Ok(()),
         Err(e) => Err(e.into()),
@@ -662,7 +638,7 @@ async fn cdrs(ctx: &Ctx, c: &Customer, out: &mut AccountOutcome) -> anyhow::Resu
     let path = format!("/api/v1/partner/accounts/{}/cdrs", c.id);
     let (start, end) = (day(ctx.windows.from_day), day(ctx.windows.cdr_to_day));
     let mut pager = Pager::new(Scheme::HasNext, CDRS_PER_PAGE);
-    let mut raw = RawWriter::create(&ctx.layout.raw_account(ctx.plan.period, RawEndpoint::Cdrs, &c.id))?;
+    let mut raw = RawWriter::create(&ctx.layout.raw_account(ctx.period, RawEndpoint::Cdrs, &c.id))?;
     let mut sum = Decimal::ZERO;
     let mut unreadable = 0;
     let mut reported = None;

@@ -14,10 +14,12 @@ use serde::Serialize;
 
 use super::tax::{self, LineTax, PlaceOfSupply, Recipient, Totals, Treatment};
 use super::words::amount_in_words;
-use crate::layout::{Layout, Table};
+use crate::layout::Layout;
 use crate::model::Period;
 use crate::model::money::round_paise;
-use crate::normalize::parquet::read;
+use crate::model::product::product_label;
+use crate::store::normalized::{AccountRow, CdrRow, TransactionRow};
+use crate::store::read;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Customer {
@@ -81,15 +83,6 @@ impl Usage {
 /// Ledger kinds that are charges for calls (billed from the CDRs, not from the ledger).
 const CALL_CHARGES: [&str; 3] = ["cdr", "stream_cdr", "ncc"];
 
-/// A call's product as invoices and the partner report name it.
-pub fn product_label(context: &str) -> &'static str {
-    match context {
-        "voice-api" => "Voice API",
-        "sip-trunking" => "SIP trunking",
-        _ => "Calls",
-    }
-}
-
 fn charge_label(reference_type: &str) -> String {
     match reference_type {
         "did_rental" => "Phone number rental".into(),
@@ -102,96 +95,60 @@ fn charge_label(reference_type: &str) -> String {
 }
 
 pub fn customers(layout: &Layout, period: Period) -> anyhow::Result<Vec<Customer>> {
-    let mut out = Vec::new();
-    for b in read::batches(&layout.parquet_file(Table::Accounts, period))? {
-        let col = |n| read::text(&b, n);
-        let (id, name, company, address, city, state, zip, country, gstin, email) = (
-            col("auth_id")?,
-            col("name")?,
-            col("company")?,
-            col("address")?,
-            col("city")?,
-            col("state")?,
-            col("zip_code")?,
-            col("country")?,
-            col("gstin")?,
-            col("email")?,
-        );
-        for i in 0..b.num_rows() {
-            out.push(Customer {
-                auth_id: id[i].clone().unwrap_or_default(),
-                name: name[i].clone().unwrap_or_default(),
-                company: company[i].clone(),
-                address: address[i].clone(),
-                city: city[i].clone(),
-                state: state[i].clone(),
-                zip_code: zip[i].clone(),
-                country: country[i].clone(),
-                gstin: gstin[i].clone(),
-                email: email[i].clone(),
-            });
-        }
-    }
-    Ok(out)
+    Ok(read::all::<AccountRow>(layout, period)?
+        .into_iter()
+        .map(|a| Customer {
+            auth_id: a.auth_id,
+            name: a.name,
+            company: a.company,
+            address: a.address,
+            city: a.city,
+            state: a.state,
+            zip_code: a.zip_code,
+            country: a.country,
+            gstin: a.gstin,
+            email: a.email,
+        })
+        .collect())
 }
 
 /// Usage per account from the period's CDRs and ledger.
 pub fn usage(layout: &Layout, period: Period, currency: &str) -> anyhow::Result<BTreeMap<String, Usage>> {
     let mut m: BTreeMap<String, Usage> = BTreeMap::new();
-    for b in read::batches(&layout.parquet_file(Table::Cdrs, period))? {
-        let (acct, context, dir, billsec) = (
-            read::text(&b, "account_id")?,
-            read::text(&b, "context")?,
-            read::text(&b, "call_direction")?,
-            read::int32(&b, "billsec")?,
-        );
-        let (cost, streaming, cur) = (
-            read::decimal(&b, "cost")?,
-            read::decimal(&b, "streaming_cost")?,
-            read::text(&b, "currency")?,
-        );
-        for i in 0..b.num_rows() {
-            if cur[i].as_deref() != Some(currency) {
+    for calls in read::partition::<CdrRow>(layout, period)? {
+        for c in calls? {
+            if c.currency != currency {
                 continue;
             }
-            let u = m.entry(acct[i].clone().unwrap_or_default()).or_default();
+            let u = m.entry(c.account_id.to_string()).or_default();
             let key = (
-                product_label(context[i].as_deref().unwrap_or("")).to_string(),
-                dir[i].clone().unwrap_or_default(),
+                product_label(c.context.as_deref().unwrap_or("")).to_string(),
+                c.call_direction.to_string(),
             );
             let e = u.calls.entry(key).or_default();
             e.0 += 1;
-            e.1 += billsec[i].unwrap_or(0) as i64;
-            e.2 += cost[i].unwrap_or_default();
-            let s = streaming[i].unwrap_or_default();
-            if !s.is_zero() {
+            e.1 += c.billsec as i64;
+            e.2 += c.cost;
+            if !c.streaming_cost.is_zero() {
                 u.streaming.0 += 1;
-                u.streaming.1 += s;
+                u.streaming.1 += c.streaming_cost;
             }
         }
     }
-    for b in read::batches(&layout.parquet_file(Table::Transactions, period))? {
-        let (acct, kind, rtype, amount, cur) = (
-            read::text(&b, "account_id")?,
-            read::text(&b, "type")?,
-            read::text(&b, "reference_type")?,
-            read::decimal(&b, "amount")?,
-            read::text(&b, "currency")?,
-        );
-        for i in 0..b.num_rows() {
-            let rt = rtype[i].as_deref().unwrap_or("unknown");
-            if kind[i].as_deref() != Some("debit") || CALL_CHARGES.contains(&rt) || cur[i].as_deref() != Some(currency)
-            {
+    for ledger in read::partition::<TransactionRow>(layout, period)? {
+        for t in ledger? {
+            let rt = t.reference_type.as_str();
+            if t.kind != "debit" || CALL_CHARGES.contains(&rt) || t.currency != currency {
                 continue;
             }
             let e = m
-                .entry(acct[i].clone().unwrap_or_default())
+                .entry(t.account_id.to_string())
                 .or_default()
                 .charges
                 .entry(rt.to_string())
                 .or_default();
             e.0 += 1;
-            e.1 += amount[i].unwrap_or_default();
+            e.1 += t.amount;
         }
     }
     Ok(m)

@@ -10,7 +10,7 @@
 pub mod build;
 pub mod numbering;
 pub mod pdf;
-pub mod tables;
+pub mod rows;
 pub mod tax;
 pub mod view;
 pub mod words;
@@ -21,19 +21,13 @@ use anyhow::Context;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use crate::config::{InvoiceConfig, SupplierConfig};
-use crate::layout::{Layout, Table};
-use crate::model::{AccountId, Gstin, Period};
-use crate::normalize::parquet::{PartitionWriter, TableStats};
+use crate::context::RunContext;
+use crate::error::usage;
+use crate::model::{AccountId, Gstin};
 use crate::output::write_atomic;
 use crate::render::Renderer;
-
-pub struct Settings {
-    pub period: Period,
-    pub currency: String,
-    pub supplier: SupplierConfig,
-    pub invoice: InvoiceConfig,
-}
+use crate::store::invoices::{InvoiceLineRow, InvoiceRow};
+use crate::store::partition::{PartitionWriter, TableStats};
 
 #[derive(Debug, Default, Serialize)]
 pub struct Report {
@@ -47,53 +41,50 @@ pub struct Report {
     pub seconds: f64,
 }
 
-pub fn run(layout: &Layout, s: &Settings) -> anyhow::Result<Report> {
+pub fn run(ctx: &RunContext) -> anyhow::Result<Report> {
     let started = std::time::Instant::now();
-    let supplier_state = Gstin::parse(&s.supplier.gstin).context("[supplier] gstin")?.state();
+    let (layout, period, currency) = (&ctx.layout, ctx.period, &ctx.currency);
+    let supplier = ctx.config.supplier.as_ref().ok_or_else(|| {
+        usage("the invoice stage needs a [supplier] section in the config (legal_name, address, gstin)")
+    })?;
+    let settings = &ctx.config.invoice;
+    let supplier_state = Gstin::parse(&supplier.gstin).context("[supplier] gstin")?.state();
     let terms = build::Terms {
         supplier_state,
-        sac: &s.invoice.sac,
-        rate_percent: s.invoice.rate_percent,
-        currency: &s.currency,
+        sac: &settings.sac,
+        rate_percent: settings.rate_percent,
+        currency,
     };
-    let mut customers = build::customers(layout, s.period)?;
+    let mut customers = build::customers(layout, period)?;
     customers.sort_by(|a, b| a.auth_id.cmp(&b.auth_id));
-    let usage = build::usage(layout, s.period, &s.currency)?;
-    let mut register = numbering::Register::open(&layout.state_dir().join("invoice-register.json"), &s.invoice.prefix)?;
-    let date = s.period.last_day();
+    let usage = build::usage(layout, period, currency)?;
+    let mut register = numbering::Register::open(&layout.invoice_register(), &settings.prefix)?;
+    let date = period.last_day();
     let mut invoices = Vec::new();
     for c in customers {
         let u = usage.get(&c.auth_id).cloned().unwrap_or_default();
-        if u.total().is_zero() && !s.invoice.zero_usage {
+        if u.total().is_zero() && !settings.zero_usage {
             continue;
         }
         let id = AccountId::parse(&c.auth_id)?;
-        let number = register.number_for(s.period, &id)?;
-        invoices.push(build::invoice(number, date, s.period, c, &u, &terms));
+        let number = register.number_for(period, &id)?;
+        invoices.push(build::invoice(number, date, period, c, &u, &terms));
     }
     // Numbers are durable before any document shows them.
     register.save()?;
     crate::crashpoint::here("invoice.numbered");
 
-    let meta = vec![("vobiz_billing.period".to_string(), s.period.to_string())];
+    let meta = vec![("vobiz_billing.period".to_string(), period.to_string())];
     let mut report = Report::default();
-    let mut w = PartitionWriter::create(
-        &layout.parquet_file(Table::Invoices, s.period),
-        tables::INVOICE_COLUMNS,
-        meta.clone(),
-    )?;
-    let mut wl = PartitionWriter::create(
-        &layout.parquet_file(Table::InvoiceLines, s.period),
-        tables::LINE_COLUMNS,
-        meta,
-    )?;
+    let mut w = PartitionWriter::<InvoiceRow>::for_period(layout, period, meta.clone())?;
+    let mut wl = PartitionWriter::<InvoiceLineRow>::for_period(layout, period, meta)?;
     let renderer = Renderer::new()?;
     let typesetter = pdf::PdfRenderer::new()?;
-    let dir = layout.period_dir(s.period).join("invoices");
+    let dir = layout.invoices_dir(period);
     let mut written = BTreeSet::new();
     for inv in &invoices {
-        w.push(tables::InvoiceRow::new(inv))?;
-        for l in tables::line_rows(inv) {
+        w.push(rows::invoice_row(inv))?;
+        for l in rows::line_rows(inv) {
             wl.push(l)?;
         }
         anyhow::ensure!(
@@ -102,7 +93,7 @@ pub fn run(layout: &Layout, s: &Settings) -> anyhow::Result<Report> {
             inv.number
         );
         let stem = numbering::file_stem(&inv.number);
-        let view = view::view(&s.supplier, inv)?;
+        let view = view::view(supplier, inv)?;
         let html = renderer.render("invoice.html", &view)?;
         let pdf = typesetter
             .render(&view, &inv.number, inv.date)

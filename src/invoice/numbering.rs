@@ -15,7 +15,7 @@ use crate::error::usage;
 use crate::model::{AccountId, Period};
 use crate::output::write_atomic;
 
-pub const MAX_LEN: usize = 16;
+pub use crate::model::document::{MAX_LEN, file_stem, valid_number};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 struct Data {
@@ -40,25 +40,9 @@ pub struct Register {
     data: Data,
 }
 
-/// Check a configured prefix: letters, digits and `-`, not starting with `0` or `-` (IRP rule),
-/// short enough to leave at least four digits of sequence.
-pub fn check_prefix(prefix: &str) -> anyhow::Result<()> {
-    let ok = !prefix.is_empty()
-        && prefix.len() <= 6
-        && prefix.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        && !prefix.starts_with(['0', '-']);
-    if ok {
-        Ok(())
-    } else {
-        Err(usage(format!(
-            "invoice prefix {prefix:?} must be 1-6 letters, digits or '-', not starting with 0 or '-'"
-        )))
-    }
-}
-
 impl Register {
     pub fn open(path: &Path, prefix: &str) -> anyhow::Result<Self> {
-        check_prefix(prefix)?;
+        crate::model::document::check_prefix(prefix).map_err(|e| usage(e.to_string()))?;
         let data = match std::fs::read(path) {
             Ok(bytes) => serde_json::from_slice(&bytes)
                 .with_context(|| format!("corrupt invoice register {}", path.display()))?,
@@ -118,19 +102,10 @@ impl Register {
     }
 }
 
-/// Rule 46(b): at most 16 characters of letters, digits, `-` and `/`.
-pub fn valid_number(n: &str) -> bool {
-    !n.is_empty() && n.len() <= MAX_LEN && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'/')
-}
-
-/// The file name of an invoice: its number with `/` → `_`.
-pub fn file_stem(number: &str) -> String {
-    number.replace('/', "_")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::document::check_prefix;
 
     fn id(s: &str) -> AccountId {
         AccountId::parse(s).unwrap()

@@ -2,10 +2,12 @@
 //!
 //! Nothing in here does I/O; everything that crosses a stage boundary is one of these types.
 
+pub mod document;
 pub mod gstin;
 pub mod ids;
 pub mod money;
 pub mod period;
+pub mod product;
 pub mod time;
 
 pub use gstin::Gstin;

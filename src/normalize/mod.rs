@@ -7,11 +7,6 @@
 //! A row that cannot be read (a missing field, money with more than 5 decimals, a bad
 //! timestamp) is rejected on its own with a reason; the rest of its page is kept.
 
-pub mod columns;
-pub mod parquet;
-pub mod rows;
-pub mod tables;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -22,15 +17,15 @@ use foldhash::{HashMap, HashSet};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use crate::extract::raw::read_pages;
-use crate::extract::wire;
+use crate::api::rows::{self, AccountRows, opt, page_rows, short_key};
+use crate::api::wire;
+use crate::context::RunContext;
 use crate::layout::{Layout, RawEndpoint, Table};
 use crate::model::time::{date32, parse_date, parse_timestamp_micros};
 use crate::model::{AccountId, Period};
-use parquet::{PartitionWriter, TableStats};
-pub use rows::AccountRows;
-use rows::{opt, page_rows, short_key};
-use tables::*;
+use crate::store::normalized::*;
+use crate::store::partition::{PartitionWriter, TableStats};
+use crate::store::raw::read_pages;
 
 /// A row that was left out, and why.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -65,8 +60,8 @@ struct Ctx {
 }
 
 /// Normalize a period from its raw pages, all accounts in order.
-pub fn run(layout: &Layout, period: Period, tz: Tz) -> anyhow::Result<Report> {
-    let mut n = Normalizer::open(layout, period, tz)?;
+pub fn run(ctx: &RunContext) -> anyhow::Result<Report> {
+    let mut n = Normalizer::open(ctx)?;
     for id in n.account_ids() {
         n.add_account(&id)?;
     }
@@ -90,14 +85,14 @@ pub struct Normalizer {
 
 impl Normalizer {
     /// Start a period: read its account list (extract writes it first) and open the writers.
-    pub fn open(layout: &Layout, period: Period, tz: Tz) -> anyhow::Result<Self> {
+    pub fn open(run: &RunContext) -> anyhow::Result<Self> {
         let started = std::time::Instant::now();
-        let (s, e) = period.bounds(tz);
+        let (layout, period, tz) = (&run.layout, run.period, run.time_zone);
         let ctx = Ctx {
             period,
             tz,
-            start: s.timestamp_micros(),
-            end: e.timestamp_micros(),
+            start: run.start.timestamp_micros(),
+            end: run.end.timestamp_micros(),
         };
         let mut report = Report::default();
         let meta = || {
@@ -110,13 +105,12 @@ impl Normalizer {
                 ),
             ]
         };
-        let file = |t| layout.parquet_file(t, period);
         let writers = Writers {
-            accounts: PartitionWriter::create(&file(Table::Accounts), ACCOUNT_COLUMNS, meta())?,
-            balances: PartitionWriter::create(&file(Table::Balances), BALANCE_COLUMNS, meta())?,
-            transactions: PartitionWriter::create(&file(Table::Transactions), TRANSACTION_COLUMNS, meta())?,
-            cdrs: PartitionWriter::create(&file(Table::Cdrs), CDR_COLUMNS, meta())?,
-            analytics: PartitionWriter::create(&file(Table::AnalyticsDaily), ANALYTICS_COLUMNS, meta())?,
+            accounts: PartitionWriter::for_period(layout, period, meta())?,
+            balances: PartitionWriter::for_period(layout, period, meta())?,
+            transactions: PartitionWriter::for_period(layout, period, meta())?,
+            cdrs: PartitionWriter::for_period(layout, period, meta())?,
+            analytics: PartitionWriter::for_period(layout, period, meta())?,
         };
         let accounts = read_accounts(&layout.raw_partner(period, RawEndpoint::Accounts), &mut report)?;
         Ok(Self {

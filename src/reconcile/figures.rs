@@ -1,5 +1,6 @@
-//! Everything reconciliation needs from the Parquet, through polars lazy scans. Values leave
-//! polars as strings (a decimal's exact text) and are parsed into `Decimal` here.
+//! Everything reconciliation needs from the Parquet, through polars lazy scans over the
+//! columns the store's schema names. Values leave polars in their own types: decimals as
+//! exact decimals, counts as integers, dates as dates.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -9,9 +10,9 @@ use chrono::NaiveDate;
 use polars::prelude::*;
 use rust_decimal::Decimal;
 
-use super::Settings;
-use crate::layout::{Layout, Table};
-use crate::model::money::parse_exact;
+use crate::context::RunContext;
+use crate::layout::Table;
+use crate::store::normalized::{AccountRow, AnalyticsDayRow, BalanceRow, CdrRow, TransactionRow};
 
 pub struct AccountInfo {
     pub auth_id: String,
@@ -94,88 +95,158 @@ fn scan(path: &Path) -> anyhow::Result<LazyFrame> {
     Ok(LazyFrame::scan_parquet(PlRefPath::new(p), ScanArgsParquet::default())?)
 }
 
-/// Collect `lf` with every column as text; one `Vec` per row.
-fn rows(lf: LazyFrame, columns: &[&str]) -> anyhow::Result<Vec<Vec<Option<String>>>> {
-    let exprs: Vec<Expr> = columns.iter().map(|c| col(*c).cast(DataType::String)).collect();
-    let df = lf.select(exprs).collect()?;
-    let cols: Vec<&StringChunked> = columns
-        .iter()
-        .map(|c| df.column(c).and_then(|s| s.str()))
-        .collect::<Result<_, _>>()?;
-    Ok((0..df.height())
-        .map(|i| cols.iter().map(|c| c.get(i).map(str::to_owned)).collect())
-        .collect())
+/// A collected query, read column by column in each column's own type: decimals stay exact
+/// decimals (no text round trip), counts are integers, dates are dates.
+struct Frame(DataFrame);
+
+impl Frame {
+    fn collect(lf: LazyFrame, columns: &[&str]) -> anyhow::Result<Self> {
+        Ok(Self(
+            lf.select(columns.iter().map(|c| col(*c)).collect::<Vec<_>>())
+                .collect()?,
+        ))
+    }
+
+    fn height(&self) -> usize {
+        self.0.height()
+    }
+
+    fn text(&self, name: &str) -> anyhow::Result<Vec<Option<String>>> {
+        let c = self.0.column(name)?.str()?;
+        Ok(c.iter().map(|v| v.map(str::to_owned)).collect())
+    }
+
+    /// Decimals with their trailing zeros dropped (`2.5425`, not `2.54250`), as the
+    /// exceptions' details have always printed them.
+    fn decimal(&self, name: &str) -> anyhow::Result<Vec<Option<Decimal>>> {
+        let c = self.0.column(name)?.decimal()?;
+        let scale = u32::try_from(c.scale())?;
+        c.physical()
+            .iter()
+            .map(|v| {
+                v.map(|m| {
+                    Decimal::try_from_i128_with_scale(m, scale)
+                        .map(|d| d.normalize())
+                        .with_context(|| format!("{name}: {m}e-{scale} does not fit a decimal"))
+                })
+                .transpose()
+            })
+            .collect()
+    }
+
+    fn money(&self, name: &str) -> anyhow::Result<Vec<Decimal>> {
+        self.decimal(name)?
+            .into_iter()
+            .map(|v| v.with_context(|| format!("missing amount in {name}")))
+            .collect()
+    }
+
+    /// A count of any integer type (group lengths are `u32`).
+    fn count(&self, name: &str) -> anyhow::Result<Vec<i64>> {
+        let c = self.0.column(name)?.cast(&DataType::Int64)?;
+        c.i64()?
+            .iter()
+            .map(|v| v.with_context(|| format!("missing count in {name}")))
+            .collect()
+    }
+
+    fn flag(&self, name: &str) -> anyhow::Result<Vec<Option<bool>>> {
+        Ok(self.0.column(name)?.bool()?.iter().collect())
+    }
+
+    /// Dates as `YYYY-MM-DD`, the UTC day keys of the analytics comparison.
+    fn date(&self, name: &str) -> anyhow::Result<Vec<Option<NaiveDate>>> {
+        let c = self.0.column(name)?.date()?;
+        let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
+        Ok(c.physical()
+            .iter()
+            .map(|d| d.map(|d| epoch + chrono::Duration::days(d.into())))
+            .collect())
+    }
 }
 
-fn money(v: &Option<String>) -> anyhow::Result<Decimal> {
-    let s = v.as_deref().context("missing amount")?;
-    parse_exact(s).with_context(|| format!("amount {s:?}"))
-}
-
-fn money_opt(v: &Option<String>) -> anyhow::Result<Option<Decimal>> {
-    v.as_deref()
-        .map(|s| parse_exact(s).with_context(|| format!("amount {s:?}")))
-        .transpose()
-}
-
-fn int(v: &Option<String>) -> anyhow::Result<i64> {
-    Ok(v.as_deref().context("missing count")?.parse()?)
-}
-
-fn text(v: &Option<String>) -> String {
-    v.clone().unwrap_or_default()
+fn text(v: Option<String>) -> String {
+    v.unwrap_or_default()
 }
 
 impl Figures {
-    pub fn load(layout: &Layout, s: &Settings) -> anyhow::Result<Self> {
+    pub fn load(s: &RunContext) -> anyhow::Result<Self> {
+        let layout = &s.layout;
         let file = |t| layout.parquet_file(t, s.period);
-        let accounts = rows(
-            scan(&file(Table::Accounts))?.sort(["auth_id"], Default::default()),
-            &["auth_id", "name", "gstin", "country", "currency", "is_active"],
-        )?
-        .into_iter()
-        .map(|r| AccountInfo {
-            auth_id: text(&r[0]),
-            name: text(&r[1]),
-            gstin: r[2].clone(),
-            country: r[3].clone(),
-            currency: r[4].clone(),
-            is_active: r[5].as_deref() != Some("false"),
-        })
-        .collect();
+        let (a, b, t, c, d) = (
+            AccountRow::COL,
+            BalanceRow::COL,
+            TransactionRow::COL,
+            CdrRow::COL,
+            AnalyticsDayRow::COL,
+        );
 
-        let balance_cols = [
-            "auth_id",
-            "balance",
-            "closing_balance",
-            "opening_balance",
-            "period_credit",
-            "period_debit",
-            "net_after_period",
-            "ledger_net_all_time",
-            "low_balance_threshold",
-        ];
+        let f = Frame::collect(
+            scan(&file(Table::Accounts))?.sort([a.auth_id], Default::default()),
+            &[a.auth_id, a.name, a.gstin, a.country, a.currency, a.is_active],
+        )?;
+        let (ids, names, gstins) = (f.text(a.auth_id)?, f.text(a.name)?, f.text(a.gstin)?);
+        let (countries, currencies, active) = (f.text(a.country)?, f.text(a.currency)?, f.flag(a.is_active)?);
+        let accounts = (0..f.height())
+            .map(|i| AccountInfo {
+                auth_id: text(ids[i].clone()),
+                name: text(names[i].clone()),
+                gstin: gstins[i].clone(),
+                country: countries[i].clone(),
+                currency: currencies[i].clone(),
+                is_active: active[i] != Some(false),
+            })
+            .collect();
+
+        let f = Frame::collect(
+            scan(&file(Table::Balances))?,
+            &[
+                b.auth_id,
+                b.balance,
+                b.closing_balance,
+                b.opening_balance,
+                b.period_credit,
+                b.period_debit,
+                b.net_after_period,
+                b.ledger_net_all_time,
+                b.low_balance_threshold,
+            ],
+        )?;
         let mut balances = HashMap::new();
-        for r in rows(scan(&file(Table::Balances))?, &balance_cols)? {
+        let (ids, balance, closing, opening) = (
+            f.text(b.auth_id)?,
+            f.money(b.balance)?,
+            f.money(b.closing_balance)?,
+            f.money(b.opening_balance)?,
+        );
+        let (credit, debit, after, all_time, threshold) = (
+            f.money(b.period_credit)?,
+            f.money(b.period_debit)?,
+            f.money(b.net_after_period)?,
+            f.money(b.ledger_net_all_time)?,
+            f.decimal(b.low_balance_threshold)?,
+        );
+        for (i, id) in ids.into_iter().enumerate() {
             balances.insert(
-                text(&r[0]),
+                text(id),
                 BalanceInfo {
-                    balance: money(&r[1])?,
-                    closing_balance: money(&r[2])?,
-                    opening_balance: money(&r[3])?,
-                    period_credit: money(&r[4])?,
-                    period_debit: money(&r[5])?,
-                    net_after_period: money(&r[6])?,
-                    ledger_net_all_time: money(&r[7])?,
-                    low_balance_threshold: money_opt(&r[8])?,
+                    balance: balance[i],
+                    closing_balance: closing[i],
+                    opening_balance: opening[i],
+                    period_credit: credit[i],
+                    period_debit: debit[i],
+                    net_after_period: after[i],
+                    ledger_net_all_time: all_time[i],
+                    low_balance_threshold: threshold[i],
                 },
             );
         }
         let mut previous_closing = HashMap::new();
         let prev = layout.parquet_file(Table::Balances, s.period.previous());
         if prev.exists() {
-            for r in rows(scan(&prev)?, &["auth_id", "closing_balance"])? {
-                previous_closing.insert(text(&r[0]), money(&r[1])?);
+            let f = Frame::collect(scan(&prev)?, &[b.auth_id, b.closing_balance])?;
+            for (id, closing) in f.text(b.auth_id)?.into_iter().zip(f.money(b.closing_balance)?) {
+                previous_closing.insert(text(id), closing);
             }
         }
 
@@ -184,113 +255,160 @@ impl Figures {
         let mut ledger: HashMap<String, LedgerAgg> = HashMap::new();
         let by_type = tx
             .clone()
-            .group_by([col("account_id"), col("type")])
-            .agg([len().alias("n"), col("amount").sum().alias("amount")]);
-        for r in rows(by_type, &["account_id", "type", "n", "amount"])? {
-            let e = ledger.entry(text(&r[0])).or_default();
-            e.rows += int(&r[2])?;
-            match r[1].as_deref() {
-                Some("credit") => e.credit += money(&r[3])?,
-                _ => e.debit += money(&r[3])?,
+            .group_by([col(t.account_id), col(t.kind)])
+            .agg([len().alias("n"), col(t.amount).sum()]);
+        let f = Frame::collect(by_type, &[t.account_id, t.kind, "n", t.amount])?;
+        let (ids, kinds, n, amount) = (
+            f.text(t.account_id)?,
+            f.text(t.kind)?,
+            f.count("n")?,
+            f.money(t.amount)?,
+        );
+        for i in 0..f.height() {
+            let e = ledger.entry(ids[i].clone().unwrap_or_default()).or_default();
+            e.rows += n[i];
+            match kinds[i].as_deref() {
+                Some("credit") => e.credit += amount[i],
+                _ => e.debit += amount[i],
             }
         }
         let mut orphans: HashMap<String, Vec<Orphan>> = HashMap::new();
         let orphan_rows = tx.clone().filter(
-            col("cdr_uuid")
+            col(t.cdr_uuid)
                 .is_not_null()
-                .and(col("cdr_period").is_null())
-                .and(col("type").eq(lit("debit"))),
+                .and(col(t.cdr_period).is_null())
+                .and(col(t.kind).eq(lit("debit"))),
         );
-        for r in rows(orphan_rows, &["account_id", "id", "cdr_uuid", "amount"])? {
-            orphans.entry(text(&r[0])).or_default().push(Orphan {
-                id: text(&r[1]),
-                cdr_uuid: text(&r[2]),
-                amount: money(&r[3])?,
+        let f = Frame::collect(orphan_rows, &[t.account_id, t.id, t.cdr_uuid, t.amount])?;
+        let (ids, row_ids, uuids, amount) = (
+            f.text(t.account_id)?,
+            f.text(t.id)?,
+            f.text(t.cdr_uuid)?,
+            f.money(t.amount)?,
+        );
+        for (i, id) in ids.into_iter().enumerate() {
+            orphans.entry(text(id)).or_default().push(Orphan {
+                id: text(row_ids[i].clone()),
+                cdr_uuid: text(uuids[i].clone()),
+                amount: amount[i],
             });
         }
         let mut foreign: HashMap<String, Vec<Foreign>> = HashMap::new();
         let currency = lit(s.currency.clone());
-        for r in rows(
-            tx.filter(col("currency").neq(currency.clone())),
-            &["account_id", "id", "currency", "amount"],
-        )? {
-            foreign.entry(text(&r[0])).or_default().push(Foreign {
+        let f = Frame::collect(
+            tx.filter(col(t.currency).neq(currency.clone())),
+            &[t.account_id, t.id, t.currency, t.amount],
+        )?;
+        let (ids, row_ids, currencies, amount) = (
+            f.text(t.account_id)?,
+            f.text(t.id)?,
+            f.text(t.currency)?,
+            f.money(t.amount)?,
+        );
+        for (i, id) in ids.into_iter().enumerate() {
+            foreign.entry(text(id)).or_default().push(Foreign {
                 table: "transaction",
-                id: text(&r[1]),
-                currency: text(&r[2]),
-                amount: money(&r[3])?,
+                id: text(row_ids[i].clone()),
+                currency: text(currencies[i].clone()),
+                amount: amount[i],
             });
         }
 
         // Calls: per account, and each call whose debits do not add up to its cost.
         let cdrs = scan(&file(Table::Cdrs))?;
         let mut calls = HashMap::new();
-        let per_account = cdrs.clone().group_by([col("account_id")]).agg([
+        let per_account = cdrs.clone().group_by([col(c.account_id)]).agg([
             len().alias("n"),
-            col("total_cost").sum().alias("cost"),
-            col("debit_amount").sum().alias("debited"),
+            col(c.total_cost).sum(),
+            col(c.debit_amount).sum(),
         ]);
-        for r in rows(per_account, &["account_id", "n", "cost", "debited"])? {
+        let f = Frame::collect(per_account, &[c.account_id, "n", c.total_cost, c.debit_amount])?;
+        let (ids, n, cost, debited) = (
+            f.text(c.account_id)?,
+            f.count("n")?,
+            f.money(c.total_cost)?,
+            f.money(c.debit_amount)?,
+        );
+        for (i, id) in ids.into_iter().enumerate() {
             calls.insert(
-                text(&r[0]),
+                text(id),
                 CallAgg {
-                    count: int(&r[1])?,
-                    cost: money(&r[2])?,
-                    debited: money(&r[3])?,
+                    count: n[i],
+                    cost: cost[i],
+                    debited: debited[i],
                 },
             );
         }
         let mut call_mismatches: HashMap<String, Vec<CallMismatch>> = HashMap::new();
         let mismatched = cdrs
             .clone()
-            .filter(col("debit_amount").neq(col("total_cost")))
-            .sort(["start_time"], Default::default());
-        for r in rows(
+            .filter(col(c.debit_amount).neq(col(c.total_cost)))
+            .sort([c.start_time], Default::default());
+        let f = Frame::collect(
             mismatched,
-            &["account_id", "uuid", "total_cost", "debit_amount", "debit_count"],
-        )? {
-            call_mismatches.entry(text(&r[0])).or_default().push(CallMismatch {
-                uuid: text(&r[1]),
-                cost: money(&r[2])?,
-                debited: money(&r[3])?,
-                debits: int(&r[4])?,
+            &[c.account_id, c.uuid, c.total_cost, c.debit_amount, c.debit_count],
+        )?;
+        let (ids, uuids, cost, debited, debits) = (
+            f.text(c.account_id)?,
+            f.text(c.uuid)?,
+            f.money(c.total_cost)?,
+            f.money(c.debit_amount)?,
+            f.count(c.debit_count)?,
+        );
+        for (i, id) in ids.into_iter().enumerate() {
+            call_mismatches.entry(text(id)).or_default().push(CallMismatch {
+                uuid: text(uuids[i].clone()),
+                cost: cost[i],
+                debited: debited[i],
+                debits: debits[i],
             });
         }
-        for r in rows(
-            cdrs.clone().filter(col("currency").neq(currency)),
-            &["account_id", "uuid", "currency", "total_cost"],
-        )? {
-            foreign.entry(text(&r[0])).or_default().push(Foreign {
+        let f = Frame::collect(
+            cdrs.clone().filter(col(c.currency).neq(currency)),
+            &[c.account_id, c.uuid, c.currency, c.total_cost],
+        )?;
+        let (ids, uuids, currencies, cost) = (
+            f.text(c.account_id)?,
+            f.text(c.uuid)?,
+            f.text(c.currency)?,
+            f.money(c.total_cost)?,
+        );
+        for (i, id) in ids.into_iter().enumerate() {
+            foreign.entry(text(id)).or_default().push(Foreign {
                 table: "call",
-                id: text(&r[1]),
-                currency: text(&r[2]),
-                amount: money(&r[3])?,
+                id: text(uuids[i].clone()),
+                currency: text(currencies[i].clone()),
+                amount: cost[i],
             });
         }
         let mut cdr_days = HashMap::new();
         let by_day = cdrs
-            .with_column(col("start_time").dt().date().alias("day"))
+            .with_column(col(c.start_time).dt().date().alias("day"))
             .group_by([col("day")])
-            .agg([len().alias("n"), col("total_cost").sum().alias("cost")]);
-        for r in rows(by_day, &["day", "n", "cost"])? {
-            cdr_days.insert(text(&r[0]), (int(&r[1])?, money(&r[2])?));
+            .agg([len().alias("n"), col(c.total_cost).sum()]);
+        let f = Frame::collect(by_day, &["day", "n", c.total_cost])?;
+        let (days, n, cost) = (f.date("day")?, f.count("n")?, f.money(c.total_cost)?);
+        for (i, day) in days.into_iter().enumerate() {
+            let day = day.context("a call without a start day")?;
+            cdr_days.insert(day.to_string(), (n[i], cost[i]));
         }
 
         // Analytics days wholly inside the period (the API's days are UTC).
-        let (start, end) = s.period.bounds(s.time_zone);
+        let (start, end) = (s.start, s.end);
         let mut days = Vec::new();
-        for r in rows(
-            scan(&file(Table::AnalyticsDaily))?.sort(["date"], Default::default()),
-            &["date", "total_calls", "total_cost"],
-        )? {
-            let date = text(&r[0]);
-            let d = NaiveDate::parse_from_str(&date, "%Y-%m-%d").with_context(|| format!("analytics date {date:?}"))?;
-            let day_start = d.and_hms_opt(0, 0, 0).expect("midnight").and_utc();
+        let f = Frame::collect(
+            scan(&file(Table::AnalyticsDaily))?.sort([d.date], Default::default()),
+            &[d.date, d.total_calls, d.total_cost],
+        )?;
+        let (dates, n, cost) = (f.date(d.date)?, f.count(d.total_calls)?, f.money(d.total_cost)?);
+        for (i, date) in dates.into_iter().enumerate() {
+            let date = date.context("an analytics day without a date")?;
+            let day_start = date.and_hms_opt(0, 0, 0).expect("midnight").and_utc();
             if day_start >= start && day_start + chrono::Duration::days(1) <= end {
                 days.push(Day {
-                    date,
-                    calls: int(&r[1])?,
-                    cost: money(&r[2])?,
+                    date: date.to_string(),
+                    calls: n[i],
+                    cost: cost[i],
                 });
             }
         }

@@ -3,7 +3,8 @@
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use super::{AccountCheck, ExceptionRow, Settings, Severity};
+use super::{AccountCheck, ExceptionRow, Severity};
+use crate::context::RunContext;
 use crate::model::money::indian;
 use crate::render::Renderer;
 
@@ -76,8 +77,7 @@ fn exact(d: Option<Decimal>) -> String {
 
 pub fn render(
     renderer: &Renderer,
-    s: &Settings,
-    partner: &str,
+    s: &RunContext,
     checks: &[AccountCheck],
     exceptions: &[ExceptionRow],
 ) -> anyhow::Result<String> {
@@ -131,10 +131,10 @@ pub fn render(
         .collect();
     let view = View {
         period: s.period.to_string(),
-        partner,
+        partner: &s.partner,
         time_zone: s.time_zone.name(),
         currency: &s.currency,
-        tolerance: s.tolerance.to_string(),
+        tolerance: s.config.reconcile.tolerance.to_string(),
         accounts: checks.len(),
         accounts_ok: checks.iter().filter(|c| c.status <= Severity::Note).count(),
         errors: count(Severity::Error),

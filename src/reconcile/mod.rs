@@ -20,7 +20,6 @@
 
 mod figures;
 pub mod html;
-pub mod tables;
 
 use std::collections::BTreeMap;
 
@@ -28,23 +27,13 @@ use anyhow::Context;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use crate::layout::{Layout, Table};
+use crate::context::RunContext;
+use crate::layout::Layout;
 use crate::model::money::{fixed, round_paise};
 use crate::model::{Gstin, Period};
-use crate::normalize::parquet::{PartitionWriter, TableStats};
+use crate::store::partition::{PartitionWriter, TableStats};
+pub use crate::store::reconciliation::{AccountCheck, ExceptionRow, Severity};
 use figures::Figures;
-pub use tables::{AccountCheck, ExceptionRow, Severity};
-
-#[derive(Debug, Clone)]
-pub struct Settings {
-    pub period: Period,
-    pub time_zone: chrono_tz::Tz,
-    pub currency: String,
-    /// Money differences up to this are not exceptions.
-    pub tolerance: Decimal,
-    /// Threshold for accounts whose wallet does not say.
-    pub default_low_balance: Decimal,
-}
 
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct Report {
@@ -62,12 +51,14 @@ pub struct Outcome {
     pub exceptions: Vec<ExceptionRow>,
 }
 
-pub fn run(layout: &Layout, s: &Settings) -> anyhow::Result<Outcome> {
+pub fn run(s: &RunContext) -> anyhow::Result<Outcome> {
     let started = std::time::Instant::now();
-    let f = Figures::load(layout, s).context("reading the period's tables")?;
+    let layout = &s.layout;
+    let (tolerance, default_low_balance) = (s.config.reconcile.tolerance, s.config.reconcile.default_low_balance);
+    let f = Figures::load(s).context("reading the period's tables")?;
     let mut exceptions: Vec<ExceptionRow> = Vec::new();
     let mut checks = Vec::new();
-    let beyond = |d: Decimal| d.abs() > s.tolerance;
+    let beyond = |d: Decimal| d.abs() > tolerance;
     let mut rejected = rejected_rows(layout, s.period);
 
     for a in &f.accounts {
@@ -152,7 +143,7 @@ pub fn run(layout: &Layout, s: &Settings) -> anyhow::Result<Outcome> {
                         "period credits/debits differ between balances and transactions".into(),
                     );
                 }
-                let threshold = b.low_balance_threshold.unwrap_or(s.default_low_balance);
+                let threshold = b.low_balance_threshold.unwrap_or(default_low_balance);
                 if b.balance <= threshold && a.is_active {
                     add(
                         Severity::Warning,
@@ -328,20 +319,12 @@ pub fn run(layout: &Layout, s: &Settings) -> anyhow::Result<Outcome> {
         ..Default::default()
     };
     let meta = vec![("vobiz_billing.period".to_string(), s.period.to_string())];
-    let mut w = PartitionWriter::create(
-        &layout.parquet_file(Table::Reconciliation, s.period),
-        tables::CHECK_COLUMNS,
-        meta.clone(),
-    )?;
+    let mut w = PartitionWriter::<AccountCheck>::for_period(layout, s.period, meta.clone())?;
     for c in &checks {
         w.push(c.clone())?;
     }
     report.tables.insert("reconciliation".into(), w.finish()?);
-    let mut w = PartitionWriter::create(
-        &layout.parquet_file(Table::Exceptions, s.period),
-        tables::EXCEPTION_COLUMNS,
-        meta,
-    )?;
+    let mut w = PartitionWriter::<ExceptionRow>::for_period(layout, s.period, meta)?;
     for e in &exceptions {
         w.push(e.clone())?;
     }

@@ -10,27 +10,19 @@ pub mod chart;
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
-use chrono_tz::Tz;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use crate::invoice::build::product_label;
-use crate::invoice::numbering;
-use crate::layout::{Layout, Table};
-use crate::model::Period;
+use crate::context::RunContext;
+use crate::model::document::file_stem;
 use crate::model::money::indian;
-use crate::normalize::parquet::read;
+use crate::model::product::product_label;
 use crate::output::write_atomic;
 use crate::render::Renderer;
-
-pub struct Settings {
-    pub period: Period,
-    pub time_zone: Tz,
-    pub currency: String,
-    pub partner: String,
-    /// How many customers the "top customers" table lists.
-    pub top: usize,
-}
+use crate::store::invoices::InvoiceRow;
+use crate::store::normalized::{AccountRow, BalanceRow, CdrRow};
+use crate::store::read;
+use crate::store::reconciliation::ExceptionRow;
 
 /// Calls, answered calls, billed seconds and cost of a slice of the traffic.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Serialize)]
@@ -73,7 +65,7 @@ pub struct InvoiceRef {
 }
 
 #[derive(Debug, Clone)]
-pub struct ExceptionRow {
+pub struct ExceptionLine {
     pub auth_id: String,
     pub name: String,
     pub severity: String,
@@ -93,7 +85,7 @@ pub struct Figures {
     pub by_product: BTreeMap<String, Traffic>,
     /// Partner-time-zone day → (direction → traffic); every day of the period is present.
     pub days: BTreeMap<NaiveDate, BTreeMap<String, Traffic>>,
-    pub exceptions: Vec<ExceptionRow>,
+    pub exceptions: Vec<ExceptionLine>,
 }
 
 impl Figures {
@@ -116,11 +108,14 @@ pub struct Report {
     pub seconds: f64,
 }
 
-pub fn run(layout: &Layout, s: &Settings) -> anyhow::Result<Report> {
+/// How many customers the "top customers" table lists.
+const TOP_CUSTOMERS: usize = 10;
+
+pub fn run(ctx: &RunContext) -> anyhow::Result<Report> {
     let started = std::time::Instant::now();
-    let figures = figures(layout, s)?;
-    let html = render(&Renderer::new()?, s, &figures)?;
-    write_atomic(&layout.period_dir(s.period).join("report.html"), html.as_bytes())?;
+    let figures = figures(ctx)?;
+    let html = render(&Renderer::new()?, ctx, &figures)?;
+    write_atomic(&ctx.layout.report_html(ctx.period), html.as_bytes())?;
     Ok(Report {
         customers: figures.customers.len(),
         calls: figures.traffic.calls,
@@ -130,82 +125,50 @@ pub fn run(layout: &Layout, s: &Settings) -> anyhow::Result<Report> {
     })
 }
 
-pub fn figures(layout: &Layout, s: &Settings) -> anyhow::Result<Figures> {
-    let p = s.period;
+pub fn figures(ctx: &RunContext) -> anyhow::Result<Figures> {
+    let (layout, s, p) = (&ctx.layout, ctx, ctx.period);
     let mut f = Figures::default();
     let mut index: HashMap<String, usize> = HashMap::new();
-    for b in read::batches(&layout.parquet_file(Table::Accounts, p))? {
-        let (id, name, company, active) = (
-            read::text(&b, "auth_id")?,
-            read::text(&b, "name")?,
-            read::text(&b, "company")?,
-            read::boolean(&b, "is_active")?,
-        );
-        for i in 0..b.num_rows() {
-            let auth_id = id[i].clone().unwrap_or_default();
-            index.insert(auth_id.clone(), f.customers.len());
-            f.customers.push(Customer {
-                auth_id,
-                name: company[i].clone().or_else(|| name[i].clone()).unwrap_or_default(),
-                active: active[i].unwrap_or(false),
-                ..Default::default()
-            });
-        }
+    for a in read::all::<AccountRow>(layout, p)? {
+        index.insert(a.auth_id.clone(), f.customers.len());
+        f.customers.push(Customer {
+            auth_id: a.auth_id,
+            name: a.company.unwrap_or(a.name),
+            active: a.is_active.unwrap_or(false),
+            ..Default::default()
+        });
     }
-    for b in read::batches(&layout.parquet_file(Table::Balances, p))? {
-        let (id, closing, cur) = (
-            read::text(&b, "auth_id")?,
-            read::decimal(&b, "closing_balance")?,
-            read::text(&b, "currency")?,
-        );
-        for i in 0..b.num_rows() {
-            if let Some(&k) = id[i].as_ref().and_then(|a| index.get(a))
-                && cur[i].as_deref() == Some(s.currency.as_str())
-            {
-                f.customers[k].closing_balance = closing[i];
-            }
+    for b in read::all::<BalanceRow>(layout, p)? {
+        if let Some(&k) = index.get(&b.auth_id)
+            && b.currency == s.currency
+        {
+            f.customers[k].closing_balance = Some(b.closing_balance);
         }
     }
     for day in p.first_day().iter_days().take_while(|d| *d <= p.last_day()) {
         f.days.entry(day).or_default();
     }
-    for b in read::batches(&layout.parquet_file(Table::Cdrs, p))? {
-        let (acct, dir, context, billsec) = (
-            read::text(&b, "account_id")?,
-            read::text(&b, "call_direction")?,
-            read::text(&b, "context")?,
-            read::int32(&b, "billsec")?,
-        );
-        let (answer, started_at, cost, cur) = (
-            read::timestamp(&b, "answer_time")?,
-            read::timestamp(&b, "start_time")?,
-            read::decimal(&b, "total_cost")?,
-            read::text(&b, "currency")?,
-        );
-        for i in 0..b.num_rows() {
-            if cur[i].as_deref() != Some(s.currency.as_str()) {
+    for calls in read::partition::<CdrRow>(layout, p)? {
+        for c in calls? {
+            if c.currency != s.currency {
                 f.foreign_currency_calls += 1;
                 continue;
             }
-            let (answered, secs, c) = (
-                answer[i].is_some(),
-                billsec[i].unwrap_or(0) as i64,
-                cost[i].unwrap_or_default(),
-            );
-            let direction = dir[i].clone().unwrap_or_else(|| "unknown".into());
-            f.traffic.add(answered, secs, c);
+            let (answered, secs, cost) = (c.answer_time.is_some(), c.billsec as i64, c.total_cost);
+            let direction = c.call_direction.to_string();
+            f.traffic.add(answered, secs, cost);
             f.by_direction
                 .entry(direction.clone())
                 .or_default()
-                .add(answered, secs, c);
+                .add(answered, secs, cost);
             f.by_product
-                .entry(product_label(context[i].as_deref().unwrap_or("")).into())
+                .entry(product_label(c.context.as_deref().unwrap_or("")).into())
                 .or_default()
-                .add(answered, secs, c);
-            if let Some(k) = acct[i].as_ref().and_then(|a| index.get(a)) {
-                f.customers[*k].traffic.add(answered, secs, c);
+                .add(answered, secs, cost);
+            if let Some(k) = index.get(c.account_id.as_str()) {
+                f.customers[*k].traffic.add(answered, secs, cost);
             }
-            if let Some(t) = started_at[i].and_then(chrono::DateTime::from_timestamp_micros) {
+            if let Some(t) = chrono::DateTime::from_timestamp_micros(c.start_time) {
                 // Calls are in the period (normalize kept them so), so their day is one of its days.
                 let d = t.with_timezone(&s.time_zone).date_naive();
                 f.days
@@ -213,46 +176,28 @@ pub fn figures(layout: &Layout, s: &Settings) -> anyhow::Result<Figures> {
                     .or_default()
                     .entry(direction)
                     .or_default()
-                    .add(answered, secs, c);
+                    .add(answered, secs, cost);
             }
         }
     }
-    for b in read::batches(&layout.parquet_file(Table::Invoices, p))? {
-        let (id, number, taxable, total) = (
-            read::text(&b, "auth_id")?,
-            read::text(&b, "number")?,
-            read::decimal(&b, "taxable")?,
-            read::decimal(&b, "total")?,
-        );
-        for i in 0..b.num_rows() {
-            if let Some(&k) = id[i].as_ref().and_then(|a| index.get(a)) {
-                f.customers[k].invoice = Some(InvoiceRef {
-                    number: number[i].clone().unwrap_or_default(),
-                    taxable: taxable[i].unwrap_or_default(),
-                    total: total[i].unwrap_or_default(),
-                });
-            }
-        }
-    }
-    for b in read::batches(&layout.parquet_file(Table::Exceptions, p))? {
-        let (id, name, sev, kind, expected, actual) = (
-            read::text(&b, "auth_id")?,
-            read::text(&b, "name")?,
-            read::text(&b, "severity")?,
-            read::text(&b, "kind")?,
-            read::decimal(&b, "expected")?,
-            read::decimal(&b, "actual")?,
-        );
-        for i in 0..b.num_rows() {
-            f.exceptions.push(ExceptionRow {
-                auth_id: id[i].clone().unwrap_or_default(),
-                name: name[i].clone().unwrap_or_default(),
-                severity: sev[i].clone().unwrap_or_default(),
-                kind: kind[i].clone().unwrap_or_default(),
-                expected: expected[i],
-                actual: actual[i],
+    for i in read::all::<InvoiceRow>(layout, p)? {
+        if let Some(&k) = index.get(&i.auth_id) {
+            f.customers[k].invoice = Some(InvoiceRef {
+                number: i.number,
+                taxable: i.taxable,
+                total: i.total,
             });
         }
+    }
+    for e in read::all::<ExceptionRow>(layout, p)? {
+        f.exceptions.push(ExceptionLine {
+            auth_id: e.auth_id,
+            name: e.name,
+            severity: e.severity.as_str().to_string(),
+            kind: e.kind,
+            expected: e.expected,
+            actual: e.actual,
+        });
     }
     Ok(f)
 }
@@ -335,7 +280,7 @@ fn slice(name: &str, t: &Traffic) -> SliceView {
     }
 }
 
-pub fn render(renderer: &Renderer, s: &Settings, f: &Figures) -> anyhow::Result<String> {
+pub fn render(renderer: &Renderer, s: &RunContext, f: &Figures) -> anyhow::Result<String> {
     let (taxable, revenue) = f.revenue();
     let kpi = |key, label, value| Kpi { key, label, value };
     let t = &f.traffic;
@@ -396,7 +341,7 @@ pub fn render(renderer: &Renderer, s: &Settings, f: &Figures) -> anyhow::Result<
         .filter_map(|c| {
             c.invoice.as_ref().map(|i| InvoiceView {
                 number: i.number.clone(),
-                file: numbering::file_stem(&i.number),
+                file: file_stem(&i.number),
                 auth_id: c.auth_id.clone(),
                 name: c.name.clone(),
                 total: indian(i.total),
@@ -421,7 +366,7 @@ pub fn render(renderer: &Renderer, s: &Settings, f: &Figures) -> anyhow::Result<
         cost_chart: chart::line("Call cost per day", &costs, "#067647", &s.currency),
         top: top
             .into_iter()
-            .take(s.top)
+            .take(TOP_CUSTOMERS)
             .map(|c| CustomerView {
                 auth_id: c.auth_id.clone(),
                 name: c.name.clone(),

@@ -7,7 +7,7 @@ use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 
 use vobiz_billing::crashpoint;
-use vobiz_billing::normalize::parquet::sha256_of;
+use vobiz_billing::store::partition::sha256_of;
 
 use crate::cli::{run_cmd, spawn_sim, temporaries};
 use crate::support::{files, readable_text};

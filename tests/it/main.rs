@@ -1,5 +1,6 @@
 //! The one integration-test binary (one link step keeps builds fast on small machines).
 
+mod architecture;
 mod cli;
 mod crash;
 mod hostile;
@@ -9,5 +10,6 @@ mod reconcile;
 mod report;
 mod security;
 mod simulator;
+mod store;
 mod support;
 mod sweep;

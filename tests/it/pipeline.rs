@@ -75,7 +75,7 @@ pub async fn assert_offline_normalize_agrees(out: &Path) {
     let from_run = tables(out);
     assert!(from_run.keys().any(|k| k.starts_with("parquet/cdrs/")), "{from_run:?}");
     let period: Period = "2026-03".parse().unwrap();
-    pipeline::normalize(out.to_path_buf(), period, &fast_config())
+    pipeline::normalize(&pipeline::offline_context(out.to_path_buf(), period, fast_config()))
         .await
         .unwrap();
     assert_eq!(

@@ -4,13 +4,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use rust_decimal::Decimal;
+use vobiz_billing::context::RunContext;
 use vobiz_billing::layout::{Layout, Table};
 use vobiz_billing::model::Period;
-use vobiz_billing::normalize::parquet::PartitionWriter;
-use vobiz_billing::normalize::tables::*;
 use vobiz_billing::pipeline;
 use vobiz_billing::reconcile::{self, Severity};
 use vobiz_billing::simulator::truth;
+use vobiz_billing::store::normalized::*;
+use vobiz_billing::store::partition::PartitionWriter;
 
 use crate::pipeline::options;
 use crate::support::*;
@@ -121,7 +122,7 @@ fn d(s: &str) -> Decimal {
 fn write<R: 'static>(
     layout: &Layout,
     table: Table,
-    cols: &'static [vobiz_billing::normalize::columns::Column<R>],
+    cols: &'static [vobiz_billing::store::schema::Column<R>],
     rows: Vec<R>,
 ) {
     let mut w = PartitionWriter::create(&layout.parquet_file(table, period()), cols, vec![]).unwrap();
@@ -227,14 +228,11 @@ fn money_comparisons_are_exact_decimals() {
     );
     write(&layout, Table::Cdrs, CDR_COLUMNS, vec![]);
     write(&layout, Table::AnalyticsDaily, ANALYTICS_COLUMNS, vec![]);
-    let settings = reconcile::Settings {
-        period: period(),
-        time_zone: chrono_tz::Asia::Kolkata,
-        currency: "INR".into(),
-        tolerance: Decimal::ZERO,
-        default_low_balance: Decimal::ZERO,
-    };
-    let out = reconcile::run(&layout, &settings).unwrap();
+    let mut config = vobiz_billing::config::Config::default();
+    config.reconcile.tolerance = Decimal::ZERO;
+    config.reconcile.default_low_balance = Decimal::ZERO;
+    let settings = RunContext::new(period(), dir.path(), config);
+    let out = reconcile::run(&settings).unwrap();
     let errors: Vec<(&str, &str)> = out
         .exceptions
         .iter()
@@ -262,11 +260,9 @@ fn money_comparisons_are_exact_decimals() {
     let b_row = out.checks.iter().find(|c| c.auth_id == b).unwrap();
     assert_eq!(b_row.balance, Some(big));
     // A tolerance of one unit in the fifth place accepts it.
-    let lenient = reconcile::Settings {
-        tolerance: d("0.00001"),
-        ..settings
-    };
-    let out = reconcile::run(&layout, &lenient).unwrap();
+    let mut lenient = settings.clone();
+    lenient.config.reconcile.tolerance = d("0.00001");
+    let out = reconcile::run(&lenient).unwrap();
     assert!(out.exceptions.iter().all(|e| e.severity != Severity::Error));
 }
 

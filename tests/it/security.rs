@@ -79,7 +79,7 @@ async fn no_customer_token_is_written_anywhere() {
 /// how its handshake ended and how many request bytes arrived after it.
 fn untrusted_tls_server() -> (u16, std::sync::mpsc::Receiver<String>) {
     use std::io::Read;
-    vobiz_billing::extract::client::install_tls_provider();
+    vobiz_billing::api::client::install_tls_provider();
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls");
     let cert = rustls::pki_types::CertificateDer::from(std::fs::read(dir.join("cert.der")).unwrap());
     let key = rustls::pki_types::PrivateKeyDer::Pkcs8(std::fs::read(dir.join("key.der")).unwrap().into());

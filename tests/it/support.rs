@@ -19,7 +19,7 @@ pub async fn start_sim(seed: u64, accounts: u32, cdrs: u32, faults: &str) -> Run
 
 /// A plain HTTP client for talking to the simulator directly.
 pub fn http() -> reqwest::Client {
-    vobiz_billing::extract::client::install_tls_provider();
+    vobiz_billing::api::client::install_tls_provider();
     reqwest::Client::new()
 }
 

@@ -1,7 +1,7 @@
 //! Raw pages, kept for audit and so that normalize can re-run offline: one response body per
 //! line, zstd-compressed, one file per (period, endpoint, account), written atomically.
 //!
-//! Customer `auth_token`s are redacted before a page is written.
+//! Extract redacts customer `auth_token`s (`api::redact`) before it hands a page here.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -108,8 +108,6 @@ pub fn read_pages(path: &Path) -> anyhow::Result<RawPages> {
         .with_context(|| format!("corrupt raw pages {}", path.display()))?;
     Ok(RawPages { text })
 }
-
-pub use super::redact::redact_string_member;
 
 #[cfg(test)]
 mod tests {

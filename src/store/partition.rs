@@ -16,7 +16,9 @@ use parquet::schema::types::ColumnPath;
 use rust_decimal::Decimal;
 use sha2::{Digest, Sha256};
 
-use super::columns::{Column, DECIMAL_SCALE, Kind, batch, schema};
+use crate::layout::Layout;
+use crate::model::Period;
+use crate::store::schema::{Column, DECIMAL_SCALE, Kind, Row, batch, schema};
 
 /// Rows buffered before they become a record batch; also the row-group size.
 const BATCH_ROWS: usize = 65_536;
@@ -72,6 +74,13 @@ pub struct PartitionWriter<R: 'static> {
     buffer: Vec<R>,
     rows: u64,
     sums: Vec<(usize, i128)>,
+}
+
+impl<R: Row> PartitionWriter<R> {
+    /// The writer of a period's partition of `R`'s table.
+    pub fn for_period(layout: &Layout, period: Period, metadata: Vec<(String, String)>) -> anyhow::Result<Self> {
+        Self::create(&layout.parquet_file(R::TABLE, period), R::COLUMNS, metadata)
+    }
 }
 
 impl<R: 'static> PartitionWriter<R> {
@@ -217,81 +226,12 @@ fn hex(digest: &[u8]) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Reading partitions back (for later stages that need rows, not queries).
-pub mod read {
-    use std::path::Path;
-
-    use anyhow::Context;
-    use arrow::array::{Array, BooleanArray, Decimal128Array, PrimitiveArray, StringArray};
-    use arrow::datatypes::{ArrowPrimitiveType, Int32Type, Int64Type, TimestampMicrosecondType};
-    use arrow::record_batch::RecordBatch;
-    use rust_decimal::Decimal;
-
-    use crate::normalize::columns::DECIMAL_SCALE;
-
-    pub fn batches(path: &Path) -> anyhow::Result<Vec<RecordBatch>> {
-        let file = std::fs::File::open(path)
-            .with_context(|| format!("missing {} (run the earlier stages first)", path.display()))?;
-        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)?.build()?;
-        reader.map(|b| b.map_err(Into::into)).collect()
-    }
-
-    fn column<'a, T: 'static>(b: &'a RecordBatch, name: &str) -> anyhow::Result<&'a T> {
-        b.column_by_name(name)
-            .with_context(|| format!("no column {name}"))?
-            .as_any()
-            .downcast_ref::<T>()
-            .with_context(|| format!("column {name} has an unexpected type"))
-    }
-
-    pub fn text(b: &RecordBatch, name: &str) -> anyhow::Result<Vec<Option<String>>> {
-        let a: &StringArray = column(b, name)?;
-        Ok((0..a.len())
-            .map(|i| a.is_valid(i).then(|| a.value(i).to_string()))
-            .collect())
-    }
-
-    pub fn decimal(b: &RecordBatch, name: &str) -> anyhow::Result<Vec<Option<Decimal>>> {
-        let a: &Decimal128Array = column(b, name)?;
-        anyhow::ensure!(a.scale() == DECIMAL_SCALE, "column {name} has scale {}", a.scale());
-        Ok((0..a.len())
-            .map(|i| {
-                a.is_valid(i)
-                    .then(|| Decimal::from_i128_with_scale(a.value(i), DECIMAL_SCALE as u32))
-            })
-            .collect())
-    }
-
-    fn primitive<T: ArrowPrimitiveType>(b: &RecordBatch, name: &str) -> anyhow::Result<Vec<Option<T::Native>>> {
-        let a: &PrimitiveArray<T> = column(b, name)?;
-        Ok(a.iter().collect())
-    }
-
-    pub fn int32(b: &RecordBatch, name: &str) -> anyhow::Result<Vec<Option<i32>>> {
-        primitive::<Int32Type>(b, name)
-    }
-
-    pub fn int64(b: &RecordBatch, name: &str) -> anyhow::Result<Vec<Option<i64>>> {
-        primitive::<Int64Type>(b, name)
-    }
-
-    pub fn boolean(b: &RecordBatch, name: &str) -> anyhow::Result<Vec<Option<bool>>> {
-        let a: &BooleanArray = column(b, name)?;
-        Ok((0..a.len()).map(|i| a.is_valid(i).then(|| a.value(i))).collect())
-    }
-
-    /// Microseconds since the epoch, UTC.
-    pub fn timestamp(b: &RecordBatch, name: &str) -> anyhow::Result<Vec<Option<i64>>> {
-        primitive::<TimestampMicrosecondType>(b, name)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use rust_decimal::dec;
 
     use super::*;
-    use crate::normalize::tables::{ANALYTICS_COLUMNS, AnalyticsDayRow};
+    use crate::store::normalized::{ANALYTICS_COLUMNS, AnalyticsDayRow};
 
     #[test]
     fn the_hash_taken_while_writing_is_the_hash_of_the_file() {

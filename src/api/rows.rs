@@ -8,10 +8,10 @@ use std::borrow::Cow;
 use anyhow::Context;
 use rust_decimal::Decimal;
 
-use crate::extract::wire::{self, RowsPage};
+use crate::api::wire::{self, RowsPage};
 use crate::model::time::parse_timestamp_micros;
 
-use super::tables::{CdrRow, Text, TransactionRow};
+use crate::store::normalized::{CdrRow, Text, TransactionRow};
 
 /// One account's ledger and call rows, in the order their pages were fetched.
 #[derive(Debug, Default)]
@@ -32,7 +32,7 @@ pub fn cdr_page(page: &[u8]) -> anyhow::Result<Vec<Result<CdrRow, RowError>>> {
     Ok(rows.into_iter().map(|r| r.and_then(cdr_row)).collect())
 }
 
-pub(super) fn opt(s: Option<std::borrow::Cow<'_, str>>) -> Option<String> {
+pub(crate) fn opt(s: Option<std::borrow::Cow<'_, str>>) -> Option<String> {
     s.map(|c| c.into_owned())
 }
 
@@ -52,7 +52,7 @@ pub type RowError = (Option<String>, String);
 
 /// The rows of a list page, each parsed or rejected with (key, reason). One typed pass over
 /// the page in the common case; only a page with a bad row is re-read row by row.
-pub(super) fn page_rows<'a, W: serde::Deserialize<'a>>(
+pub(crate) fn page_rows<'a, W: serde::Deserialize<'a>>(
     page: &'a [u8],
     key: &str,
 ) -> anyhow::Result<Vec<Result<W, RowError>>> {
@@ -109,7 +109,7 @@ fn derive_reference_type(reference: Option<&str>, description: Option<&str>) -> 
 }
 
 /// A row's key as a reject names it (keys are short; a hostile one is cut).
-pub(super) fn short_key(key: &str) -> Option<String> {
+pub(crate) fn short_key(key: &str) -> Option<String> {
     Some(key.chars().take(64).collect())
 }
 

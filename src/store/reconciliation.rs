@@ -1,0 +1,87 @@
+//! The reconciliation's outputs: one row per account, and one row per exception.
+
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::store::schema::{TextEnum, table, text_enum_cell};
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    #[default]
+    Ok,
+    /// Worth knowing (an unregistered customer), not a discrepancy.
+    Note,
+    /// Needs attention (a low balance), not a discrepancy.
+    Warning,
+    /// The figures disagree: counted against the tolerance, exit code 3.
+    Error,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 4] = [Severity::Ok, Severity::Note, Severity::Warning, Severity::Error];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Ok => "ok",
+            Severity::Note => "note",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+impl TextEnum for Severity {
+    fn as_str(self) -> &'static str {
+        Severity::as_str(self)
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        Severity::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+text_enum_cell!(Severity);
+
+table! {
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    pub struct AccountCheck for crate::layout::Table::Reconciliation, in CHECK_COLUMNS, names CheckColumns {
+        auth_id: String as Text,
+        name: String as Text,
+        currency: String as Text,
+        opening_balance: Option<Decimal> as Decimal,
+        credits: Decimal as Decimal,
+        debits: Decimal as Decimal,
+        closing_balance: Option<Decimal> as Decimal,
+        /// Opening (last period's close, else the ledger's) plus credits minus debits.
+        expected_closing: Option<Decimal> as Decimal,
+        /// The balance snapshot taken after the period.
+        balance: Option<Decimal> as Decimal,
+        ledger_rows: i64 as Int64,
+        calls: i64 as Int64,
+        call_cost: Decimal as Decimal,
+        call_debits: Decimal as Decimal,
+        gstin: Option<String> as Text,
+        gstin_status: String as Text,
+        /// Warnings and errors (notes are not counted).
+        exceptions: i64 as Int64,
+        status: Severity as Text,
+    }
+}
+
+table! {
+    #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+    pub struct ExceptionRow for crate::layout::Table::Exceptions, in EXCEPTION_COLUMNS, names ExceptionColumns {
+        /// Empty for partner-level exceptions.
+        auth_id: String as Text,
+        name: String as Text,
+        severity: Severity as Text,
+        kind: String as Text,
+        /// The call, transaction, GSTIN or day concerned.
+        reference: Option<String> as Text,
+        expected: Option<Decimal> as Decimal,
+        actual: Option<Decimal> as Decimal,
+        difference: Option<Decimal> as Decimal,
+        detail: String as Text,
+    }
+}

@@ -1,0 +1,494 @@
+//! Every table's schema, defined once: [`table!`] declares a row struct and its column list
+//! together, and both the Parquet writer (rows → Arrow arrays) and the typed reader (Arrow
+//! arrays → rows) go through that list. A column's Arrow type is named in the declaration;
+//! its nullability follows from the field's Rust type (`Option<_>` is nullable). Adding a
+//! column is one line in the declaration plus the code that fills it; a field whose Rust
+//! type does not fit the declared Arrow type does not compile.
+
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use arrow::array::{
+    Array, ArrayRef, BooleanArray, Date32Array, Decimal128Array, Int32Array, Int64Array, StringArray,
+    TimestampMicrosecondArray,
+};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use arrow::record_batch::RecordBatch;
+use rust_decimal::Decimal;
+
+use crate::layout::Table;
+
+/// Money and other exact decimals: `Decimal128(20, 5)`.
+pub const DECIMAL_PRECISION: u8 = 20;
+pub const DECIMAL_SCALE: i8 = 5;
+
+/// A column's Arrow type, as the schema names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Text,
+    Decimal,
+    /// `Timestamp(Microsecond, "UTC")`, held as microseconds since the epoch.
+    Timestamp,
+    /// `Date32`, held as days since 1970-01-01.
+    Date,
+    Int32,
+    Int64,
+    Bool,
+}
+
+impl Kind {
+    pub fn data_type(self) -> DataType {
+        match self {
+            Kind::Text => DataType::Utf8,
+            Kind::Decimal => DataType::Decimal128(DECIMAL_PRECISION, DECIMAL_SCALE),
+            Kind::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            Kind::Date => DataType::Date32,
+            Kind::Int32 => DataType::Int32,
+            Kind::Int64 => DataType::Int64,
+            Kind::Bool => DataType::Boolean,
+        }
+    }
+}
+
+/// One column of a table: its name and type, how to build its array from rows, and how to
+/// read it back into rows.
+pub struct Column<R> {
+    pub name: &'static str,
+    pub kind: Kind,
+    pub nullable: bool,
+    pub build: fn(&[R]) -> ArrayRef,
+    pub read: fn(&dyn Array, &mut [R]) -> anyhow::Result<()>,
+}
+
+/// A table's row type: [`table!`] implements it.
+pub trait Row: Default + Sized + 'static {
+    /// Where the table is stored.
+    const TABLE: Table;
+    /// Its columns, in file order.
+    const COLUMNS: &'static [Column<Self>];
+}
+
+/// `table! { #[derive(..)] pub struct XRow for Table::X, in X_COLUMNS, names XNames { field: Type as Kind, .. } }`
+///
+/// Declares the row struct, its column list (one column per field, in field order, named as
+/// the field unless `= "name"` follows the kind), its column names (`XRow::COL.field`) and its
+/// [`Row`] impl.
+macro_rules! table {
+    (
+        $(#[$meta:meta])*
+        pub struct $row:ident for $table:expr, in $columns:ident, names $names:ident {
+            $(
+                $(#[$fmeta:meta])*
+                $field:ident : $ty:ty as $kind:ident $(= $name:literal)?
+            ),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        pub struct $row {
+            $( $(#[$fmeta])* pub $field: $ty, )*
+        }
+
+        pub const $columns: &[$crate::store::schema::Column<$row>] = &[
+            $(
+                $crate::store::schema::Column {
+                    name: $crate::store::schema::table!(@name $field $($name)?),
+                    kind: $crate::store::schema::Kind::$kind,
+                    nullable: <$ty as $crate::store::schema::Cell>::NULLABLE,
+                    build: |rows| {
+                        <$ty as $crate::store::schema::Cell>::build(
+                            $crate::store::schema::Kind::$kind,
+                            rows.iter().map(|r| &r.$field),
+                        )
+                    },
+                    read: |array, rows| {
+                        <$ty as $crate::store::schema::Cell>::read(
+                            $crate::store::schema::Kind::$kind,
+                            $crate::store::schema::table!(@name $field $($name)?),
+                            array,
+                            rows.iter_mut().map(|r| &mut r.$field),
+                        )
+                    },
+                },
+            )*
+        ];
+
+        /// The table's column names, one field each: code that names a column (a polars
+        /// query) goes through these, so a renamed column does not compile there.
+        #[derive(Debug, Clone, Copy)]
+        pub struct $names {
+            $( pub $field: &'static str, )*
+        }
+
+        impl $row {
+            pub const COL: $names = $names {
+                $( $field: $crate::store::schema::table!(@name $field $($name)?), )*
+            };
+        }
+
+        impl $crate::store::schema::Row for $row {
+            const TABLE: $crate::layout::Table = $table;
+            const COLUMNS: &'static [$crate::store::schema::Column<Self>] = $columns;
+        }
+    };
+    (@name $field:ident) => { stringify!($field) };
+    (@name $field:ident $name:literal) => { $name };
+}
+pub(crate) use table;
+
+/// The Arrow schema of a column list.
+pub fn schema<R>(columns: &[Column<R>]) -> SchemaRef {
+    Arc::new(Schema::new(
+        columns
+            .iter()
+            .map(|c| Field::new(c.name, c.kind.data_type(), c.nullable))
+            .collect::<Vec<_>>(),
+    ))
+}
+
+/// Rows as one record batch of the schema.
+pub fn batch<R>(schema: &SchemaRef, columns: &[Column<R>], rows: &[R]) -> RecordBatch {
+    let arrays: Vec<ArrayRef> = columns.iter().map(|c| (c.build)(rows)).collect();
+    RecordBatch::try_new(schema.clone(), arrays).expect("columns match their schema by construction")
+}
+
+/// A record batch as rows: every column of the list, checked against its declared type.
+pub fn rows<R: Row>(batch: &RecordBatch) -> anyhow::Result<Vec<R>> {
+    let mut rows: Vec<R> = std::iter::repeat_with(R::default).take(batch.num_rows()).collect();
+    for c in R::COLUMNS {
+        let array = batch
+            .column_by_name(c.name)
+            .with_context(|| format!("table {}: no column {}", R::TABLE, c.name))?;
+        anyhow::ensure!(
+            array.data_type() == &c.kind.data_type(),
+            "table {}: column {} is {}, expected {}",
+            R::TABLE,
+            c.name,
+            array.data_type(),
+            c.kind.data_type()
+        );
+        (c.read)(array.as_ref(), &mut rows).with_context(|| format!("table {}", R::TABLE))?;
+    }
+    Ok(rows)
+}
+
+/// A Rust type a column can hold: how a column of them becomes an Arrow array and back.
+/// Implemented for each value type and its `Option` (the nullable column).
+pub trait Cell: Sized {
+    const NULLABLE: bool;
+    fn build<'a>(kind: Kind, values: impl Iterator<Item = &'a Self>) -> ArrayRef
+    where
+        Self: 'a;
+    fn read<'a>(
+        kind: Kind,
+        name: &str,
+        array: &dyn Array,
+        out: impl Iterator<Item = &'a mut Self>,
+    ) -> anyhow::Result<()>
+    where
+        Self: 'a;
+}
+
+/// A non-null value type: the array builders for a column of values and of optional values,
+/// and the value at a (valid) index of an array.
+pub trait Value: Sized {
+    fn build_values<'a>(kind: Kind, values: impl Iterator<Item = &'a Self>) -> ArrayRef
+    where
+        Self: 'a;
+    fn build_options<'a>(kind: Kind, values: impl Iterator<Item = Option<&'a Self>>) -> ArrayRef
+    where
+        Self: 'a;
+    fn value_at(array: &dyn Array, i: usize) -> anyhow::Result<Self>;
+    /// Whether an array of `kind` can be read as this type.
+    fn fits(kind: Kind) -> bool;
+}
+
+fn downcast<'a, T: 'static>(array: &'a dyn Array, name: &str) -> anyhow::Result<&'a T> {
+    array
+        .as_any()
+        .downcast_ref::<T>()
+        .with_context(|| format!("column {name} has an unexpected type {}", array.data_type()))
+}
+
+macro_rules! cells {
+    ($($t:ty),*) => {$(
+        impl Cell for $t {
+            const NULLABLE: bool = false;
+            fn build<'a>(kind: Kind, values: impl Iterator<Item = &'a Self>) -> ArrayRef {
+                <$t as Value>::build_values(kind, values)
+            }
+            fn read<'a>(kind: Kind, name: &str, array: &dyn Array, out: impl Iterator<Item = &'a mut Self>) -> anyhow::Result<()> {
+                check_fits::<$t>(kind, name)?;
+                for (i, slot) in out.enumerate() {
+                    if array.is_null(i) {
+                        bail!("column {name} has a null at row {i}, where the schema has none");
+                    }
+                    *slot = <$t as Value>::value_at(array, i)?;
+                }
+                Ok(())
+            }
+        }
+
+        impl Cell for Option<$t> {
+            const NULLABLE: bool = true;
+            fn build<'a>(kind: Kind, values: impl Iterator<Item = &'a Self>) -> ArrayRef {
+                <$t as Value>::build_options(kind, values.map(Option::as_ref))
+            }
+            fn read<'a>(kind: Kind, name: &str, array: &dyn Array, out: impl Iterator<Item = &'a mut Self>) -> anyhow::Result<()> {
+                check_fits::<$t>(kind, name)?;
+                for (i, slot) in out.enumerate() {
+                    *slot = array.is_valid(i).then(|| <$t as Value>::value_at(array, i)).transpose()?;
+                }
+                Ok(())
+            }
+        }
+    )*};
+}
+
+fn check_fits<T: Value>(kind: Kind, name: &str) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        T::fits(kind),
+        "column {name}: {} cannot hold {kind:?}",
+        std::any::type_name::<T>()
+    );
+    Ok(())
+}
+
+cells!(String, compact_str::CompactString, Decimal, i64, i32, bool);
+
+/// Text columns: `String` for small tables, `CompactString` (inline up to 24 bytes) for the
+/// rows of the big ones.
+macro_rules! text_value {
+    ($t:ty) => {
+        impl Value for $t {
+            fn build_values<'a>(_: Kind, values: impl Iterator<Item = &'a Self>) -> ArrayRef {
+                text(values.map(|s| s.as_str()))
+            }
+            fn build_options<'a>(_: Kind, values: impl Iterator<Item = Option<&'a Self>>) -> ArrayRef {
+                text_opt(values.map(|s| s.map(|s| s.as_str())))
+            }
+            fn value_at(array: &dyn Array, i: usize) -> anyhow::Result<Self> {
+                Ok({
+                    array
+                        .as_any()
+                        .downcast_ref::<StringArray>()
+                        .expect("checked type")
+                        .value(i)
+                        .into()
+                })
+            }
+            fn fits(kind: Kind) -> bool {
+                kind == Kind::Text
+            }
+        }
+    };
+}
+text_value!(String);
+text_value!(compact_str::CompactString);
+
+impl Value for Decimal {
+    fn build_values<'a>(_: Kind, values: impl Iterator<Item = &'a Self>) -> ArrayRef {
+        decimal(values.copied())
+    }
+    fn build_options<'a>(_: Kind, values: impl Iterator<Item = Option<&'a Self>>) -> ArrayRef {
+        decimal_opt(values.map(|d| d.copied()))
+    }
+    fn value_at(array: &dyn Array, i: usize) -> anyhow::Result<Self> {
+        let a = array.as_any().downcast_ref::<Decimal128Array>().expect("checked type");
+        Decimal::try_from_i128_with_scale(a.value(i), DECIMAL_SCALE as u32)
+            .with_context(|| format!("{} is out of a decimal's range", a.value(i)))
+    }
+    fn fits(kind: Kind) -> bool {
+        kind == Kind::Decimal
+    }
+}
+
+/// Microseconds (timestamps) or a plain count.
+impl Value for i64 {
+    fn build_values<'a>(kind: Kind, values: impl Iterator<Item = &'a Self>) -> ArrayRef {
+        match kind {
+            Kind::Timestamp => timestamp(values.copied()),
+            _ => int64(values.copied()),
+        }
+    }
+    fn build_options<'a>(kind: Kind, values: impl Iterator<Item = Option<&'a Self>>) -> ArrayRef {
+        match kind {
+            Kind::Timestamp => timestamp_opt(values.map(|v| v.copied())),
+            _ => int64_opt(values.map(|v| v.copied())),
+        }
+    }
+    fn value_at(array: &dyn Array, i: usize) -> anyhow::Result<Self> {
+        Ok({
+            match array.as_any().downcast_ref::<TimestampMicrosecondArray>() {
+                Some(a) => a.value(i),
+                None => array
+                    .as_any()
+                    .downcast_ref::<Int64Array>()
+                    .expect("checked type")
+                    .value(i),
+            }
+        })
+    }
+    fn fits(kind: Kind) -> bool {
+        matches!(kind, Kind::Timestamp | Kind::Int64)
+    }
+}
+
+/// Days since the epoch (dates) or a plain count.
+impl Value for i32 {
+    fn build_values<'a>(kind: Kind, values: impl Iterator<Item = &'a Self>) -> ArrayRef {
+        match kind {
+            Kind::Date => date(values.copied()),
+            _ => int32(values.copied()),
+        }
+    }
+    fn build_options<'a>(kind: Kind, values: impl Iterator<Item = Option<&'a Self>>) -> ArrayRef {
+        match kind {
+            Kind::Date => Arc::new(Date32Array::from_iter(values.map(|v| v.copied()))),
+            _ => int32_opt(values.map(|v| v.copied())),
+        }
+    }
+    fn value_at(array: &dyn Array, i: usize) -> anyhow::Result<Self> {
+        Ok({
+            match array.as_any().downcast_ref::<Date32Array>() {
+                Some(a) => a.value(i),
+                None => array
+                    .as_any()
+                    .downcast_ref::<Int32Array>()
+                    .expect("checked type")
+                    .value(i),
+            }
+        })
+    }
+    fn fits(kind: Kind) -> bool {
+        matches!(kind, Kind::Date | Kind::Int32)
+    }
+}
+
+impl Value for bool {
+    fn build_values<'a>(_: Kind, values: impl Iterator<Item = &'a Self>) -> ArrayRef {
+        boolean(values.copied())
+    }
+    fn build_options<'a>(_: Kind, values: impl Iterator<Item = Option<&'a Self>>) -> ArrayRef {
+        boolean_opt(values.map(|v| v.copied()))
+    }
+    fn value_at(array: &dyn Array, i: usize) -> anyhow::Result<Self> {
+        Ok({
+            array
+                .as_any()
+                .downcast_ref::<BooleanArray>()
+                .expect("checked type")
+                .value(i)
+        })
+    }
+    fn fits(kind: Kind) -> bool {
+        kind == Kind::Bool
+    }
+}
+
+/// An enum stored as text (a severity, a kind): its name, and its parse back.
+pub trait TextEnum: Sized + Copy + 'static {
+    fn as_str(self) -> &'static str;
+    fn parse(s: &str) -> Option<Self>;
+}
+
+/// `text_enum_cell!(Severity)`: the enum is a non-null text column.
+macro_rules! text_enum_cell {
+    ($t:ty) => {
+        impl $crate::store::schema::Cell for $t {
+            const NULLABLE: bool = false;
+            fn build<'a>(
+                _: $crate::store::schema::Kind,
+                values: impl Iterator<Item = &'a Self>,
+            ) -> arrow::array::ArrayRef {
+                $crate::store::schema::text(values.map(|v| $crate::store::schema::TextEnum::as_str(*v)))
+            }
+            fn read<'a>(
+                kind: $crate::store::schema::Kind,
+                name: &str,
+                array: &dyn arrow::array::Array,
+                out: impl Iterator<Item = &'a mut Self>,
+            ) -> anyhow::Result<()> {
+                $crate::store::schema::read_text_enum(kind, name, array, out)
+            }
+        }
+    };
+}
+pub(crate) use text_enum_cell;
+
+pub fn read_text_enum<'a, E: TextEnum>(
+    kind: Kind,
+    name: &str,
+    array: &dyn Array,
+    out: impl Iterator<Item = &'a mut E>,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(kind == Kind::Text, "column {name}: an enum is stored as text");
+    let a: &StringArray = downcast(array, name)?;
+    for (i, slot) in out.enumerate() {
+        anyhow::ensure!(a.is_valid(i), "column {name} has a null at row {i}");
+        *slot = E::parse(a.value(i)).with_context(|| format!("column {name}: unknown value {:?}", a.value(i)))?;
+    }
+    Ok(())
+}
+
+/// The unscaled value at scale 5. Values were checked to have at most 5 places on the way in.
+pub fn unscaled(d: Decimal) -> i128 {
+    let mut d = d;
+    d.rescale(DECIMAL_SCALE as u32);
+    d.mantissa()
+}
+
+pub fn text<'a>(it: impl Iterator<Item = &'a str>) -> ArrayRef {
+    Arc::new(StringArray::from_iter_values(it))
+}
+
+pub fn text_opt<'a>(it: impl Iterator<Item = Option<&'a str>>) -> ArrayRef {
+    Arc::new(StringArray::from_iter(it))
+}
+
+pub fn decimal(it: impl Iterator<Item = Decimal>) -> ArrayRef {
+    decimal_opt(it.map(Some))
+}
+
+pub fn decimal_opt(it: impl Iterator<Item = Option<Decimal>>) -> ArrayRef {
+    Arc::new(
+        Decimal128Array::from_iter(it.map(|d| d.map(unscaled)))
+            .with_precision_and_scale(DECIMAL_PRECISION, DECIMAL_SCALE)
+            .expect("valid precision"),
+    )
+}
+
+pub fn timestamp(it: impl Iterator<Item = i64>) -> ArrayRef {
+    Arc::new(TimestampMicrosecondArray::from_iter_values(it).with_timezone("UTC"))
+}
+
+pub fn timestamp_opt(it: impl Iterator<Item = Option<i64>>) -> ArrayRef {
+    Arc::new(TimestampMicrosecondArray::from_iter(it).with_timezone("UTC"))
+}
+
+pub fn date(it: impl Iterator<Item = i32>) -> ArrayRef {
+    Arc::new(Date32Array::from_iter_values(it))
+}
+
+pub fn int32(it: impl Iterator<Item = i32>) -> ArrayRef {
+    Arc::new(Int32Array::from_iter_values(it))
+}
+
+pub fn int32_opt(it: impl Iterator<Item = Option<i32>>) -> ArrayRef {
+    Arc::new(Int32Array::from_iter(it))
+}
+
+pub fn int64(it: impl Iterator<Item = i64>) -> ArrayRef {
+    Arc::new(Int64Array::from_iter_values(it))
+}
+
+pub fn int64_opt(it: impl Iterator<Item = Option<i64>>) -> ArrayRef {
+    Arc::new(Int64Array::from_iter(it))
+}
+
+pub fn boolean_opt(it: impl Iterator<Item = Option<bool>>) -> ArrayRef {
+    Arc::new(BooleanArray::from_iter(it))
+}
+
+pub fn boolean(it: impl Iterator<Item = bool>) -> ArrayRef {
+    Arc::new(BooleanArray::from_iter(it.map(Some)))
+}
