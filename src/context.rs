@@ -3,6 +3,8 @@
 //! zone is parsed and the period's bounds computed here, once; the partner's name is read
 //! once (from `/partner/me` in a run, from its raw page offline).
 
+#![warn(missing_docs)]
+
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
@@ -13,18 +15,22 @@ use crate::config::Config;
 use crate::layout::Layout;
 use crate::model::Period;
 
+/// Everything about the run of one period that the stages share.
 #[derive(Debug, Clone)]
 pub struct RunContext {
+    /// The period billed.
     pub period: Period,
     /// The partner's time zone, in which the period is cut.
     pub time_zone: Tz,
     /// The period's half-open bounds in UTC: `[start, end)`.
     pub start: DateTime<Utc>,
+    /// (the end is exclusive)
     pub end: DateTime<Utc>,
     /// The currency the partner bills in.
     pub currency: String,
     /// Every path under the output root.
     pub layout: Layout,
+    /// The configuration (API, partner, reconcile, supplier, invoice sections).
     pub config: Config,
     /// The partner's display name, as its profile gives it (the company, else the name);
     /// empty when no profile is known.
@@ -34,6 +40,7 @@ pub struct RunContext {
 }
 
 impl RunContext {
+    /// The context of `period` with outputs under `out`; the partner's name is filled in later.
     pub fn new(period: Period, out: impl Into<PathBuf>, config: Config) -> Self {
         let time_zone = config.partner.tz();
         let (start, end) = period.bounds(time_zone);
@@ -60,8 +67,11 @@ impl RunContext {
 /// log line or a `Debug` print.
 #[derive(Debug, Clone)]
 pub struct ApiAccess {
+    /// The API's base URL.
     pub base_url: reqwest::Url,
+    /// The partner's `X-Auth-ID`.
     pub auth_id: String,
+    /// The partner's `X-Auth-Token`.
     pub token: Secret,
 }
 

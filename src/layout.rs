@@ -8,21 +8,33 @@
 //! ```
 //! File names built from upstream ids only ever use validated [`AccountId`]s.
 
+#![warn(missing_docs)]
+
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::model::{AccountId, Period};
 
+/// Every table the pipeline writes, one Parquet partition per period each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Table {
+    /// Customer accounts as listed.
     Accounts,
+    /// Balance snapshots and the ledger figures that tie them to the period.
     Balances,
+    /// Wallet transactions booked in the period.
     Transactions,
+    /// Calls that started in the period.
     Cdrs,
+    /// The partner's analytics per UTC day.
     AnalyticsDaily,
+    /// One reconciliation row per account.
     Reconciliation,
+    /// Reconciliation findings.
     Exceptions,
+    /// Tax invoices.
     Invoices,
+    /// Their lines.
     InvoiceLines,
 }
 
@@ -36,6 +48,7 @@ impl Table {
         Table::AnalyticsDaily,
     ];
 
+    /// The table's directory name under `parquet/`.
     pub const fn name(self) -> &'static str {
         match self {
             Table::Accounts => "accounts",
@@ -81,6 +94,7 @@ pub enum RawEndpoint {
 }
 
 impl RawEndpoint {
+    /// The endpoint's directory name under `raw/YYYY-MM/`.
     pub fn dir(self) -> &'static str {
         match self {
             RawEndpoint::Profile => "profile",
@@ -96,32 +110,39 @@ impl RawEndpoint {
     }
 }
 
+/// The paths under one output root.
 #[derive(Debug, Clone)]
 pub struct Layout {
     root: PathBuf,
 }
 
 impl Layout {
+    /// The layout under `root`.
     pub fn new(root: impl Into<PathBuf>) -> Self {
         Self { root: root.into() }
     }
 
+    /// The output root.
     pub fn root(&self) -> &Path {
         &self.root
     }
 
+    /// `parquet/<table>`: every period's partition of a table.
     pub fn table_dir(&self, table: Table) -> PathBuf {
         self.root.join("parquet").join(table.name())
     }
 
+    /// `parquet/<table>/period=YYYY-MM` (Hive-style).
     pub fn partition_dir(&self, table: Table, period: Period) -> PathBuf {
         self.table_dir(table).join(format!("period={period}"))
     }
 
+    /// The one file of a partition.
     pub fn parquet_file(&self, table: Table, period: Period) -> PathBuf {
         self.partition_dir(table, period).join("part-0.parquet")
     }
 
+    /// `raw/YYYY-MM`: every page fetched for a period.
     pub fn raw_period_dir(&self, period: Period) -> PathBuf {
         self.root.join("raw").join(period.to_string())
     }
@@ -145,14 +166,17 @@ impl Layout {
         self.root.join(period.to_string())
     }
 
+    /// The period's manifest: inputs, row counts, sums, hashes, timings.
     pub fn manifest(&self, period: Period) -> PathBuf {
         self.period_dir(period).join("manifest.json")
     }
 
+    /// The reconciliation's HTML page.
     pub fn reconciliation_html(&self, period: Period) -> PathBuf {
         self.period_dir(period).join("reconciliation.html")
     }
 
+    /// The partner's monthly report.
     pub fn report_html(&self, period: Period) -> PathBuf {
         self.period_dir(period).join("report.html")
     }
@@ -162,6 +186,7 @@ impl Layout {
         self.period_dir(period).join("invoices")
     }
 
+    /// `state/`: what outlives a period (the invoice register, the locks).
     pub fn state_dir(&self) -> PathBuf {
         self.root.join("state")
     }

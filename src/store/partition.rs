@@ -2,6 +2,8 @@
 //! target in row groups, and only a complete, synced file is renamed over the partition's
 //! `part-0.parquet`. Readers see the old partition or the new one, never a mixture.
 
+#![warn(missing_docs)]
+
 use std::fs::File;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -38,8 +40,11 @@ const DISTINCT_VALUED: &[&str] = &[
 /// What was written, for the manifest.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct TableStats {
+    /// Rows written.
     pub rows: u64,
+    /// Size of the file.
     pub bytes: u64,
+    /// SHA-256 of the file, hex.
     pub sha256: String,
     /// Exact sums of every decimal column.
     pub sums: std::collections::BTreeMap<String, Decimal>,
@@ -65,6 +70,7 @@ impl Write for Hashed {
     }
 }
 
+/// Rows of one table into one period's partition, replaced atomically by [`PartitionWriter::finish`].
 pub struct PartitionWriter<R: 'static> {
     target: PathBuf,
     tmp: tempfile::NamedTempFile,
@@ -84,6 +90,7 @@ impl<R: Row> PartitionWriter<R> {
 }
 
 impl<R: 'static> PartitionWriter<R> {
+    /// Write a partition file at `target` (a temporary beside it until [`PartitionWriter::finish`]).
     pub fn create(
         target: &Path,
         columns: &'static [Column<R>],
@@ -146,6 +153,7 @@ impl<R: 'static> PartitionWriter<R> {
         })
     }
 
+    /// Add a row; a full row group is encoded and written.
     pub fn push(&mut self, row: R) -> anyhow::Result<()> {
         self.buffer.push(row);
         if self.buffer.len() >= BATCH_ROWS {
@@ -208,6 +216,7 @@ impl<R: 'static> PartitionWriter<R> {
     }
 }
 
+/// The SHA-256 of a file, in hex.
 pub fn sha256_of(path: &Path) -> anyhow::Result<String> {
     let mut f = File::open(path)?;
     let mut h = Sha256::new();

@@ -2,6 +2,8 @@
 //! them ([`super::schema`]): a column missing or of another type is an error naming the table
 //! and the column, never a silent default.
 
+#![warn(missing_docs)]
+
 use std::path::Path;
 
 use anyhow::Context;

@@ -5,6 +5,8 @@
 //! column is one line in the declaration plus the code that fills it; a field whose Rust
 //! type does not fit the declared Arrow type does not compile.
 
+#![warn(missing_docs)]
+
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
@@ -20,23 +22,30 @@ use crate::layout::Table;
 
 /// Money and other exact decimals: `Decimal128(20, 5)`.
 pub const DECIMAL_PRECISION: u8 = 20;
+/// 5 of them after the point (the API sends at most 5).
 pub const DECIMAL_SCALE: i8 = 5;
 
 /// A column's Arrow type, as the schema names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
+    /// `Utf8`.
     Text,
+    /// `Decimal128(20, 5)`.
     Decimal,
     /// `Timestamp(Microsecond, "UTC")`, held as microseconds since the epoch.
     Timestamp,
     /// `Date32`, held as days since 1970-01-01.
     Date,
+    /// `Int32`.
     Int32,
+    /// `Int64`.
     Int64,
+    /// `Boolean`.
     Bool,
 }
 
 impl Kind {
+    /// The Arrow type of a column of this kind.
     pub fn data_type(self) -> DataType {
         match self {
             Kind::Text => DataType::Utf8,
@@ -53,10 +62,15 @@ impl Kind {
 /// One column of a table: its name and type, how to build its array from rows, and how to
 /// read it back into rows.
 pub struct Column<R> {
+    /// The column's name in the file.
     pub name: &'static str,
+    /// Its Arrow type.
     pub kind: Kind,
+    /// Whether it may hold nulls (its field is an `Option`).
     pub nullable: bool,
+    /// The column of a slice of rows, as an Arrow array.
     pub build: fn(&[R]) -> ArrayRef,
+    /// An Arrow array of this column, into the same field of each row.
     pub read: fn(&dyn Array, &mut [R]) -> anyhow::Result<()>,
 }
 
@@ -174,10 +188,13 @@ pub fn rows<R: Row>(batch: &RecordBatch) -> anyhow::Result<Vec<R>> {
 /// A Rust type a column can hold: how a column of them becomes an Arrow array and back.
 /// Implemented for each value type and its `Option` (the nullable column).
 pub trait Cell: Sized {
+    /// `Option<_>` is a nullable column.
     const NULLABLE: bool;
+    /// A column of values as an Arrow array of `kind`.
     fn build<'a>(kind: Kind, values: impl Iterator<Item = &'a Self>) -> ArrayRef
     where
         Self: 'a;
+    /// An Arrow array of `kind` into one value per slot.
     fn read<'a>(
         kind: Kind,
         name: &str,
@@ -191,12 +208,15 @@ pub trait Cell: Sized {
 /// A non-null value type: the array builders for a column of values and of optional values,
 /// and the value at a (valid) index of an array.
 pub trait Value: Sized {
+    /// A column of values as an Arrow array of `kind`.
     fn build_values<'a>(kind: Kind, values: impl Iterator<Item = &'a Self>) -> ArrayRef
     where
         Self: 'a;
+    /// A column of optional values as an Arrow array of `kind`.
     fn build_options<'a>(kind: Kind, values: impl Iterator<Item = Option<&'a Self>>) -> ArrayRef
     where
         Self: 'a;
+    /// The value at a valid index of an array of a fitting kind.
     fn value_at(array: &dyn Array, i: usize) -> anyhow::Result<Self>;
     /// Whether an array of `kind` can be read as this type.
     fn fits(kind: Kind) -> bool;
@@ -387,7 +407,9 @@ impl Value for bool {
 
 /// An enum stored as text (a severity, a kind): its name, and its parse back.
 pub trait TextEnum: Sized + Copy + 'static {
+    /// The text stored for the value.
     fn as_str(self) -> &'static str;
+    /// The value a stored text names, if any.
     fn parse(s: &str) -> Option<Self>;
 }
 
@@ -415,7 +437,7 @@ macro_rules! text_enum_cell {
 }
 pub(crate) use text_enum_cell;
 
-pub fn read_text_enum<'a, E: TextEnum>(
+pub(crate) fn read_text_enum<'a, E: TextEnum>(
     kind: Kind,
     name: &str,
     array: &dyn Array,
@@ -431,25 +453,25 @@ pub fn read_text_enum<'a, E: TextEnum>(
 }
 
 /// The unscaled value at scale 5. Values were checked to have at most 5 places on the way in.
-pub fn unscaled(d: Decimal) -> i128 {
+fn unscaled(d: Decimal) -> i128 {
     let mut d = d;
     d.rescale(DECIMAL_SCALE as u32);
     d.mantissa()
 }
 
-pub fn text<'a>(it: impl Iterator<Item = &'a str>) -> ArrayRef {
+pub(crate) fn text<'a>(it: impl Iterator<Item = &'a str>) -> ArrayRef {
     Arc::new(StringArray::from_iter_values(it))
 }
 
-pub fn text_opt<'a>(it: impl Iterator<Item = Option<&'a str>>) -> ArrayRef {
+fn text_opt<'a>(it: impl Iterator<Item = Option<&'a str>>) -> ArrayRef {
     Arc::new(StringArray::from_iter(it))
 }
 
-pub fn decimal(it: impl Iterator<Item = Decimal>) -> ArrayRef {
+fn decimal(it: impl Iterator<Item = Decimal>) -> ArrayRef {
     decimal_opt(it.map(Some))
 }
 
-pub fn decimal_opt(it: impl Iterator<Item = Option<Decimal>>) -> ArrayRef {
+fn decimal_opt(it: impl Iterator<Item = Option<Decimal>>) -> ArrayRef {
     Arc::new(
         Decimal128Array::from_iter(it.map(|d| d.map(unscaled)))
             .with_precision_and_scale(DECIMAL_PRECISION, DECIMAL_SCALE)
@@ -457,38 +479,38 @@ pub fn decimal_opt(it: impl Iterator<Item = Option<Decimal>>) -> ArrayRef {
     )
 }
 
-pub fn timestamp(it: impl Iterator<Item = i64>) -> ArrayRef {
+fn timestamp(it: impl Iterator<Item = i64>) -> ArrayRef {
     Arc::new(TimestampMicrosecondArray::from_iter_values(it).with_timezone("UTC"))
 }
 
-pub fn timestamp_opt(it: impl Iterator<Item = Option<i64>>) -> ArrayRef {
+fn timestamp_opt(it: impl Iterator<Item = Option<i64>>) -> ArrayRef {
     Arc::new(TimestampMicrosecondArray::from_iter(it).with_timezone("UTC"))
 }
 
-pub fn date(it: impl Iterator<Item = i32>) -> ArrayRef {
+fn date(it: impl Iterator<Item = i32>) -> ArrayRef {
     Arc::new(Date32Array::from_iter_values(it))
 }
 
-pub fn int32(it: impl Iterator<Item = i32>) -> ArrayRef {
+fn int32(it: impl Iterator<Item = i32>) -> ArrayRef {
     Arc::new(Int32Array::from_iter_values(it))
 }
 
-pub fn int32_opt(it: impl Iterator<Item = Option<i32>>) -> ArrayRef {
+fn int32_opt(it: impl Iterator<Item = Option<i32>>) -> ArrayRef {
     Arc::new(Int32Array::from_iter(it))
 }
 
-pub fn int64(it: impl Iterator<Item = i64>) -> ArrayRef {
+fn int64(it: impl Iterator<Item = i64>) -> ArrayRef {
     Arc::new(Int64Array::from_iter_values(it))
 }
 
-pub fn int64_opt(it: impl Iterator<Item = Option<i64>>) -> ArrayRef {
+fn int64_opt(it: impl Iterator<Item = Option<i64>>) -> ArrayRef {
     Arc::new(Int64Array::from_iter(it))
 }
 
-pub fn boolean_opt(it: impl Iterator<Item = Option<bool>>) -> ArrayRef {
+fn boolean_opt(it: impl Iterator<Item = Option<bool>>) -> ArrayRef {
     Arc::new(BooleanArray::from_iter(it))
 }
 
-pub fn boolean(it: impl Iterator<Item = bool>) -> ArrayRef {
+fn boolean(it: impl Iterator<Item = bool>) -> ArrayRef {
     Arc::new(BooleanArray::from_iter(it.map(Some)))
 }
