@@ -54,7 +54,8 @@ pub struct InvoiceConfig {
     /// GST rate in percent (telecom: 18).
     #[serde(deserialize_with = "decimal_string")]
     pub rate_percent: rust_decimal::Decimal,
-    /// Issue invoices for accounts with no billable usage (zero-value invoices).
+    /// Kept so that older configs still load: `false` only. A tax invoice bills a supply,
+    /// so none is issued for an account without billable usage.
     pub zero_usage: bool,
 }
 
@@ -220,6 +221,11 @@ impl Config {
             return Err(usage("[api] timeout_secs must be at least 1"));
         }
         crate::model::document::check_prefix(&self.invoice.prefix).map_err(|e| usage(e.to_string()))?;
+        if self.invoice.zero_usage {
+            return Err(usage(
+                "[invoice] zero_usage = true is no longer supported: a tax invoice bills a supply, so accounts without billable usage get none",
+            ));
+        }
         let sac = &self.invoice.sac;
         if !(sac.len() == 4 || sac.len() == 6) || !sac.bytes().all(|b| b.is_ascii_digit()) || !sac.starts_with("99") {
             return Err(usage(format!(
@@ -301,6 +307,9 @@ mod tests {
             "[reconcile]\ntolerance = 0.01\n",
             "[reconcile]\ntolerance = \"-1\"\n",
             "[invoice]\nprefix = \"0AB\"\n",
+            "[invoice]\nprefix = \"inv\"\n",
+            "[invoice]\nprefix = \"INVOI\"\n",
+            "[invoice]\nzero_usage = true\n",
             "[invoice]\nsac = \"123456\"\n",
             "[supplier]\nlegal_name = \"X\"\naddress = [\"a\"]\ngstin = \"29AAPFU0939F1ZV\"\n",
             "not toml at all = = =",

@@ -58,20 +58,28 @@ pub fn run(ctx: &RunContext) -> anyhow::Result<Report> {
     let mut customers = build::customers(layout, period)?;
     customers.sort_by(|a, b| a.auth_id.cmp(&b.auth_id));
     let usage = build::usage(layout, period, currency)?;
-    let mut register = numbering::Register::open(&layout.invoice_register(), &settings.prefix)?;
+    let mut register = numbering::Register::open(layout, &supplier.gstin, &settings.prefix)?;
     let date = period.last_day();
     let mut invoices = Vec::new();
     for c in customers {
-        let u = usage.get(&c.auth_id).cloned().unwrap_or_default();
-        if u.total().is_zero() && !settings.zero_usage {
+        let Some(u) = usage.get(&c.auth_id) else {
+            continue;
+        };
+        let id = AccountId::parse(&c.auth_id)?;
+        // Built before it is numbered: a supply worth nothing once rounded to the paisa (a
+        // few sub-paisa calls) is no tax invoice and must not consume a number.
+        let mut inv = build::invoice(String::new(), date, period, c, u, &terms);
+        if inv.totals.taxable <= rust_decimal::Decimal::ZERO {
+            tracing::info!(account = %id, taxable = %inv.totals.taxable, "no invoice: nothing to bill once rounded to the paisa");
             continue;
         }
-        let id = AccountId::parse(&c.auth_id)?;
-        let number = register.number_for(period, &id)?;
-        invoices.push(build::invoice(number, date, period, c, &u, &terms));
+        inv.number = register.number_for(period, &id)?;
+        invoices.push(inv);
     }
-    // Numbers are durable before any document shows them.
+    // Numbers are durable before any document shows them; other processes may number
+    // theirs as soon as this one's are saved.
     register.save()?;
+    drop(register);
     crate::crashpoint::here("invoice.numbered");
 
     let meta = vec![("vobiz_billing.period".to_string(), period.to_string())];

@@ -7,15 +7,24 @@ pub const MAX_LEN: usize = 16;
 
 /// A configured prefix that cannot start a series.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invoice prefix {0:?} must be 1-6 letters, digits or '-', not starting with 0 or '-'")]
+#[error(
+    "invoice prefix {0:?} must be 1-4 upper-case letters, digits or '-', not starting with 0 or '-' (so that a 16-character number keeps at least 5 digits of sequence)"
+)]
 pub struct InvalidPrefix(pub String);
 
-/// Check a configured prefix: letters, digits and `-`, not starting with `0` or `-` (IRP rule),
-/// short enough to leave at least four digits of sequence.
+/// The shortest sequence a series may have: `PREFIX/YY-YY/` takes 7 characters and the
+/// prefix, so a prefix of at most 4 leaves 5 digits (99,999 documents a year).
+pub const MIN_SEQUENCE_DIGITS: usize = 5;
+
+/// Check a configured prefix: upper-case letters, digits and `-` (the e-invoice portal wants
+/// numbers in upper case), not starting with `0` or `-` (IRP rule), short enough to leave
+/// [`MIN_SEQUENCE_DIGITS`] digits of sequence.
 pub fn check_prefix(prefix: &str) -> Result<(), InvalidPrefix> {
     let ok = !prefix.is_empty()
-        && prefix.len() <= 6
-        && prefix.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && prefix.len() + "/YY-YY/".len() + MIN_SEQUENCE_DIGITS <= MAX_LEN
+        && prefix
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-')
         && !prefix.starts_with(['0', '-']);
     if ok {
         Ok(())

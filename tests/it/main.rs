@@ -7,6 +7,7 @@ mod hostile;
 mod invoice;
 mod pipeline;
 mod reconcile;
+mod register;
 mod report;
 mod security;
 mod simulator;
