@@ -12,11 +12,12 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use super::tax::{self, LineTax, PlaceOfSupply, Recipient, Totals, Treatment};
+use super::tax::{self, LineTax, PlaceOfSupply, Recipient, Totals};
 use super::words::amount_in_words;
 use crate::layout::Layout;
 use crate::model::money::round_paise;
 use crate::model::product::product_label;
+use crate::model::tax::Treatment;
 use crate::model::{LedgerKind, Period};
 use crate::store::normalized::{AccountRow, CdrRow, TransactionRow};
 use crate::store::read;

@@ -9,6 +9,7 @@ pub mod ledger;
 pub mod money;
 pub mod period;
 pub mod product;
+pub mod tax;
 pub mod time;
 
 pub use gstin::Gstin;

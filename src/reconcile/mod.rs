@@ -32,7 +32,7 @@ use crate::layout::Layout;
 use crate::model::money::{fixed, round_paise};
 use crate::model::{Gstin, Period};
 use crate::store::partition::{PartitionWriter, TableStats};
-pub use crate::store::reconciliation::{AccountCheck, ExceptionRow, Severity};
+pub use crate::store::reconciliation::{AccountCheck, ExceptionKind, ExceptionRow, Severity};
 use figures::Figures;
 
 #[derive(Debug, Clone, Serialize, Default)]
@@ -64,7 +64,7 @@ pub fn run(s: &RunContext) -> anyhow::Result<Outcome> {
     for a in &f.accounts {
         let mut ex: Vec<ExceptionRow> = Vec::new();
         let mut add = |severity,
-                       kind: &str,
+                       kind: ExceptionKind,
                        reference: Option<String>,
                        expected: Option<Decimal>,
                        actual: Option<Decimal>,
@@ -73,7 +73,7 @@ pub fn run(s: &RunContext) -> anyhow::Result<Outcome> {
                 auth_id: a.auth_id.clone(),
                 name: a.name.clone(),
                 severity,
-                kind: kind.to_string(),
+                kind,
                 reference,
                 expected,
                 actual,
@@ -93,7 +93,7 @@ pub fn run(s: &RunContext) -> anyhow::Result<Outcome> {
         match b {
             None => add(
                 Severity::Error,
-                "missing_balance",
+                ExceptionKind::MissingBalance,
                 None,
                 None,
                 None,
@@ -106,7 +106,7 @@ pub fn run(s: &RunContext) -> anyhow::Result<Outcome> {
                 if beyond(unexplained) {
                     add(
                         Severity::Error,
-                        "balance_mismatch",
+                        ExceptionKind::BalanceMismatch,
                         None,
                         Some(b.ledger_net_all_time),
                         Some(b.balance),
@@ -122,7 +122,7 @@ pub fn run(s: &RunContext) -> anyhow::Result<Outcome> {
                 {
                     add(
                         Severity::Error,
-                        "opening_mismatch",
+                        ExceptionKind::OpeningMismatch,
                         None,
                         Some(prev),
                         Some(b.opening_balance),
@@ -136,7 +136,7 @@ pub fn run(s: &RunContext) -> anyhow::Result<Outcome> {
                 if b.period_credit != tx.credit || b.period_debit != tx.debit {
                     add(
                         Severity::Error,
-                        "ledger_inconsistent",
+                        ExceptionKind::LedgerInconsistent,
                         None,
                         Some(b.period_credit - b.period_debit),
                         Some(tx.credit - tx.debit),
@@ -147,7 +147,7 @@ pub fn run(s: &RunContext) -> anyhow::Result<Outcome> {
                 if b.balance <= threshold && a.is_active {
                     add(
                         Severity::Warning,
-                        "low_balance",
+                        ExceptionKind::LowBalance,
                         None,
                         Some(threshold),
                         Some(b.balance),
@@ -165,11 +165,11 @@ pub fn run(s: &RunContext) -> anyhow::Result<Outcome> {
                 continue;
             }
             let kind = if m.debits == 0 {
-                "missing_debit"
+                ExceptionKind::MissingDebit
             } else if m.debits > 1 && m.debited > m.cost {
-                "duplicate_debit"
+                ExceptionKind::DuplicateDebit
             } else {
-                "debit_amount_mismatch"
+                ExceptionKind::DebitAmountMismatch
             };
             let detail = format!(
                 "call {} cost {} but was debited {} in {} row(s)",
@@ -188,7 +188,7 @@ pub fn run(s: &RunContext) -> anyhow::Result<Outcome> {
             let detail = format!("debit {} references call {} which does not exist", o.id, o.cdr_uuid);
             add(
                 Severity::Error,
-                "orphan_debit",
+                ExceptionKind::OrphanDebit,
                 Some(o.id.clone()),
                 None,
                 Some(o.amount),
@@ -198,13 +198,13 @@ pub fn run(s: &RunContext) -> anyhow::Result<Outcome> {
         // Rows normalize could not store are missing from every figure above: say which.
         for r in rejected.remove(&a.auth_id).into_iter().flatten() {
             let detail = format!("{} row not stored: {}", r.table, r.reason);
-            add(Severity::Error, "rejected_row", r.key, None, None, detail);
+            add(Severity::Error, ExceptionKind::RejectedRow, r.key, None, None, detail);
         }
         for c in f.foreign.get(&a.auth_id).into_iter().flatten() {
             let detail = format!("{} {} is in {}, not {}", c.table, c.id, c.currency, s.currency);
             add(
                 Severity::Error,
-                "currency_mismatch",
+                ExceptionKind::CurrencyMismatch,
                 Some(c.id.clone()),
                 None,
                 Some(c.amount),
@@ -219,7 +219,7 @@ pub fn run(s: &RunContext) -> anyhow::Result<Outcome> {
                     let detail = format!("{e}; the customer cannot be invoiced as registered (B2B)");
                     add(
                         Severity::Warning,
-                        "invalid_gstin",
+                        ExceptionKind::InvalidGstin,
                         Some(g.chars().take(20).collect()),
                         None,
                         None,
@@ -231,7 +231,7 @@ pub fn run(s: &RunContext) -> anyhow::Result<Outcome> {
             None if a.country.as_deref().is_none_or(|c| c == "IN") => {
                 add(
                     Severity::Note,
-                    "missing_gstin",
+                    ExceptionKind::MissingGstin,
                     None,
                     None,
                     None,
@@ -271,7 +271,7 @@ pub fn run(s: &RunContext) -> anyhow::Result<Outcome> {
                 auth_id: account.clone(),
                 name: String::new(),
                 severity: Severity::Error,
-                kind: "rejected_row".into(),
+                kind: ExceptionKind::RejectedRow,
                 reference: r.key,
                 expected: None,
                 actual: None,
@@ -290,7 +290,7 @@ pub fn run(s: &RunContext) -> anyhow::Result<Outcome> {
                 auth_id: String::new(),
                 name: "partner".into(),
                 severity: Severity::Error,
-                kind: "analytics_mismatch".into(),
+                kind: ExceptionKind::AnalyticsMismatch,
                 reference: Some(d.date.clone()),
                 expected: Some(d.cost),
                 actual: Some(rounded),
@@ -304,10 +304,10 @@ pub fn run(s: &RunContext) -> anyhow::Result<Outcome> {
     }
 
     exceptions.sort_by(|a, b| {
-        (std::cmp::Reverse(a.severity), &a.auth_id, &a.kind, &a.reference).cmp(&(
+        (std::cmp::Reverse(a.severity), &a.auth_id, a.kind.as_str(), &a.reference).cmp(&(
             std::cmp::Reverse(b.severity),
             &b.auth_id,
-            &b.kind,
+            b.kind.as_str(),
             &b.reference,
         ))
     });
