@@ -9,6 +9,7 @@ use anyhow::Context;
 use rust_decimal::Decimal;
 
 use crate::api::wire::{self, RowsPage};
+use crate::model::LedgerKind;
 use crate::model::time::parse_timestamp_micros;
 
 use crate::store::normalized::{CdrRow, Text, TransactionRow};
@@ -123,16 +124,13 @@ fn opt_text(s: Option<Cow<'_, str>>) -> Option<Text> {
 
 pub fn ledger_row(r: wire::LedgerRowWire) -> Result<TransactionRow, RowError> {
     let reject = |reason: String| (short_key(&r.id), reason);
-    let signed = match r.kind.as_ref() {
-        "credit" => r.amount.0,
-        "debit" => -r.amount.0,
-        other => {
-            return Err(reject(format!(
-                "unknown transaction type {:?}",
-                other.chars().take(20).collect::<String>()
-            )));
-        }
+    let Some(kind) = LedgerKind::parse(&r.kind) else {
+        return Err(reject(format!(
+            "unknown transaction type {:?}",
+            r.kind.chars().take(20).collect::<String>()
+        )));
     };
+    let signed = kind.signed(r.amount.0);
     if r.amount.0.is_sign_negative() {
         return Err(reject(format!("negative amount {}", r.amount)));
     }
@@ -152,7 +150,7 @@ pub fn ledger_row(r: wire::LedgerRowWire) -> Result<TransactionRow, RowError> {
         id: text(r.id),
         account_id: text(r.account_id),
         balance_id: opt_text(r.balance_id),
-        kind: text(r.kind),
+        kind,
         amount: r.amount.0,
         signed_amount: signed,
         currency: text(r.currency),

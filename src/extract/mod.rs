@@ -18,7 +18,7 @@ use rust_decimal::Decimal;
 
 use crate::context::RunContext;
 use crate::layout::{Layout, RawEndpoint};
-use crate::model::{AccountId, Period};
+use crate::model::{AccountId, LedgerKind, Period};
 
 use crate::api::client::{ApiClient, Auth, Credentials, FetchError, Secret};
 use crate::api::paging::{self, PageInfo, Pager, Scheme};
@@ -507,15 +507,12 @@ impl LedgerPage {
         let mut keys = Vec::with_capacity(page.transactions.len());
         let mut signed_rows = Vec::with_capacity(page.transactions.len());
         for (id, kind, amount) in rows {
-            let signed = match kind.as_ref() {
-                "credit" => amount,
-                "debit" => amount.map(|a| -a),
-                other => {
-                    return Err(serde::de::Error::custom(format!(
-                        "transaction {id} has unknown type {other:?}"
-                    )));
-                }
+            let Some(kind) = LedgerKind::parse(kind) else {
+                return Err(serde::de::Error::custom(format!(
+                    "transaction {id} has unknown type {kind:?}"
+                )));
             };
+            let signed = amount.map(|a| kind.signed(a));
             keys.push(paging::Key::from(id.as_ref()));
             signed_rows.push(signed);
         }

@@ -12,12 +12,13 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use super::tax::{self, LineTax, PlaceOfSupply, Recipient, Totals, Treatment};
+use super::tax::{self, LineTax, PlaceOfSupply, Recipient, Totals};
 use super::words::amount_in_words;
 use crate::layout::Layout;
-use crate::model::Period;
 use crate::model::money::round_paise;
 use crate::model::product::product_label;
+use crate::model::tax::Treatment;
+use crate::model::{LedgerKind, Period};
 use crate::store::normalized::{AccountRow, CdrRow, TransactionRow};
 use crate::store::read;
 
@@ -138,7 +139,7 @@ pub fn usage(layout: &Layout, period: Period, currency: &str) -> anyhow::Result<
     for ledger in read::partition::<TransactionRow>(layout, period)? {
         for t in ledger? {
             let rt = t.reference_type.as_str();
-            if t.kind != "debit" || CALL_CHARGES.contains(&rt) || t.currency != currency {
+            if t.kind != LedgerKind::Debit || CALL_CHARGES.contains(&rt) || t.currency != currency {
                 continue;
             }
             let e = m

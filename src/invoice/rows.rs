@@ -15,10 +15,7 @@ pub fn invoice_row(i: &Invoice) -> InvoiceRow {
         b2b: i.b2b,
         place_of_supply_code: i.place_of_supply.code as i32,
         place_of_supply: i.place_of_supply.name.clone(),
-        treatment: serde_json::to_value(i.treatment)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default(),
+        treatment: i.treatment,
         currency: i.currency.clone(),
         taxable: i.totals.taxable,
         cgst: i.totals.cgst,

@@ -14,6 +14,7 @@ use serde::Serialize;
 use crate::model::Gstin;
 use crate::model::gstin::{State, state_by_code, state_by_name};
 use crate::model::money::round_paise;
+use crate::model::tax::Treatment;
 
 /// The place-of-supply code of exports in e-invoices and GSTR-1.
 pub const EXPORT_POS_CODE: u8 = 96;
@@ -49,19 +50,6 @@ impl Recipient {
     pub fn is_b2b(&self) -> bool {
         matches!(self, Recipient::Registered(_))
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Treatment {
-    /// CGST + SGST.
-    IntraState,
-    /// CGST + UTGST (union territory without a legislature).
-    IntraUnionTerritory,
-    /// IGST.
-    InterState,
-    /// Export of services under a letter of undertaking: zero-rated.
-    ExportUnderLut,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

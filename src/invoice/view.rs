@@ -7,10 +7,10 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::build::Invoice;
-use super::tax::Treatment;
 use crate::config::SupplierConfig;
 use crate::model::Gstin;
 use crate::model::money::indian;
+use crate::model::tax::Treatment;
 
 #[derive(Serialize)]
 pub struct View<'a> {

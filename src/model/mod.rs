@@ -5,12 +5,15 @@
 pub mod document;
 pub mod gstin;
 pub mod ids;
+pub mod ledger;
 pub mod money;
 pub mod period;
 pub mod product;
+pub mod tax;
 pub mod time;
 
 pub use gstin::Gstin;
 pub use ids::{AccountId, PartnerId};
+pub use ledger::LedgerKind;
 pub use money::Money;
 pub use period::Period;

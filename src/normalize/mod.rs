@@ -22,7 +22,7 @@ use crate::api::wire;
 use crate::context::RunContext;
 use crate::layout::{Layout, RawEndpoint, Table};
 use crate::model::time::{date32, parse_date, parse_timestamp_micros};
-use crate::model::{AccountId, Period};
+use crate::model::{AccountId, LedgerKind, Period};
 use crate::store::normalized::*;
 use crate::store::partition::{PartitionWriter, TableStats};
 use crate::store::raw::read_pages;
@@ -391,7 +391,7 @@ fn account(
     // Debits per call, wherever in the window they were booked.
     {
         let mut debits: HashMap<&str, (Decimal, i32)> = HashMap::default();
-        for l in ledger.iter().filter(|l| l.kind == "debit") {
+        for l in ledger.iter().filter(|l| l.kind == LedgerKind::Debit) {
             if let Some(u) = l.cdr_uuid.as_deref() {
                 let e = debits.entry(u).or_default();
                 e.0 += l.amount;
@@ -414,9 +414,9 @@ fn account(
             net_after += l.signed_amount;
             rows_after += 1;
         } else if l.created_at >= ctx.start {
-            match l.kind.as_str() {
-                "credit" => credit += l.amount,
-                _ => debit += l.amount,
+            match l.kind {
+                LedgerKind::Credit => credit += l.amount,
+                LedgerKind::Debit => debit += l.amount,
             }
             w.transactions.push(l)?;
         }

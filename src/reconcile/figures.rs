@@ -12,6 +12,7 @@ use rust_decimal::Decimal;
 
 use crate::context::RunContext;
 use crate::layout::Table;
+use crate::model::LedgerKind;
 use crate::store::normalized::{AccountRow, AnalyticsDayRow, BalanceRow, CdrRow, TransactionRow};
 
 pub struct AccountInfo {
@@ -267,8 +268,8 @@ impl Figures {
         for i in 0..f.height() {
             let e = ledger.entry(ids[i].clone().unwrap_or_default()).or_default();
             e.rows += n[i];
-            match kinds[i].as_deref() {
-                Some("credit") => e.credit += amount[i],
+            match kinds[i].as_deref().and_then(LedgerKind::parse) {
+                Some(LedgerKind::Credit) => e.credit += amount[i],
                 _ => e.debit += amount[i],
             }
         }
@@ -277,7 +278,7 @@ impl Figures {
             col(t.cdr_uuid)
                 .is_not_null()
                 .and(col(t.cdr_period).is_null())
-                .and(col(t.kind).eq(lit("debit"))),
+                .and(col(t.kind).eq(lit(LedgerKind::Debit.as_str()))),
         );
         let f = Frame::collect(orphan_rows, &[t.account_id, t.id, t.cdr_uuid, t.amount])?;
         let (ids, row_ids, uuids, amount) = (

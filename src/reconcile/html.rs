@@ -95,7 +95,7 @@ pub fn render(
             .map(|e| ExceptionView {
                 auth_id: &e.auth_id,
                 name: &e.name,
-                kind: &e.kind,
+                kind: e.kind.as_str(),
                 reference: e.reference.as_deref().unwrap_or(""),
                 expected: exact(e.expected),
                 actual: exact(e.actual),

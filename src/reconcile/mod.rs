@@ -32,8 +32,8 @@ use crate::layout::Layout;
 use crate::model::money::{fixed, round_paise};
 use crate::model::{Gstin, Period};
 use crate::store::partition::{PartitionWriter, TableStats};
-pub use crate::store::reconciliation::{AccountCheck, ExceptionRow, Severity};
-use figures::Figures;
+pub use crate::store::reconciliation::{AccountCheck, ExceptionKind, ExceptionRow, Severity};
+use figures::{AccountInfo, BalanceInfo, CallMismatch, Figures, Foreign, LedgerAgg, Orphan};
 
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct Report {
@@ -53,288 +53,397 @@ pub struct Outcome {
 
 pub fn run(s: &RunContext) -> anyhow::Result<Outcome> {
     let started = std::time::Instant::now();
-    let layout = &s.layout;
-    let (tolerance, default_low_balance) = (s.config.reconcile.tolerance, s.config.reconcile.default_low_balance);
-    let f = Figures::load(s).context("reading the period's tables")?;
-    let mut exceptions: Vec<ExceptionRow> = Vec::new();
-    let mut checks = Vec::new();
-    let beyond = |d: Decimal| d.abs() > tolerance;
-    let mut rejected = rejected_rows(layout, s.period);
-
-    for a in &f.accounts {
-        let mut ex: Vec<ExceptionRow> = Vec::new();
-        let mut add = |severity,
-                       kind: &str,
-                       reference: Option<String>,
-                       expected: Option<Decimal>,
-                       actual: Option<Decimal>,
-                       detail: String| {
-            ex.push(ExceptionRow {
-                auth_id: a.auth_id.clone(),
-                name: a.name.clone(),
-                severity,
-                kind: kind.to_string(),
-                reference,
-                expected,
-                actual,
-                difference: match (expected, actual) {
-                    (Some(e), Some(x)) => Some(x - e),
-                    _ => None,
-                },
-                detail,
-            })
-        };
-        let b = f.balances.get(&a.auth_id);
-        let tx = f.ledger.get(&a.auth_id).cloned().unwrap_or_default();
-        let calls = f.calls.get(&a.auth_id).cloned().unwrap_or_default();
-
-        // Balances: snapshot vs the all-time ledger, and continuity with last period.
-        let (mut opening, mut closing, mut expected_closing) = (None, None, None);
-        match b {
-            None => add(
-                Severity::Error,
-                "missing_balance",
-                None,
-                None,
-                None,
-                "no balance snapshot for the account".into(),
-            ),
-            Some(b) => {
-                closing = Some(b.closing_balance);
-                opening = Some(b.opening_balance);
-                let unexplained = b.balance - b.ledger_net_all_time;
-                if beyond(unexplained) {
-                    add(
-                        Severity::Error,
-                        "balance_mismatch",
-                        None,
-                        Some(b.ledger_net_all_time),
-                        Some(b.balance),
-                        format!(
-                            "balance {} is not explained by the ledger ({} all time)",
-                            b.balance, b.ledger_net_all_time
-                        ),
-                    );
-                }
-                let expected_opening = f.previous_closing.get(&a.auth_id).copied();
-                if let Some(prev) = expected_opening
-                    && beyond(b.opening_balance - prev)
-                {
-                    add(
-                        Severity::Error,
-                        "opening_mismatch",
-                        None,
-                        Some(prev),
-                        Some(b.opening_balance),
-                        format!("opening balance differs from {}'s closing balance", s.period.previous()),
-                    );
-                }
-                // With last period's close as the anchor (else the ledger's), the period must add up.
-                let anchor =
-                    expected_opening.unwrap_or(b.ledger_net_all_time - b.net_after_period - (tx.credit - tx.debit));
-                expected_closing = Some(anchor + tx.credit - tx.debit);
-                if b.period_credit != tx.credit || b.period_debit != tx.debit {
-                    add(
-                        Severity::Error,
-                        "ledger_inconsistent",
-                        None,
-                        Some(b.period_credit - b.period_debit),
-                        Some(tx.credit - tx.debit),
-                        "period credits/debits differ between balances and transactions".into(),
-                    );
-                }
-                let threshold = b.low_balance_threshold.unwrap_or(default_low_balance);
-                if b.balance <= threshold && a.is_active {
-                    add(
-                        Severity::Warning,
-                        "low_balance",
-                        None,
-                        Some(threshold),
-                        Some(b.balance),
-                        format!(
-                            "balance {} is at or below the threshold {}",
-                            fixed(b.balance, 2),
-                            fixed(threshold, 2)
-                        ),
-                    );
-                }
-            }
-        }
-        for m in f.call_mismatches.get(&a.auth_id).into_iter().flatten() {
-            if !beyond(m.debited - m.cost) {
-                continue;
-            }
-            let kind = if m.debits == 0 {
-                "missing_debit"
-            } else if m.debits > 1 && m.debited > m.cost {
-                "duplicate_debit"
-            } else {
-                "debit_amount_mismatch"
-            };
-            let detail = format!(
-                "call {} cost {} but was debited {} in {} row(s)",
-                m.uuid, m.cost, m.debited, m.debits
-            );
-            add(
-                Severity::Error,
-                kind,
-                Some(m.uuid.clone()),
-                Some(m.cost),
-                Some(m.debited),
-                detail,
-            );
-        }
-        for o in f.orphans.get(&a.auth_id).into_iter().flatten() {
-            let detail = format!("debit {} references call {} which does not exist", o.id, o.cdr_uuid);
-            add(
-                Severity::Error,
-                "orphan_debit",
-                Some(o.id.clone()),
-                None,
-                Some(o.amount),
-                detail,
-            );
-        }
-        // Rows normalize could not store are missing from every figure above: say which.
-        for r in rejected.remove(&a.auth_id).into_iter().flatten() {
-            let detail = format!("{} row not stored: {}", r.table, r.reason);
-            add(Severity::Error, "rejected_row", r.key, None, None, detail);
-        }
-        for c in f.foreign.get(&a.auth_id).into_iter().flatten() {
-            let detail = format!("{} {} is in {}, not {}", c.table, c.id, c.currency, s.currency);
-            add(
-                Severity::Error,
-                "currency_mismatch",
-                Some(c.id.clone()),
-                None,
-                Some(c.amount),
-                detail,
-            );
-        }
-        let gstin_status = match a.gstin.as_deref().map(str::trim).filter(|g| !g.is_empty()) {
-            Some(g) => match Gstin::parse(g) {
-                Ok(_) => "valid",
-                Err(e) => {
-                    // Data quality, not a money discrepancy: flagged, and never invoiced as B2B.
-                    let detail = format!("{e}; the customer cannot be invoiced as registered (B2B)");
-                    add(
-                        Severity::Warning,
-                        "invalid_gstin",
-                        Some(g.chars().take(20).collect()),
-                        None,
-                        None,
-                        detail,
-                    );
-                    "invalid"
-                }
-            },
-            None if a.country.as_deref().is_none_or(|c| c == "IN") => {
-                add(
-                    Severity::Note,
-                    "missing_gstin",
-                    None,
-                    None,
-                    None,
-                    "no GSTIN: invoiced as an unregistered (B2C) customer".into(),
-                );
-                "missing"
-            }
-            None => "not applicable",
-        };
-        let status = ex.iter().map(|e| e.severity).max().unwrap_or(Severity::Ok);
-        checks.push(AccountCheck {
-            auth_id: a.auth_id.clone(),
-            name: a.name.clone(),
-            currency: a.currency.clone().unwrap_or_else(|| s.currency.clone()),
-            opening_balance: opening,
-            credits: tx.credit,
-            debits: tx.debit,
-            closing_balance: closing,
-            expected_closing,
-            balance: b.map(|b| b.balance),
-            ledger_rows: tx.rows,
-            calls: calls.count,
-            call_cost: calls.cost,
-            call_debits: calls.debited,
-            gstin: a.gstin.clone(),
-            gstin_status: gstin_status.to_string(),
-            exceptions: ex.iter().filter(|e| e.severity >= Severity::Warning).count() as i64,
-            status,
-        });
-        exceptions.extend(ex);
-    }
-
-    // Rejected rows of accounts that are not in the accounts table (or of the partner's pages).
-    for (account, rows) in rejected {
-        for r in rows {
-            exceptions.push(ExceptionRow {
-                auth_id: account.clone(),
-                name: String::new(),
-                severity: Severity::Error,
-                kind: "rejected_row".into(),
-                reference: r.key,
-                expected: None,
-                actual: None,
-                difference: None,
-                detail: format!("{} row not stored: {}", r.table, r.reason),
-            });
-        }
-    }
-
-    // Partner: CDRs vs analytics, per UTC day fully inside the period.
-    for d in &f.days {
-        let (calls, cost) = f.cdr_days.get(&d.date).copied().unwrap_or_default();
-        let rounded = round_paise(cost);
-        if calls != d.calls || beyond(rounded - d.cost) {
-            exceptions.push(ExceptionRow {
-                auth_id: String::new(),
-                name: "partner".into(),
-                severity: Severity::Error,
-                kind: "analytics_mismatch".into(),
-                reference: Some(d.date.clone()),
-                expected: Some(d.cost),
-                actual: Some(rounded),
-                difference: Some(rounded - d.cost),
-                detail: format!(
-                    "{}: analytics say {} calls costing {}, CDRs give {calls} costing {rounded}",
-                    d.date, d.calls, d.cost
-                ),
-            });
-        }
-    }
-
-    exceptions.sort_by(|a, b| {
-        (std::cmp::Reverse(a.severity), &a.auth_id, &a.kind, &a.reference).cmp(&(
-            std::cmp::Reverse(b.severity),
-            &b.auth_id,
-            &b.kind,
-            &b.reference,
-        ))
-    });
-    let mut report = Report {
-        accounts: checks.len(),
-        errors: exceptions.iter().filter(|e| e.severity == Severity::Error).count(),
-        warnings: exceptions.iter().filter(|e| e.severity == Severity::Warning).count(),
-        notes: exceptions.iter().filter(|e| e.severity == Severity::Note).count(),
-        ..Default::default()
+    let limits = Limits {
+        tolerance: s.config.reconcile.tolerance,
+        default_low_balance: s.config.reconcile.default_low_balance,
     };
-    let meta = vec![("vobiz_billing.period".to_string(), s.period.to_string())];
-    let mut w = PartitionWriter::<AccountCheck>::for_period(layout, s.period, meta.clone())?;
-    for c in &checks {
-        w.push(c.clone())?;
+    let f = Figures::load(s).context("reading the period's tables")?;
+    let mut rejected = rejected_rows(&s.layout, s.period);
+    let (mut checks, mut exceptions) = (Vec::new(), Vec::new());
+    for a in &f.accounts {
+        let rejects = rejected.remove(&a.auth_id).unwrap_or_default();
+        let (check, found) = check_account(s, &f, limits, a, rejects);
+        checks.push(check);
+        exceptions.extend(found.rows);
     }
-    report.tables.insert("reconciliation".into(), w.finish()?);
-    let mut w = PartitionWriter::<ExceptionRow>::for_period(layout, s.period, meta)?;
-    for e in &exceptions {
-        w.push(e.clone())?;
+    for (account, rows) in rejected {
+        exceptions.extend(unattributed_rejects(account, rows).rows);
     }
-    report.tables.insert("exceptions".into(), w.finish()?);
-    report.seconds = started.elapsed().as_secs_f64();
+    exceptions.extend(analytics_per_day(&f, limits).rows);
+    sort(&mut exceptions);
+    let report = write(s, &checks, &exceptions, started)?;
     Ok(Outcome {
         report,
         checks,
         exceptions,
     })
+}
+
+/// The configured limits every check compares against.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    tolerance: Decimal,
+    default_low_balance: Decimal,
+}
+
+impl Limits {
+    /// A difference larger than the tolerance either way.
+    fn beyond(self, d: Decimal) -> bool {
+        d.abs() > self.tolerance
+    }
+}
+
+/// The exceptions found about one account (or the partner), in the order the checks ran.
+struct Found {
+    auth_id: String,
+    name: String,
+    rows: Vec<ExceptionRow>,
+}
+
+impl Found {
+    fn new(auth_id: &str, name: &str) -> Self {
+        Self {
+            auth_id: auth_id.to_string(),
+            name: name.to_string(),
+            rows: Vec::new(),
+        }
+    }
+
+    fn add(
+        &mut self,
+        severity: Severity,
+        kind: ExceptionKind,
+        reference: Option<String>,
+        expected: Option<Decimal>,
+        actual: Option<Decimal>,
+        detail: String,
+    ) {
+        self.rows.push(ExceptionRow {
+            auth_id: self.auth_id.clone(),
+            name: self.name.clone(),
+            severity,
+            kind,
+            reference,
+            expected,
+            actual,
+            difference: match (expected, actual) {
+                (Some(e), Some(x)) => Some(x - e),
+                _ => None,
+            },
+            detail,
+        })
+    }
+}
+
+/// Every check of one account, in order, and the account's line of the reconciliation.
+fn check_account(
+    s: &RunContext,
+    f: &Figures,
+    limits: Limits,
+    a: &AccountInfo,
+    rejects: Vec<RejectedRow>,
+) -> (AccountCheck, Found) {
+    let mut ex = Found::new(&a.auth_id, &a.name);
+    let b = f.balances.get(&a.auth_id);
+    let previous_closing = f.previous_closing.get(&a.auth_id).copied();
+    let tx = f.ledger.get(&a.auth_id).cloned().unwrap_or_default();
+    let calls = f.calls.get(&a.auth_id).cloned().unwrap_or_default();
+
+    match b {
+        None => ex.add(
+            Severity::Error,
+            ExceptionKind::MissingBalance,
+            None,
+            None,
+            None,
+            "no balance snapshot for the account".into(),
+        ),
+        Some(b) => {
+            balance_vs_all_time_ledger(b, limits, &mut ex);
+            opening_vs_previous_closing(b, previous_closing, s.period, limits, &mut ex);
+            period_ledger_vs_balances(b, &tx, &mut ex);
+            low_balance(a, b, limits, &mut ex);
+        }
+    }
+    call_debits(f.call_mismatches.get(&a.auth_id), limits, &mut ex);
+    orphan_debits(f.orphans.get(&a.auth_id), &mut ex);
+    // Rows normalize could not store are missing from every figure above: say which.
+    rejected_rows_of(rejects, &mut ex);
+    foreign_currency(f.foreign.get(&a.auth_id), &s.currency, &mut ex);
+    let gstin_status = gstin(a, &mut ex);
+
+    let check = AccountCheck {
+        auth_id: a.auth_id.clone(),
+        name: a.name.clone(),
+        currency: a.currency.clone().unwrap_or_else(|| s.currency.clone()),
+        opening_balance: b.map(|b| b.opening_balance),
+        credits: tx.credit,
+        debits: tx.debit,
+        closing_balance: b.map(|b| b.closing_balance),
+        expected_closing: b.map(|b| expected_closing(b, previous_closing, &tx)),
+        balance: b.map(|b| b.balance),
+        ledger_rows: tx.rows,
+        calls: calls.count,
+        call_cost: calls.cost,
+        call_debits: calls.debited,
+        gstin: a.gstin.clone(),
+        gstin_status: gstin_status.to_string(),
+        exceptions: ex.rows.iter().filter(|e| e.severity >= Severity::Warning).count() as i64,
+        status: ex.rows.iter().map(|e| e.severity).max().unwrap_or(Severity::Ok),
+    };
+    (check, ex)
+}
+
+/// The balance snapshot must be the all-time ledger net: an unexplained jump fails.
+fn balance_vs_all_time_ledger(b: &BalanceInfo, limits: Limits, ex: &mut Found) {
+    let unexplained = b.balance - b.ledger_net_all_time;
+    if limits.beyond(unexplained) {
+        ex.add(
+            Severity::Error,
+            ExceptionKind::BalanceMismatch,
+            None,
+            Some(b.ledger_net_all_time),
+            Some(b.balance),
+            format!(
+                "balance {} is not explained by the ledger ({} all time)",
+                b.balance, b.ledger_net_all_time
+            ),
+        );
+    }
+}
+
+/// The period opens where the previous one closed, when that one was reconciled.
+fn opening_vs_previous_closing(
+    b: &BalanceInfo,
+    previous_closing: Option<Decimal>,
+    period: Period,
+    limits: Limits,
+    ex: &mut Found,
+) {
+    if let Some(prev) = previous_closing
+        && limits.beyond(b.opening_balance - prev)
+    {
+        ex.add(
+            Severity::Error,
+            ExceptionKind::OpeningMismatch,
+            None,
+            Some(prev),
+            Some(b.opening_balance),
+            format!("opening balance differs from {}'s closing balance", period.previous()),
+        );
+    }
+}
+
+/// With last period's close as the anchor (else the ledger's), the period must add up.
+fn expected_closing(b: &BalanceInfo, previous_closing: Option<Decimal>, tx: &LedgerAgg) -> Decimal {
+    let anchor = previous_closing.unwrap_or(b.ledger_net_all_time - b.net_after_period - (tx.credit - tx.debit));
+    anchor + tx.credit - tx.debit
+}
+
+/// The period's credits and debits agree between `balances` and `transactions`.
+fn period_ledger_vs_balances(b: &BalanceInfo, tx: &LedgerAgg, ex: &mut Found) {
+    if b.period_credit != tx.credit || b.period_debit != tx.debit {
+        ex.add(
+            Severity::Error,
+            ExceptionKind::LedgerInconsistent,
+            None,
+            Some(b.period_credit - b.period_debit),
+            Some(tx.credit - tx.debit),
+            "period credits/debits differ between balances and transactions".into(),
+        );
+    }
+}
+
+/// An active account's balance at or below its threshold (else the configured default).
+fn low_balance(a: &AccountInfo, b: &BalanceInfo, limits: Limits, ex: &mut Found) {
+    let threshold = b.low_balance_threshold.unwrap_or(limits.default_low_balance);
+    if b.balance <= threshold && a.is_active {
+        ex.add(
+            Severity::Warning,
+            ExceptionKind::LowBalance,
+            None,
+            Some(threshold),
+            Some(b.balance),
+            format!(
+                "balance {} is at or below the threshold {}",
+                fixed(b.balance, 2),
+                fixed(threshold, 2)
+            ),
+        );
+    }
+}
+
+/// Every charged call is debited its cost: missing, duplicated or differing debits, per call.
+fn call_debits(mismatches: Option<&Vec<CallMismatch>>, limits: Limits, ex: &mut Found) {
+    for m in mismatches.into_iter().flatten() {
+        if !limits.beyond(m.debited - m.cost) {
+            continue;
+        }
+        let kind = if m.debits == 0 {
+            ExceptionKind::MissingDebit
+        } else if m.debits > 1 && m.debited > m.cost {
+            ExceptionKind::DuplicateDebit
+        } else {
+            ExceptionKind::DebitAmountMismatch
+        };
+        let detail = format!(
+            "call {} cost {} but was debited {} in {} row(s)",
+            m.uuid, m.cost, m.debited, m.debits
+        );
+        ex.add(
+            Severity::Error,
+            kind,
+            Some(m.uuid.clone()),
+            Some(m.cost),
+            Some(m.debited),
+            detail,
+        );
+    }
+}
+
+/// No call debit references a call that does not exist.
+fn orphan_debits(orphans: Option<&Vec<Orphan>>, ex: &mut Found) {
+    for o in orphans.into_iter().flatten() {
+        let detail = format!("debit {} references call {} which does not exist", o.id, o.cdr_uuid);
+        ex.add(
+            Severity::Error,
+            ExceptionKind::OrphanDebit,
+            Some(o.id.clone()),
+            None,
+            Some(o.amount),
+            detail,
+        );
+    }
+}
+
+/// The rows normalize rejected, one error each.
+fn rejected_rows_of(rejects: Vec<RejectedRow>, ex: &mut Found) {
+    for r in rejects {
+        let detail = format!("{} row not stored: {}", r.table, r.reason);
+        ex.add(Severity::Error, ExceptionKind::RejectedRow, r.key, None, None, detail);
+    }
+}
+
+/// Every row is in the partner's currency.
+fn foreign_currency(foreign: Option<&Vec<Foreign>>, currency: &str, ex: &mut Found) {
+    for c in foreign.into_iter().flatten() {
+        let detail = format!("{} {} is in {}, not {}", c.table, c.id, c.currency, currency);
+        ex.add(
+            Severity::Error,
+            ExceptionKind::CurrencyMismatch,
+            Some(c.id.clone()),
+            None,
+            Some(c.amount),
+            detail,
+        );
+    }
+}
+
+/// The GSTIN, when present, is valid (a warning otherwise); an Indian customer without one is
+/// noted as B2C. Returns the account's GSTIN status.
+fn gstin(a: &AccountInfo, ex: &mut Found) -> &'static str {
+    match a.gstin.as_deref().map(str::trim).filter(|g| !g.is_empty()) {
+        Some(g) => match Gstin::parse(g) {
+            Ok(_) => "valid",
+            Err(e) => {
+                // Data quality, not a money discrepancy: flagged, and never invoiced as B2B.
+                let detail = format!("{e}; the customer cannot be invoiced as registered (B2B)");
+                ex.add(
+                    Severity::Warning,
+                    ExceptionKind::InvalidGstin,
+                    Some(g.chars().take(20).collect()),
+                    None,
+                    None,
+                    detail,
+                );
+                "invalid"
+            }
+        },
+        None if a.country.as_deref().is_none_or(|c| c == "IN") => {
+            ex.add(
+                Severity::Note,
+                ExceptionKind::MissingGstin,
+                None,
+                None,
+                None,
+                "no GSTIN: invoiced as an unregistered (B2C) customer".into(),
+            );
+            "missing"
+        }
+        None => "not applicable",
+    }
+}
+
+/// Rejected rows of an account that is not in the accounts table (or of the partner's pages).
+fn unattributed_rejects(account: String, rows: Vec<RejectedRow>) -> Found {
+    let mut ex = Found::new(&account, "");
+    rejected_rows_of(rows, &mut ex);
+    ex
+}
+
+/// Partner: CDRs vs analytics, per UTC day fully inside the period.
+fn analytics_per_day(f: &Figures, limits: Limits) -> Found {
+    let mut ex = Found::new("", "partner");
+    for d in &f.days {
+        let (calls, cost) = f.cdr_days.get(&d.date).copied().unwrap_or_default();
+        let rounded = round_paise(cost);
+        if calls != d.calls || limits.beyond(rounded - d.cost) {
+            ex.add(
+                Severity::Error,
+                ExceptionKind::AnalyticsMismatch,
+                Some(d.date.clone()),
+                Some(d.cost),
+                Some(rounded),
+                format!(
+                    "{}: analytics say {} calls costing {}, CDRs give {calls} costing {rounded}",
+                    d.date, d.calls, d.cost
+                ),
+            );
+        }
+    }
+    ex
+}
+
+/// Errors first, then by account, kind (by its text) and reference.
+fn sort(exceptions: &mut [ExceptionRow]) {
+    exceptions.sort_by(|a, b| {
+        (std::cmp::Reverse(a.severity), &a.auth_id, a.kind.as_str(), &a.reference).cmp(&(
+            std::cmp::Reverse(b.severity),
+            &b.auth_id,
+            b.kind.as_str(),
+            &b.reference,
+        ))
+    });
+}
+
+/// Both tables of the period, and the stage's report.
+fn write(
+    s: &RunContext,
+    checks: &[AccountCheck],
+    exceptions: &[ExceptionRow],
+    started: std::time::Instant,
+) -> anyhow::Result<Report> {
+    let count = |severity| exceptions.iter().filter(|e| e.severity == severity).count();
+    let mut report = Report {
+        accounts: checks.len(),
+        errors: count(Severity::Error),
+        warnings: count(Severity::Warning),
+        notes: count(Severity::Note),
+        ..Default::default()
+    };
+    let meta = vec![("vobiz_billing.period".to_string(), s.period.to_string())];
+    let mut w = PartitionWriter::<AccountCheck>::for_period(&s.layout, s.period, meta.clone())?;
+    for c in checks {
+        w.push(c.clone())?;
+    }
+    report.tables.insert("reconciliation".into(), w.finish()?);
+    let mut w = PartitionWriter::<ExceptionRow>::for_period(&s.layout, s.period, meta)?;
+    for e in exceptions {
+        w.push(e.clone())?;
+    }
+    report.tables.insert("exceptions".into(), w.finish()?);
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok(report)
 }
 
 /// A row normalize rejected, as its section of the manifest records it.

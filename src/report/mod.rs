@@ -22,7 +22,7 @@ use crate::render::Renderer;
 use crate::store::invoices::InvoiceRow;
 use crate::store::normalized::{AccountRow, BalanceRow, CdrRow};
 use crate::store::read;
-use crate::store::reconciliation::ExceptionRow;
+use crate::store::reconciliation::{ExceptionKind, ExceptionRow};
 
 /// Calls, answered calls, billed seconds and cost of a slice of the traffic.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Serialize)]
@@ -69,7 +69,7 @@ pub struct ExceptionLine {
     pub auth_id: String,
     pub name: String,
     pub severity: String,
-    pub kind: String,
+    pub kind: ExceptionKind,
     pub expected: Option<Decimal>,
     pub actual: Option<Decimal>,
 }
@@ -333,7 +333,7 @@ pub fn render(renderer: &Renderer, s: &RunContext, f: &Figures) -> anyhow::Resul
             "warning" => 1,
             _ => 2,
         };
-        *kinds.entry((rank, &e.severity, &e.kind)).or_default() += 1;
+        *kinds.entry((rank, &e.severity, e.kind.as_str())).or_default() += 1;
     }
     let mut invoices: Vec<InvoiceView> = f
         .customers
@@ -379,7 +379,7 @@ pub fn render(renderer: &Renderer, s: &RunContext, f: &Figures) -> anyhow::Resul
         low_balances: f
             .exceptions
             .iter()
-            .filter(|e| e.kind == "low_balance")
+            .filter(|e| e.kind == ExceptionKind::LowBalance)
             .map(|e| LowBalanceView {
                 auth_id: e.auth_id.clone(),
                 name: e.name.clone(),

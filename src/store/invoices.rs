@@ -2,7 +2,20 @@
 
 use rust_decimal::Decimal;
 
-use crate::store::schema::table;
+use crate::model::tax::Treatment;
+use crate::store::schema::{TextEnum, table, text_enum_cell};
+
+impl TextEnum for Treatment {
+    fn as_str(self) -> &'static str {
+        Treatment::as_str(self)
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        Treatment::parse(s)
+    }
+}
+
+text_enum_cell!(Treatment);
 
 table! {
     #[derive(Debug, Clone, Default, PartialEq)]
@@ -15,7 +28,7 @@ table! {
         b2b: bool as Bool,
         place_of_supply_code: i32 as Int32,
         place_of_supply: String as Text,
-        treatment: String as Text,
+        treatment: Treatment as Text,
         currency: String as Text,
         taxable: Decimal as Decimal,
         cgst: Decimal as Decimal,

@@ -3,7 +3,20 @@
 
 use rust_decimal::Decimal;
 
-use crate::store::schema::table;
+use crate::model::LedgerKind;
+use crate::store::schema::{TextEnum, table, text_enum_cell};
+
+impl TextEnum for LedgerKind {
+    fn as_str(self) -> &'static str {
+        LedgerKind::as_str(self)
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        LedgerKind::parse(s)
+    }
+}
+
+text_enum_cell!(LedgerKind);
 
 table! {
     /// One customer account as listed by the API (its `auth_token` is never read into this).
@@ -75,8 +88,7 @@ table! {
         id: Text as Text,
         account_id: Text as Text,
         balance_id: Option<Text> as Text,
-        /// `credit` or `debit`.
-        kind: Text as Text = "type",
+        kind: LedgerKind as Text = "type",
         /// Always positive, as the API sends it.
         amount: Decimal as Decimal,
         /// Credits positive, debits negative.

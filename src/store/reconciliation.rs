@@ -43,6 +43,90 @@ impl TextEnum for Severity {
 
 text_enum_cell!(Severity);
 
+/// What an exception is about: one per check of the reconciliation, stored as its text.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum ExceptionKind {
+    /// No balance snapshot for the account. (The default only so a reader can fill a row.)
+    #[default]
+    MissingBalance,
+    /// The balance is not the all-time ledger net.
+    BalanceMismatch,
+    /// The opening balance is not last period's closing balance.
+    OpeningMismatch,
+    /// Period credits/debits differ between `balances` and `transactions`.
+    LedgerInconsistent,
+    LowBalance,
+    MissingDebit,
+    DuplicateDebit,
+    DebitAmountMismatch,
+    /// A call debit referencing a call that does not exist.
+    OrphanDebit,
+    /// A row normalize could not store.
+    RejectedRow,
+    CurrencyMismatch,
+    InvalidGstin,
+    MissingGstin,
+    /// A day's CDRs disagree with the analytics endpoint.
+    AnalyticsMismatch,
+}
+
+impl ExceptionKind {
+    pub const ALL: [ExceptionKind; 14] = [
+        ExceptionKind::MissingBalance,
+        ExceptionKind::BalanceMismatch,
+        ExceptionKind::OpeningMismatch,
+        ExceptionKind::LedgerInconsistent,
+        ExceptionKind::LowBalance,
+        ExceptionKind::MissingDebit,
+        ExceptionKind::DuplicateDebit,
+        ExceptionKind::DebitAmountMismatch,
+        ExceptionKind::OrphanDebit,
+        ExceptionKind::RejectedRow,
+        ExceptionKind::CurrencyMismatch,
+        ExceptionKind::InvalidGstin,
+        ExceptionKind::MissingGstin,
+        ExceptionKind::AnalyticsMismatch,
+    ];
+
+    /// The text the `exceptions` table, the HTML and the partner report show.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExceptionKind::MissingBalance => "missing_balance",
+            ExceptionKind::BalanceMismatch => "balance_mismatch",
+            ExceptionKind::OpeningMismatch => "opening_mismatch",
+            ExceptionKind::LedgerInconsistent => "ledger_inconsistent",
+            ExceptionKind::LowBalance => "low_balance",
+            ExceptionKind::MissingDebit => "missing_debit",
+            ExceptionKind::DuplicateDebit => "duplicate_debit",
+            ExceptionKind::DebitAmountMismatch => "debit_amount_mismatch",
+            ExceptionKind::OrphanDebit => "orphan_debit",
+            ExceptionKind::RejectedRow => "rejected_row",
+            ExceptionKind::CurrencyMismatch => "currency_mismatch",
+            ExceptionKind::InvalidGstin => "invalid_gstin",
+            ExceptionKind::MissingGstin => "missing_gstin",
+            ExceptionKind::AnalyticsMismatch => "analytics_mismatch",
+        }
+    }
+}
+
+impl Serialize for ExceptionKind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl TextEnum for ExceptionKind {
+    fn as_str(self) -> &'static str {
+        ExceptionKind::as_str(self)
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        ExceptionKind::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+text_enum_cell!(ExceptionKind);
+
 table! {
     #[derive(Debug, Clone, Default, PartialEq, Serialize)]
     pub struct AccountCheck for crate::layout::Table::Reconciliation, in CHECK_COLUMNS, names CheckColumns {
@@ -76,7 +160,7 @@ table! {
         auth_id: String as Text,
         name: String as Text,
         severity: Severity as Text,
-        kind: String as Text,
+        kind: ExceptionKind as Text,
         /// The call, transaction, GSTIN or day concerned.
         reference: Option<String> as Text,
         expected: Option<Decimal> as Decimal,

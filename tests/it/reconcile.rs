@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use rust_decimal::Decimal;
 use vobiz_billing::context::RunContext;
 use vobiz_billing::layout::{Layout, Table};
-use vobiz_billing::model::Period;
+use vobiz_billing::model::{LedgerKind, Period};
 use vobiz_billing::pipeline;
 use vobiz_billing::reconcile::{self, Severity};
 use vobiz_billing::simulator::truth;
@@ -186,7 +186,7 @@ fn credit(account: &str, n: usize, amount: Decimal) -> TransactionRow {
         id: format!("{account}-{n}").into(),
         account_id: account.into(),
         balance_id: None,
-        kind: "credit".into(),
+        kind: LedgerKind::Credit,
         amount,
         signed_amount: amount,
         currency: "INR".into(),
