@@ -29,18 +29,44 @@ pub struct PeriodLock {
     pub path: PathBuf,
 }
 
+/// `state/locks/<name>`, opened (created if need be) for locking.
+fn open_lock_file(layout: &Layout, name: &str) -> anyhow::Result<(File, PathBuf)> {
+    let dir = layout.locks_dir();
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let path = dir.join(name);
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    Ok((file, path))
+}
+
+/// The invoice register's lock, `state/locks/register.lock`: every process that numbers
+/// documents holds it from reading the register to saving it, whatever its period, so two
+/// periods numbered at once see each other's numbers. Waits for the holder (numbering takes
+/// a moment, not a run); held for as long as it lives.
+#[derive(Debug)]
+pub struct RegisterLock {
+    _file: File,
+}
+
+impl RegisterLock {
+    pub fn acquire(layout: &Layout) -> anyhow::Result<Self> {
+        let (file, path) = open_lock_file(layout, "register.lock")?;
+        if file.try_lock().is_err() {
+            tracing::info!(lock = %path.display(), "another process is numbering invoices; waiting for it");
+            file.lock().with_context(|| format!("cannot lock {}", path.display()))?;
+        }
+        Ok(Self { _file: file })
+    }
+}
+
 impl PeriodLock {
     pub fn acquire(layout: &Layout, period: Period) -> anyhow::Result<Self> {
-        let dir = layout.locks_dir();
-        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        let path = dir.join(format!("{period}.lock"));
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .with_context(|| format!("cannot open {}", path.display()))?;
+        let (mut file, path) = open_lock_file(layout, &format!("{period}.lock"))?;
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {

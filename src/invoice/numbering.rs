@@ -12,7 +12,6 @@
 //! invoices exist is an error, never a new series.
 
 use std::collections::BTreeMap;
-use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -20,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::usage;
 use crate::layout::Layout;
+use crate::lock::RegisterLock;
 use crate::model::{AccountId, Period};
 use crate::output::write_atomic;
 
@@ -56,7 +56,7 @@ pub struct Register {
     supplier_gstin: String,
     data: Data,
     /// Held from `open` until the register is dropped.
-    _lock: File,
+    _lock: RegisterLock,
 }
 
 impl Register {
@@ -64,7 +64,7 @@ impl Register {
     /// the register.
     pub fn open(layout: &Layout, supplier_gstin: &str, prefix: &str) -> anyhow::Result<Self> {
         crate::model::document::check_prefix(prefix).map_err(|e| usage(e.to_string()))?;
-        let lock = lock(layout)?;
+        let lock = RegisterLock::acquire(layout)?;
         let path = layout.invoice_register();
         let mut data: Data = match std::fs::read(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes)
@@ -161,26 +161,6 @@ impl Register {
         bytes.push(b'\n');
         write_atomic(&self.path, &bytes)
     }
-}
-
-/// The register lock: an OS lock every numbering process takes, released when the process
-/// ends however it ends.
-fn lock(layout: &Layout) -> anyhow::Result<File> {
-    let dir = layout.locks_dir();
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let path = dir.join("register.lock");
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .with_context(|| format!("cannot open {}", path.display()))?;
-    if file.try_lock().is_err() {
-        tracing::info!(lock = %path.display(), "another process is numbering invoices; waiting for it");
-        file.lock().with_context(|| format!("cannot lock {}", path.display()))?;
-    }
-    Ok(file)
 }
 
 /// A register that is missing while invoices exist would start the series again and issue
