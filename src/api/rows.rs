@@ -14,11 +14,95 @@ use crate::model::time::parse_timestamp_micros;
 
 use crate::store::normalized::{CdrRow, Text, TransactionRow};
 
-/// One account's ledger and call rows, in the order their pages were fetched.
+/// One account's ledger and call rows, in the order their pages were fetched, and the
+/// figures of its single-page endpoints.
 #[derive(Debug, Default)]
 pub struct AccountRows {
     pub ledger: Vec<Result<TransactionRow, RowError>>,
     pub calls: Vec<Result<CdrRow, RowError>>,
+    /// Parsed by extract from the pages it kept (`None`: read them from `raw/`).
+    pub figures: Option<AccountFigures>,
+}
+
+/// An account's balance snapshot, all-time ledger totals and wallet thresholds, as the
+/// `balances` row needs them: from `/balance`, the ledger summary and the account wallet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccountFigures {
+    pub balance: Balance,
+    pub totals: LedgerTotals,
+    /// `None` when the account has no wallet in its currency (or no token to read it).
+    pub wallet: Option<Wallet>,
+}
+
+/// `GET /partner/accounts/{id}/balance`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Balance {
+    pub auth_id: String,
+    pub currency: String,
+    pub cash_credits: Decimal,
+    /// As sent; normalize parses it (a bad timestamp fails the account there, as offline).
+    pub updated_at: String,
+}
+
+impl From<wire::PartnerBalanceWire<'_>> for Balance {
+    fn from(w: wire::PartnerBalanceWire<'_>) -> Self {
+        Self {
+            auth_id: w.auth_id.into_owned(),
+            currency: w.currency.into_owned(),
+            cash_credits: w.cash_credits.0,
+            updated_at: w.updated_at.into_owned(),
+        }
+    }
+}
+
+/// The all-time ledger summary (`per_page=1` of the transactions endpoint).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LedgerTotals {
+    pub rows: u64,
+    pub credit: Decimal,
+    pub debit: Decimal,
+}
+
+impl From<wire::LedgerTotalsWire> for LedgerTotals {
+    fn from(w: wire::LedgerTotalsWire) -> Self {
+        Self {
+            rows: w.total,
+            credit: w.summary.total_credit.0,
+            debit: w.summary.total_debit.0,
+        }
+    }
+}
+
+/// `GET /Account/{id}/balance/{currency}`: the thresholds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Wallet {
+    pub low_balance_threshold: Option<Decimal>,
+    pub credit_limit: Option<Decimal>,
+}
+
+impl From<wire::WalletWire<'_>> for Wallet {
+    fn from(w: wire::WalletWire<'_>) -> Self {
+        Self {
+            low_balance_threshold: w.low_balance_threshold.map(|m| m.0),
+            credit_limit: w.credit_limit.map(|m| m.0),
+        }
+    }
+}
+
+impl AccountFigures {
+    /// The figures from the raw pages of the three endpoints (normalize offline).
+    pub fn from_pages(balance: &[u8], totals: &[u8], wallet: Option<&[u8]>) -> anyhow::Result<Self> {
+        let balance: wire::PartnerBalanceWire = serde_json::from_slice(balance).context("corrupt balance page")?;
+        let totals: wire::LedgerTotalsWire = serde_json::from_slice(totals).context("corrupt ledger totals page")?;
+        let wallet = wallet
+            .map(|page| serde_json::from_slice::<wire::WalletWire>(page).context("corrupt wallet page"))
+            .transpose()?;
+        Ok(Self {
+            balance: balance.into(),
+            totals: totals.into(),
+            wallet: wallet.map(Wallet::from),
+        })
+    }
 }
 
 /// The rows of one raw ledger page.

@@ -23,7 +23,7 @@ use crate::model::{AccountId, LedgerKind, Period};
 use crate::api::client::{ApiClient, Auth, Credentials, FetchError, Secret};
 use crate::api::paging::{self, PageInfo, Pager, Scheme};
 use crate::api::redact::redact_string_member;
-use crate::api::rows::{self, AccountRows, RowError};
+use crate::api::rows::{self, AccountFigures, AccountRows, Balance, LedgerTotals, RowError, Wallet};
 use crate::api::wire;
 use crate::store::normalized::{CdrRow, TransactionRow};
 use crate::store::raw::RawWriter;
@@ -365,16 +365,24 @@ async fn partner_analytics(ctx: &Ctx) -> anyhow::Result<()> {
 
 async fn extract_account(ctx: &Ctx, c: &Customer) -> anyhow::Result<AccountOutcome> {
     let mut out = AccountOutcome::default();
-    ledger_and_balance(ctx, c, &mut out).await?;
-    ledger_totals(ctx, c).await?;
-    wallet(ctx, c).await?;
+    let balance = ledger_and_balance(ctx, c, &mut out).await?;
+    let totals = ledger_totals(ctx, c).await?;
+    let wallet = wallet(ctx, c).await?;
+    if ctx.keep_rows {
+        // Parsed once, here, from the bodies written to raw/: normalize need not read them back.
+        out.rows.figures = Some(AccountFigures {
+            balance,
+            totals,
+            wallet,
+        });
+    }
     cdrs(ctx, c, &mut out).await?;
     Ok(out)
 }
 
 /// The ledger window and a balance snapshot consistent with it: after the crawl the balance is
 /// read, then the row count is read again; if rows appeared meanwhile, page again from the top.
-async fn ledger_and_balance(ctx: &Ctx, c: &Customer, out: &mut AccountOutcome) -> anyhow::Result<()> {
+async fn ledger_and_balance(ctx: &Ctx, c: &Customer, out: &mut AccountOutcome) -> anyhow::Result<Balance> {
     let path = format!("/api/v1/partner/accounts/{}/transactions", c.id);
     let from = day(ctx.windows.from_day);
     let mut pager = Pager::new(Scheme::TotalPages, LEDGER_PER_PAGE);
@@ -408,13 +416,13 @@ async fn ledger_and_balance(ctx: &Ctx, c: &Customer, out: &mut AccountOutcome) -
             raw.append(&body)?;
             out.pages += 1;
         }
-        let (balance_body, ()) = ctx
+        let (balance_body, balance) = ctx
             .client
             .get(
                 &format!("/api/v1/partner/accounts/{}/balance", c.id),
                 &[],
                 Auth::Partner,
-                |b| serde_json::from_slice::<wire::PartnerBalanceWire>(b).map(|_| ()),
+                |b| serde_json::from_slice::<wire::PartnerBalanceWire>(b).map(Balance::from),
             )
             .await?;
         let q = [
@@ -446,7 +454,7 @@ async fn ledger_and_balance(ctx: &Ctx, c: &Customer, out: &mut AccountOutcome) -
             )?;
             out.ledger_rows = total;
             out.duplicates += pager.duplicates;
-            return Ok(());
+            return Ok(balance);
         }
         if total < pager.unique_rows() {
             bail!(
@@ -588,26 +596,27 @@ impl CdrPage {
     }
 }
 
-async fn ledger_totals(ctx: &Ctx, c: &Customer) -> anyhow::Result<()> {
+async fn ledger_totals(ctx: &Ctx, c: &Customer) -> anyhow::Result<LedgerTotals> {
     let path = format!("/api/v1/partner/accounts/{}/transactions", c.id);
     let q = [("page", "1".to_string()), ("per_page", "1".to_string())];
-    let (body, ()) = ctx
+    let (body, totals) = ctx
         .client
         .get(&path, &q, Auth::Partner, |b| {
-            serde_json::from_slice::<wire::LedgerTotalsWire>(b).map(|_| ())
+            serde_json::from_slice::<wire::LedgerTotalsWire>(b).map(LedgerTotals::from)
         })
         .await?;
     write_single(
         ctx.layout.raw_account(ctx.period, RawEndpoint::LedgerTotals, &c.id),
         &body,
-    )
+    )?;
+    Ok(totals)
 }
 
 /// The account-level wallet (low-balance threshold, credit limit), read with the customer's
 /// own token, which stays in memory.
-async fn wallet(ctx: &Ctx, c: &Customer) -> anyhow::Result<()> {
+async fn wallet(ctx: &Ctx, c: &Customer) -> anyhow::Result<Option<Wallet>> {
     let (Some(token), Some(currency)) = (&c.token, &c.currency) else {
-        return Ok(());
+        return Ok(None);
     };
     if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_alphabetic()) {
         bail!("account {} has an invalid currency {currency:?}", c.id);
@@ -620,13 +629,16 @@ async fn wallet(ctx: &Ctx, c: &Customer) -> anyhow::Result<()> {
     match ctx
         .client
         .get(&path, &[], Auth::Customer(&creds), |b| {
-            serde_json::from_slice::<wire::WalletWire>(b).map(|_| ())
+            serde_json::from_slice::<wire::WalletWire>(b).map(Wallet::from)
         })
         .await
     {
-        Ok((body, ())) => write_single(ctx.layout.raw_account(ctx.period, RawEndpoint::Wallet, &c.id), &body),
+        Ok((body, wallet)) => {
+            write_single(ctx.layout.raw_account(ctx.period, RawEndpoint::Wallet, &c.id), &body)?;
+            Ok(Some(wallet))
+        }
         // A customer without a wallet in that currency simply has no thresholds to report.
-        Err(FetchError::Refused { status: 404, .. }) => Ok(()),
+        Err(FetchError::Refused { status: 404, .. }) => Ok(None),
         Err(e) => Err(e.into()),
     }
 }

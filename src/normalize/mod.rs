@@ -17,7 +17,7 @@ use foldhash::{HashMap, HashSet};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use crate::api::rows::{self, AccountRows, opt, page_rows, short_key};
+use crate::api::rows::{self, AccountFigures, AccountRows, opt, page_rows, short_key};
 use crate::api::wire;
 use crate::context::RunContext;
 use crate::layout::{Layout, RawEndpoint, Table};
@@ -422,30 +422,37 @@ fn account(
         }
     }
 
-    let balance_page = single(&raw(RawEndpoint::Balance))?;
-    let bal: wire::PartnerBalanceWire = serde_json::from_slice(&balance_page).context("corrupt balance page")?;
+    let figures = match rows.figures {
+        Some(f) => f,
+        None => {
+            let wallet_path = raw(RawEndpoint::Wallet);
+            let wallet = if wallet_path.exists() {
+                Some(single(&wallet_path)?)
+            } else {
+                None
+            };
+            AccountFigures::from_pages(
+                &single(&raw(RawEndpoint::Balance))?,
+                &single(&raw(RawEndpoint::LedgerTotals))?,
+                wallet.as_deref(),
+            )?
+        }
+    };
+    let AccountFigures {
+        balance: bal,
+        totals,
+        wallet,
+    } = figures;
     if bal.auth_id != acct {
         bail!("balance page is for {:?}, not {acct}", bal.auth_id);
     }
     let balance_at = parse_timestamp_micros(&bal.updated_at)?;
-    let totals: wire::LedgerTotalsWire =
-        serde_json::from_slice(&single(&raw(RawEndpoint::LedgerTotals))?).context("corrupt ledger totals page")?;
-    let wallet_path = raw(RawEndpoint::Wallet);
-    let (threshold, credit_limit) = if wallet_path.exists() {
-        let page = single(&wallet_path)?;
-        let wallet: wire::WalletWire = serde_json::from_slice(&page).context("corrupt wallet page")?;
-        (
-            wallet.low_balance_threshold.map(|m| m.0),
-            wallet.credit_limit.map(|m| m.0),
-        )
-    } else {
-        (None, None)
-    };
-    let closing = bal.cash_credits.0 - net_after;
+    let (threshold, credit_limit) = wallet.map_or((None, None), |w| (w.low_balance_threshold, w.credit_limit));
+    let closing = bal.cash_credits - net_after;
     w.balances.push(BalanceRow {
         auth_id: acct.clone(),
-        currency: bal.currency.into_owned(),
-        balance: bal.cash_credits.0,
+        currency: bal.currency,
+        balance: bal.cash_credits,
         balance_at,
         net_after_period: net_after,
         rows_after_period: rows_after,
@@ -453,8 +460,8 @@ fn account(
         opening_balance: closing - (credit - debit),
         period_credit: credit,
         period_debit: debit,
-        ledger_rows_all_time: totals.total as i64,
-        ledger_net_all_time: totals.summary.total_credit.0 - totals.summary.total_debit.0,
+        ledger_rows_all_time: totals.rows as i64,
+        ledger_net_all_time: totals.credit - totals.debit,
         low_balance_threshold: threshold,
         credit_limit,
     })?;
