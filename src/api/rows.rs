@@ -20,8 +20,9 @@ use crate::store::normalized::{CdrRow, Text, TransactionRow};
 pub struct AccountRows {
     pub ledger: Vec<Result<TransactionRow, RowError>>,
     pub calls: Vec<Result<CdrRow, RowError>>,
-    /// Parsed by extract from the pages it kept (`None`: read them from `raw/`).
-    pub figures: Option<AccountFigures>,
+    /// Parsed by extract from the pages it kept (`None`: read them from `raw/`). Boxed: the
+    /// hand-off events stay small.
+    pub figures: Option<Box<AccountFigures>>,
 }
 
 /// An account's balance snapshot, all-time ledger totals and wallet thresholds, as the

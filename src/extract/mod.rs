@@ -370,11 +370,11 @@ async fn extract_account(ctx: &Ctx, c: &Customer) -> anyhow::Result<AccountOutco
     let wallet = wallet(ctx, c).await?;
     if ctx.keep_rows {
         // Parsed once, here, from the bodies written to raw/: normalize need not read them back.
-        out.rows.figures = Some(AccountFigures {
+        out.rows.figures = Some(Box::new(AccountFigures {
             balance,
             totals,
             wallet,
-        });
+        }));
     }
     cdrs(ctx, c, &mut out).await?;
     Ok(out)

@@ -423,7 +423,7 @@ fn account(
     }
 
     let figures = match rows.figures {
-        Some(f) => f,
+        Some(f) => *f,
         None => {
             let wallet_path = raw(RawEndpoint::Wallet);
             let wallet = if wallet_path.exists() {
