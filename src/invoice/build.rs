@@ -73,14 +73,6 @@ pub struct Usage {
     pub charges: BTreeMap<String, (i64, Decimal)>,
 }
 
-impl Usage {
-    pub fn total(&self) -> Decimal {
-        self.calls.values().map(|c| c.2).sum::<Decimal>()
-            + self.streaming.1
-            + self.charges.values().map(|c| c.1).sum::<Decimal>()
-    }
-}
-
 /// Ledger kinds that are charges for calls (billed from the CDRs, not from the ledger).
 const CALL_CHARGES: [&str; 3] = ["cdr", "stream_cdr", "ncc"];
 
