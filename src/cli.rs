@@ -139,6 +139,10 @@ pub struct SimArgs {
     /// duplicate-debit, paisa, balance-jump, currency, orphan.
     #[arg(long, default_value = "none")]
     pub anomalies: Anomalies,
+    /// Serve the period as it reads a week after month end: late calls, a refunded call, one
+    /// account's charges reversed, a re-rated call.
+    #[arg(long)]
+    pub late: bool,
 }
 
 /// Help and version go to stdout as clap prints them; a bad argument becomes one line on
@@ -313,6 +317,7 @@ async fn sim(args: SimArgs) -> anyhow::Result<ExitCode> {
     let mut spec = DatasetSpec::new(args.seed, args.accounts, args.cdrs_per_account, period);
     spec.hostile_names = args.hostile_names;
     spec.anomalies = args.anomalies.0;
+    spec.late = args.late;
     let running = simulator::start(spec, args.faults, args.addr)
         .await
         .with_context(|| format!("cannot listen on {}", args.addr))?;

@@ -4,6 +4,12 @@
 //! `i`, so any page of the newest-first list can be produced without the rest. Summaries and
 //! the ledger's time order need the whole account, so [`AccountIndex`] keeps a compact key per
 //! row (no strings); a bounded cache holds the indices of recently used accounts.
+//!
+//! Late activity ([`DatasetSpec::late`](super::dataset::DatasetSpec::late)): the accounts
+//! carrying a [`LateChange`] are chosen by [`choose_late`]; a call reads as it does at month
+//! end in [`CallCore::base`] and as the API shows it now in [`CallCore::new`]. Late calls are
+//! extra CDR indices (from `cdr_count` on) whose start is not in index order, so the index
+//! sorts its CDR keys by start and each key names its call.
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -12,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use super::dataset::{Account, Dataset, MICROS_PER_SEC, Micros, Side};
+use super::dataset::{Account, Dataset, HOSTILE_INDEX, LateChange, MICROS_PER_SEC, Micros, OtherEntry, Side};
 use super::rng::{Rng, key};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -153,9 +159,23 @@ fn start_with(rng: &mut Rng, ds: &Dataset, a: &Account, i: u32) -> Micros {
     ds.window_start + ((slot_start + jitter) as i64) * MICROS_PER_SEC
 }
 
+/// Start of a late call (index `cdr_count` or above): in the period's last three days, at
+/// least 2 h before the period's end, so that it ends (calls last at most ~1 h) and is
+/// charged inside the period.
+fn late_start(rng: &mut Rng, ds: &Dataset) -> Micros {
+    let from = ds.period_end - 3 * 86_400 * MICROS_PER_SEC;
+    let span_s = (3 * 86_400 - 2 * 3_600) as u64;
+    from + rng.below(span_s) as i64 * MICROS_PER_SEC
+}
+
 /// Start time of call `i` without generating the rest of it.
 pub fn cdr_start(ds: &Dataset, a: &Account, i: u32) -> Micros {
-    start_with(&mut Rng::new(cdr_key(ds, a, i)), ds, a, i)
+    let mut rng = Rng::new(cdr_key(ds, a, i));
+    if i < a.cdr_count {
+        start_with(&mut rng, ds, a, i)
+    } else {
+        late_start(&mut rng, ds)
+    }
 }
 
 /// The draws of call `i` that come before any text: everything sums, filters and the
@@ -176,9 +196,27 @@ struct CallCore {
 }
 
 impl CallCore {
+    /// Call `i` as the API shows it: [`Self::base`] with the account's late change applied
+    /// when the dataset is late.
     fn new(ds: &Dataset, a: &Account, i: u32) -> Self {
+        let mut c = Self::base(ds, a, i);
+        if ds.spec.late
+            && let Some(change) = a.late
+        {
+            c.apply_late(ds, a, i, change);
+        }
+        c
+    }
+
+    /// Call `i` as it reads at month end (late calls, `i >= cdr_count`, as they read once
+    /// mediated).
+    fn base(ds: &Dataset, a: &Account, i: u32) -> Self {
         let mut rng = Rng::new(cdr_key(ds, a, i));
-        let start = start_with(&mut rng, ds, a, i);
+        let start = if i < a.cdr_count {
+            start_with(&mut rng, ds, a, i)
+        } else {
+            late_start(&mut rng, ds)
+        };
         let tier = ds.tier_of(a);
         let direction = if rng.chance(a.inbound_per_mille) {
             Direction::Inbound
@@ -233,6 +271,32 @@ impl CallCore {
         }
     }
 
+    /// Late changes alter amounts and billed seconds only, after every draw, so the call's
+    /// text (numbers, uuid, …) is the same in both states.
+    fn apply_late(&mut self, ds: &Dataset, a: &Account, i: u32, change: LateChange) {
+        let voided = match change {
+            LateChange::Calls => false,
+            LateChange::Refund => a.late_calls.contains(&i),
+            LateChange::Reversed => self.in_period(ds),
+            LateChange::Rerate => {
+                if a.late_calls.contains(&i) {
+                    self.billsec += 60;
+                    self.cost = ds.tier_of(a).cost(self.billsec);
+                }
+                false
+            }
+        };
+        if voided {
+            self.cost = Decimal::ZERO;
+            self.streaming_cost = Decimal::ZERO;
+            self.non_connected_fee = false;
+        }
+    }
+
+    fn in_period(&self, ds: &Dataset) -> bool {
+        self.start >= ds.period_start && self.start < ds.period_end
+    }
+
     fn duration(&self) -> u32 {
         self.ring + self.billsec
     }
@@ -250,6 +314,104 @@ impl CallCore {
         number.push_str(prefix);
         self.rng.push_digits(&mut number, 8);
         (number, self.rng.uuid())
+    }
+}
+
+/// When a late refund is booked: 6 h after the period's end (within the window's margin).
+pub fn refund_at(ds: &Dataset) -> Micros {
+    ds.period_end + (6 * 3_600 * MICROS_PER_SEC).min((ds.window_end - ds.period_end) / 2)
+}
+
+/// Candidate accounts examined per change before giving up (bounds generation time on odd
+/// specs).
+const LATE_TRIES: usize = 256;
+
+/// The accounts that carry a [`LateChange`], one each, with the calls each touches:
+/// `(account index, change, calls)`. Candidates are active INR accounts with calls, no planted
+/// anomaly and not [`HOSTILE_INDEX`] (whether or not names are hostile, so that the choice
+/// does not depend on that flag), in an order shuffled by the seed; each change goes to the
+/// first unused candidate it fits (see [`late_fit`]). Fewer than four when too few fit.
+pub fn choose_late(ds: &Dataset) -> Vec<(u32, LateChange, Vec<u32>)> {
+    let mut candidates: Vec<u32> = ds
+        .accounts
+        .iter()
+        .filter(|a| {
+            a.is_active
+                && a.cdr_count > 0
+                && a.currency == "INR"
+                && a.anomaly.is_none()
+                && a.index as usize != HOSTILE_INDEX
+        })
+        .map(|a| a.index)
+        .collect();
+    let mut rng = Rng::new(key(&[ds.spec.seed, 0x1A7E]));
+    for k in (1..candidates.len()).rev() {
+        let j = rng.below(k as u64 + 1) as usize;
+        candidates.swap(k, j);
+    }
+    let mut used = vec![false; candidates.len()];
+    let mut out = Vec::with_capacity(LateChange::ALL.len());
+    for change in LateChange::ALL {
+        let found = candidates
+            .iter()
+            .enumerate()
+            .filter(|(pos, _)| !used[*pos])
+            .take(LATE_TRIES)
+            .find_map(|(pos, &ai)| late_fit(ds, &ds.accounts[ai as usize], change).map(|calls| (pos, ai, calls)));
+        if let Some((pos, ai, calls)) = found {
+            used[pos] = true;
+            out.push((ai, change, calls));
+        }
+    }
+    out
+}
+
+/// The calls `change` would touch in `a`, or `None` if it does not fit: `a` needs a billable
+/// call in the period; late calls need one billable among them; a refund needs a billed,
+/// answered, non-streaming call and a re-rate an answered non-streaming one, in the period and
+/// ended two minutes before its end (so that their debits stay in the period).
+fn late_fit(ds: &Dataset, a: &Account, change: LateChange) -> Option<Vec<u32>> {
+    let mut pick = Rng::new(key(&[ds.spec.seed, 0x1A7E, a.index as u64, change as u64]));
+    let mut billable = false;
+    let mut pool: Vec<u32> = Vec::new();
+    for i in 0..a.cdr_count {
+        let c = CallCore::base(ds, a, i);
+        if !c.in_period(ds) {
+            continue;
+        }
+        billable |= !c.cost.is_zero() || !c.streaming_cost.is_zero();
+        let clear = c.end() + 120 * MICROS_PER_SEC < ds.period_end;
+        let answered_plain = c.status == CallStatus::Answered && c.billsec > 0 && c.streaming_secs == 0 && clear;
+        let fits = match change {
+            LateChange::Refund => answered_plain && !c.cost.is_zero() && !c.non_connected_fee,
+            LateChange::Rerate => answered_plain,
+            LateChange::Calls | LateChange::Reversed => {
+                if billable {
+                    break;
+                }
+                false
+            }
+        };
+        if fits {
+            pool.push(i);
+        }
+    }
+    if !billable {
+        return None;
+    }
+    match change {
+        LateChange::Calls => {
+            let n = pick.range(2, 5) as u32;
+            let calls: Vec<u32> = (a.cdr_count..a.cdr_count + n).collect();
+            calls
+                .iter()
+                .any(|&i| !CallCore::base(ds, a, i).cost.is_zero())
+                .then_some(calls)
+        }
+        LateChange::Refund | LateChange::Rerate => {
+            (!pool.is_empty()).then(|| vec![pool[pick.below(pool.len() as u64) as usize]])
+        }
+        LateChange::Reversed => Some(Vec::new()),
     }
 }
 
@@ -339,6 +501,8 @@ pub enum LedgerSource {
     Orphan,
     /// Planted: a charge in a currency the account does not hold.
     ForeignCurrency,
+    /// Late: the refund of voided call `i`, booked after the period ([`LateChange::Refund`]).
+    LateRefund(u32),
 }
 
 /// The part of a ledger row needed for ordering, filtering and sums.
@@ -353,6 +517,8 @@ pub struct LedgerKey {
 /// The part of a CDR needed for filtering and summaries.
 #[derive(Debug, Clone, Copy)]
 pub struct CdrKey {
+    /// The call's CDR index (for [`cdr`]); not its position in [`AccountIndex::cdrs`].
+    pub index: u32,
     pub start: Micros,
     pub total_cost: Decimal,
     pub billsec: u32,
@@ -365,7 +531,7 @@ pub struct CdrKey {
 /// One account's activity in compact, time-ordered form.
 #[derive(Debug)]
 pub struct AccountIndex {
-    /// Oldest first; position = CDR index.
+    /// Oldest first (by start, then index); [`CdrKey::index`] names the call.
     pub cdrs: Vec<CdrKey>,
     /// Oldest first; drift rows (if any) are the last `drift_rows`.
     pub ledger: Vec<LedgerKey>,
@@ -375,12 +541,14 @@ pub struct AccountIndex {
 impl AccountIndex {
     pub fn build(ds: &Dataset, a: &Account) -> Self {
         use super::dataset::Anomaly;
-        let mut cdrs = Vec::with_capacity(a.cdr_count as usize);
-        let mut ledger = Vec::with_capacity(a.cdr_count as usize + a.others.len());
+        let calls = ds.call_count(a);
+        let mut cdrs = Vec::with_capacity(calls as usize);
+        let mut ledger = Vec::with_capacity(calls as usize + a.others.len());
         // Planted call discrepancies hit the first charged call a day into the period.
         let mut target: Option<u32> = None;
         let day = 86_400 * MICROS_PER_SEC;
-        for i in 0..a.cdr_count {
+        let late = if ds.spec.late { a.late } else { None };
+        for i in 0..calls {
             let c = CallCore::new(ds, a, i);
             let is_target = target.is_none()
                 && a.anomaly.is_some()
@@ -392,6 +560,7 @@ impl AccountIndex {
             }
             let planted = if is_target { a.anomaly } else { None };
             cdrs.push(CdrKey {
+                index: i,
                 start: c.start,
                 total_cost: c.cost + c.streaming_cost,
                 billsec: c.billsec,
@@ -435,6 +604,28 @@ impl AccountIndex {
                 });
             }
         }
+        if calls > a.cdr_count {
+            // Late calls start late in the period, out of index order.
+            cdrs.sort_by_key(|k| (k.start, k.index));
+        }
+        if late == Some(LateChange::Refund) {
+            for &i in &a.late_calls {
+                let c = CallCore::base(ds, a, i);
+                ledger.push(LedgerKey {
+                    at: refund_at(ds),
+                    side: Side::Credit,
+                    amount: c.cost + c.streaming_cost,
+                    source: LedgerSource::LateRefund(i),
+                });
+            }
+        }
+        // A reversed account's non-call debits dated in the period are withdrawn.
+        let withdrawn = |o: &OtherEntry| {
+            late == Some(LateChange::Reversed)
+                && o.side == Side::Debit
+                && o.at >= ds.period_start
+                && o.at < ds.period_end
+        };
         if !a.opening_balance.is_zero() {
             ledger.push(LedgerKey {
                 at: a.created_at,
@@ -443,7 +634,7 @@ impl AccountIndex {
                 source: LedgerSource::Opening,
             });
         }
-        for (j, o) in a.others.iter().enumerate() {
+        for (j, o) in a.others.iter().enumerate().filter(|(_, o)| !withdrawn(o)) {
             ledger.push(LedgerKey {
                 at: o.at,
                 side: o.side,
@@ -591,6 +782,24 @@ pub fn ledger_row(ds: &Dataset, a: &Account, k: &LedgerKey) -> LedgerRow {
         },
         LedgerSource::Stream(i) => from_call(i, 2, "stream_cdr"),
         LedgerSource::NonConnected(i) => from_call(i, 3, "ncc"),
+        LedgerSource::LateRefund(i) => {
+            let (_, uuid) = CallCore::base(ds, a, i).far_number_and_uuid();
+            let mut rng = Rng::new(key(&[ds.spec.seed, 0x12FD, a.index as u64, i as u64]));
+            LedgerRow {
+                id: rng.uuid(),
+                at: k.at,
+                side: k.side,
+                amount: k.amount,
+                description: format!("Refund for call {uuid}"),
+                reference: Some(format!(
+                    "rfd_{}",
+                    rng.string(12, b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+                )),
+                reference_type: Some("refund"),
+                filter_kind: "refund",
+                currency: None,
+            }
+        }
         LedgerSource::Other(j) => other(&a.others[j as usize]),
         LedgerSource::Drift(j) => other(&a.drift[j as usize]),
         LedgerSource::Opening => LedgerRow {
@@ -655,7 +864,7 @@ impl IndexCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::simulator::dataset::DatasetSpec;
+    use crate::simulator::dataset::{DatasetSpec, LateChange};
 
     fn ds() -> Dataset {
         Dataset::generate(DatasetSpec::new(11, 10, 500, "2026-03".parse().unwrap()))
@@ -676,9 +885,19 @@ mod tests {
 
     #[test]
     fn ledger_debits_match_call_costs() {
-        let ds = ds();
+        check_ledger(&ds());
+        let mut spec = DatasetSpec::new(11, 10, 500, "2026-03".parse().unwrap());
+        spec.late = true;
+        let late = Dataset::generate(spec);
+        assert_eq!(LateChange::ALL.map(|c| late.late_account(c).is_some()), [true; 4]);
+        check_ledger(&late);
+    }
+
+    /// Call debits equal call costs, the ledger is in time order, and only drift rows lie at
+    /// or after "now"; the CDR keys are in start order and name distinct calls.
+    fn check_ledger(ds: &Dataset) {
         for a in &ds.accounts {
-            let idx = AccountIndex::build(&ds, a);
+            let idx = AccountIndex::build(ds, a);
             let debits: Decimal = idx
                 .ledger
                 .iter()
@@ -698,7 +917,22 @@ mod tests {
                     .iter()
                     .all(|k| (k.at < ds.window_end) != matches!(k.source, LedgerSource::Drift(_)))
             );
+            assert!(
+                idx.cdrs
+                    .windows(2)
+                    .all(|w| (w[0].start, w[0].index) < (w[1].start, w[1].index))
+            );
+            assert_eq!(idx.cdrs.len() as u32, ds.call_count(a));
+            let mut seen: Vec<u32> = idx.cdrs.iter().map(|k| k.index).collect();
+            seen.sort_unstable();
+            assert!(seen.iter().copied().eq(0..ds.call_count(a)));
         }
+    }
+
+    #[test]
+    fn cdr_keys_stay_compact() {
+        // The index keeps one key per call: naming the call must not grow it.
+        assert!(std::mem::size_of::<CdrKey>() <= 40, "{}", std::mem::size_of::<CdrKey>());
     }
 
     #[test]
@@ -709,5 +943,413 @@ mod tests {
             cache.get(&ds, a);
         }
         assert_eq!(cache.inner.lock().unwrap().map.len(), 3);
+    }
+}
+
+/// Late activity: the same seeded month as it reads at month end and a week later.
+#[cfg(test)]
+mod late_tests {
+    use super::*;
+    use crate::simulator::dataset::{Anomaly, DatasetSpec, LateChange};
+    use crate::simulator::faults::FaultSpec;
+    use crate::simulator::server::Simulator;
+    use crate::simulator::truth::{self, AccountTruth};
+
+    fn spec(late: bool) -> DatasetSpec {
+        let mut s = DatasetSpec::new(7, 30, 40, "2026-03".parse().unwrap());
+        s.late = late;
+        s
+    }
+
+    /// (month end, a week later)
+    fn pair() -> (Dataset, Dataset) {
+        (Dataset::generate(spec(false)), Dataset::generate(spec(true)))
+    }
+
+    fn carrier(ds: &Dataset, change: LateChange) -> &Account {
+        ds.late_account(change)
+            .unwrap_or_else(|| panic!("no account carries {change:?}"))
+    }
+
+    /// Calls starting in the period, as the CDR endpoints show them.
+    fn period_cdrs(ds: &Dataset, a: &Account) -> Vec<Cdr> {
+        let idx = AccountIndex::build(ds, a);
+        idx.cdr_range(ds.period_start, ds.period_end)
+            .map(|p| cdr(ds, a, idx.cdrs[p].index))
+            .collect()
+    }
+
+    fn period_cost(ds: &Dataset, a: &Account) -> Decimal {
+        period_cdrs(ds, a).iter().map(Cdr::total_cost).sum()
+    }
+
+    fn in_period(ds: &Dataset, t: Micros) -> bool {
+        t >= ds.period_start && t < ds.period_end
+    }
+
+    fn truths(ds: Dataset) -> Vec<AccountTruth> {
+        truth::compute(&Simulator::new(ds, FaultSpec::default(), 4)).accounts
+    }
+
+    fn ledger_rows(ds: &Dataset, a: &Account) -> Vec<String> {
+        let idx = AccountIndex::build(ds, a);
+        idx.ledger
+            .iter()
+            .map(|k| format!("{:?}", ledger_row(ds, a, k)))
+            .collect()
+    }
+
+    #[test]
+    fn four_eligible_accounts_carry_one_change_each_in_both_states() {
+        let (now, late) = pair();
+        let pick = |ds: &Dataset| -> Vec<(u32, Option<LateChange>, Vec<u32>)> {
+            ds.accounts
+                .iter()
+                .map(|a| (a.index, a.late, a.late_calls.clone()))
+                .collect()
+        };
+        assert_eq!(pick(&now), pick(&late), "chosen whether or not late is set");
+        let mut carriers: Vec<u32> = LateChange::ALL.iter().map(|&c| carrier(&now, c).index).collect();
+        carriers.sort_unstable();
+        carriers.dedup();
+        assert_eq!(carriers.len(), 4, "four distinct accounts");
+        assert_eq!(now.accounts.iter().filter(|a| a.late.is_some()).count(), 4);
+        for a in now.accounts.iter().filter(|a| a.late.is_some()) {
+            assert!(a.is_active && a.currency == "INR" && a.anomaly.is_none());
+            assert_ne!(a.index as usize, crate::simulator::dataset::HOSTILE_INDEX);
+            assert!(
+                period_cdrs(&now, a).iter().any(|c| !c.total_cost().is_zero()),
+                "billable calls in the period"
+            );
+            match a.late.unwrap() {
+                LateChange::Calls => {
+                    assert!((2..=5).contains(&a.late_calls.len()));
+                    assert!(
+                        a.late_calls
+                            .iter()
+                            .copied()
+                            .eq(a.cdr_count..a.cdr_count + a.late_calls.len() as u32)
+                    );
+                }
+                LateChange::Refund | LateChange::Rerate => {
+                    assert!(a.late_calls.len() == 1 && a.late_calls[0] < a.cdr_count)
+                }
+                LateChange::Reversed => assert!(a.late_calls.is_empty()),
+            }
+        }
+        // Never the hostile or an anomalous account, whatever else is planted.
+        let mut s = spec(true);
+        s.hostile_names = true;
+        s.anomalies = Anomaly::ALL.to_vec();
+        let planted = Dataset::generate(s);
+        for change in LateChange::ALL {
+            let a = carrier(&planted, change);
+            assert!(a.anomaly.is_none() && a.index as usize != crate::simulator::dataset::HOSTILE_INDEX);
+        }
+        // Another seed chooses otherwise.
+        let mut other = spec(false);
+        other.seed = 8;
+        let other = Dataset::generate(other);
+        assert_ne!(
+            LateChange::ALL.map(|c| carrier(&other, c).auth_id.clone()),
+            LateChange::ALL.map(|c| carrier(&now, c).auth_id.clone())
+        );
+    }
+
+    /// Month end reads exactly as before late activity existed: the truth of this spec,
+    /// pinned from the simulator as it was then (`sim --seed 7 --accounts 30
+    /// --cdrs-per-account 40 --period 2026-03 --truth`, sha256 of the file).
+    #[test]
+    fn month_end_truth_is_unchanged() {
+        use sha2::{Digest, Sha256};
+        let sim = Simulator::new(Dataset::generate(spec(false)), FaultSpec::default(), 4);
+        let json = serde_json::to_vec_pretty(&truth::compute(&sim)).unwrap();
+        let hex: String = Sha256::digest(&json).iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex, "5e28fec6cf40986d188e49bf87c930e43ab35534aa675538b875a359a5f644c6");
+    }
+
+    #[test]
+    fn accounts_without_a_change_read_the_same_when_late() {
+        let (now, late) = pair();
+        for (a, b) in now.accounts.iter().zip(&late.accounts) {
+            if a.late.is_some() {
+                continue;
+            }
+            assert_eq!(now.call_count(a), late.call_count(b));
+            for i in 0..a.cdr_count {
+                assert_eq!(format!("{:?}", cdr(&now, a, i)), format!("{:?}", cdr(&late, b, i)));
+            }
+            assert_eq!(ledger_rows(&now, a), ledger_rows(&late, b));
+        }
+        // Changed accounts keep every call outside the period as it was.
+        for change in LateChange::ALL {
+            let (a, b) = (carrier(&now, change), carrier(&late, change));
+            for i in (0..a.cdr_count).filter(|&i| !in_period(&now, cdr_start(&now, a, i))) {
+                assert_eq!(format!("{:?}", cdr(&now, a, i)), format!("{:?}", cdr(&late, b, i)));
+            }
+        }
+        let (t_now, t_late) = (truths(now), truths(late));
+        let mut changed = 0;
+        for (x, y) in t_now.iter().zip(&t_late) {
+            assert_eq!(x.late_change, None, "the month-end truth names no change");
+            if y.late_change.is_none() {
+                assert_eq!(x, y, "{}", x.auth_id);
+            } else {
+                changed += 1;
+                assert_ne!(x.cdrs, y.cdrs, "{} changed", x.auth_id);
+            }
+        }
+        assert_eq!(changed, 4);
+    }
+
+    #[test]
+    fn late_calls_appear_only_when_late() {
+        let (now, late) = pair();
+        let (a, b) = (carrier(&now, LateChange::Calls), carrier(&late, LateChange::Calls));
+        let n = a.late_calls.len();
+        let extra: Vec<Cdr> = a.late_calls.iter().map(|&i| cdr(&late, b, i)).collect();
+        assert!(
+            extra
+                .iter()
+                .all(|c| in_period(&late, c.start) && c.end() < late.period_end)
+        );
+        assert!(
+            extra.iter().any(|c| !c.total_cost().is_zero()),
+            "at least one is billable"
+        );
+        let (before, after) = (period_cdrs(&now, a), period_cdrs(&late, b));
+        assert_eq!(after.len(), before.len() + n);
+        let extra_cost: Decimal = extra.iter().map(Cdr::total_cost).sum();
+        assert_eq!(period_cost(&late, b), period_cost(&now, a) + extra_cost);
+        // Absent at month end from every list, present when late.
+        let uuids = |cs: &[Cdr]| cs.iter().map(|c| c.uuid).collect::<std::collections::HashSet<_>>();
+        let (u_before, u_after) = (uuids(&before), uuids(&after));
+        for c in &extra {
+            assert!(!u_before.contains(&c.uuid) && u_after.contains(&c.uuid));
+        }
+        assert_eq!(now.call_count(a), a.cdr_count);
+        assert_eq!(late.call_count(b), b.cdr_count + n as u32);
+        // Their debits, and only theirs, are new in the ledger.
+        let charges = |ds: &Dataset, acc: &Account| -> Decimal {
+            AccountIndex::build(ds, acc)
+                .ledger
+                .iter()
+                .filter(|k| k.side == Side::Debit)
+                .map(|k| k.amount)
+                .sum()
+        };
+        assert_eq!(charges(&late, b), charges(&now, a) + extra_cost);
+        let refs_now: Vec<String> = ledger_rows(&now, a);
+        let refs_late: Vec<String> = ledger_rows(&late, b);
+        assert!(refs_late.len() > refs_now.len());
+        assert!(refs_now.iter().all(|r| refs_late.contains(r)));
+    }
+
+    #[test]
+    fn refunded_call_is_voided_and_refunded_after_the_period() {
+        let (now, late) = pair();
+        let (a, b) = (carrier(&now, LateChange::Refund), carrier(&late, LateChange::Refund));
+        let i = a.late_calls[0];
+        let (c0, c1) = (cdr(&now, a, i), cdr(&late, b, i));
+        assert!(in_period(&now, c0.start) && c0.status == CallStatus::Answered);
+        assert!(!c0.cost.is_zero() && !c0.non_connected_fee);
+        assert_eq!(c1.uuid, c0.uuid);
+        assert_eq!((c1.cost, c1.streaming_cost), (Decimal::ZERO, Decimal::ZERO));
+        assert_eq!(period_cost(&now, a) - period_cost(&late, b), c0.total_cost());
+        let (i0, i1) = (AccountIndex::build(&now, a), AccountIndex::build(&late, b));
+        let of_call = |k: &&LedgerKey| matches!(k.source, LedgerSource::Call(j) | LedgerSource::Stream(j) | LedgerSource::NonConnected(j) if j == i);
+        assert!(i0.ledger.iter().any(|k| of_call(&k)));
+        assert!(!i1.ledger.iter().any(|k| of_call(&k)), "its debits are gone");
+        assert!(
+            !i0.ledger
+                .iter()
+                .any(|k| matches!(k.source, LedgerSource::LateRefund(_)))
+        );
+        let refunds: Vec<&LedgerKey> = i1
+            .ledger
+            .iter()
+            .filter(|k| matches!(k.source, LedgerSource::LateRefund(_)))
+            .collect();
+        assert_eq!(refunds.len(), 1);
+        let k = refunds[0];
+        assert!(
+            k.at >= late.period_end && k.at < late.window_end,
+            "after the period, before now"
+        );
+        assert_eq!((k.side, k.amount), (Side::Credit, c0.total_cost()));
+        let row = ledger_row(&late, b, k);
+        assert_eq!(row.description, format!("Refund for call {}", c0.uuid));
+        assert!(
+            row.reference
+                .as_deref()
+                .is_some_and(|r| r.starts_with("rfd_") && r.len() == 16)
+        );
+        assert_eq!((row.reference_type, row.filter_kind), (Some("refund"), "refund"));
+    }
+
+    #[test]
+    fn reversed_account_bills_nothing_for_the_period() {
+        let (now, late) = pair();
+        let (a, b) = (
+            carrier(&now, LateChange::Reversed),
+            carrier(&late, LateChange::Reversed),
+        );
+        // Calls and streaming by start, plus non-call debits dated in the period.
+        let billable = |ds: &Dataset, acc: &Account| -> Decimal {
+            let calls = period_cost(ds, acc);
+            let others: Decimal = AccountIndex::build(ds, acc)
+                .ledger
+                .iter()
+                .filter(|k| k.side == Side::Debit && in_period(ds, k.at))
+                .filter(|k| {
+                    !matches!(
+                        ledger_row(ds, acc, k).reference_type,
+                        Some("cdr" | "stream_cdr" | "ncc")
+                    )
+                })
+                .map(|k| k.amount)
+                .sum();
+            calls + others
+        };
+        assert!(billable(&now, a) > Decimal::ZERO);
+        assert_eq!(billable(&late, b), Decimal::ZERO);
+        let (i0, i1) = (AccountIndex::build(&now, a), AccountIndex::build(&late, b));
+        assert!(
+            i1.ledger
+                .iter()
+                .all(|k| !(k.side == Side::Debit && in_period(&late, k.at)))
+        );
+        let credits = |idx: &AccountIndex| -> Vec<(Micros, Decimal)> {
+            idx.ledger
+                .iter()
+                .filter(|k| k.side == Side::Credit)
+                .map(|k| (k.at, k.amount))
+                .collect()
+        };
+        assert_eq!(credits(&i0), credits(&i1), "credits stay");
+        let outside = |ds: &Dataset, idx: &AccountIndex| -> Vec<(Micros, Decimal)> {
+            idx.ledger
+                .iter()
+                .filter(|k| k.side == Side::Debit && !in_period(ds, k.at))
+                .filter(|k| !matches!(k.source, LedgerSource::Call(j) | LedgerSource::Stream(j) | LedgerSource::NonConnected(j) if in_period(ds, cdr_start(ds, a, j))))
+                .map(|k| (k.at, k.amount))
+                .collect()
+        };
+        assert_eq!(
+            outside(&now, &i0),
+            outside(&late, &i1),
+            "debits outside the period stay"
+        );
+        // The calls are still there, billed seconds and all.
+        let (p0, p1) = (period_cdrs(&now, a), period_cdrs(&late, b));
+        assert_eq!(p0.len(), p1.len());
+        assert!(
+            p0.iter()
+                .zip(&p1)
+                .all(|(x, y)| x.uuid == y.uuid && x.billsec == y.billsec)
+        );
+    }
+
+    #[test]
+    fn rerated_call_bills_sixty_seconds_more() {
+        let (now, late) = pair();
+        let (a, b) = (carrier(&now, LateChange::Rerate), carrier(&late, LateChange::Rerate));
+        let i = a.late_calls[0];
+        let (c0, c1) = (cdr(&now, a, i), cdr(&late, b, i));
+        assert!(in_period(&now, c0.start) && c0.status == CallStatus::Answered && c0.billsec > 0);
+        assert_eq!(c0.streaming_secs, 0);
+        assert_eq!(c1.billsec, c0.billsec + 60);
+        assert_eq!(c1.duration(), c0.duration() + 60);
+        assert_eq!(c1.end(), c0.end() + 60 * MICROS_PER_SEC);
+        assert_eq!((c1.start, c1.uuid), (c0.start, c0.uuid));
+        // The tier's price, worked out here: whole pulses, rounded up, at the per-minute rate.
+        let tier = now.tier_of(a);
+        let price = |secs: u32| {
+            let pulse = tier.billing_increment_seconds;
+            let pulses = secs.div_ceil(pulse);
+            Decimal::from(pulses * pulse) * tier.rate_per_minute / Decimal::from(60)
+        };
+        let more = price(c0.billsec + 60) - price(c0.billsec);
+        assert!(more > Decimal::ZERO);
+        assert_eq!(c0.cost, price(c0.billsec));
+        assert_eq!(c1.cost - c0.cost, more);
+        assert_eq!(period_cost(&late, b) - period_cost(&now, a), more);
+        let debit = |ds: &Dataset, acc: &Account| {
+            AccountIndex::build(ds, acc)
+                .ledger
+                .iter()
+                .find(|k| k.source == LedgerSource::Call(i))
+                .map(|k| k.amount)
+        };
+        assert_eq!(debit(&now, a), Some(c0.cost));
+        assert_eq!(debit(&late, b), Some(c1.cost), "the debit follows the new cost");
+        let row = ledger_row(
+            &late,
+            b,
+            &AccountIndex::build(&late, b)
+                .ledger
+                .iter()
+                .find(|k| k.source == LedgerSource::Call(i))
+                .copied()
+                .unwrap(),
+        );
+        assert!(row.description.ends_with(&format!("({}s)", c1.billsec)));
+    }
+
+    #[test]
+    fn late_truth_balances_and_totals_stay_consistent() {
+        let late = Dataset::generate(spec(true));
+        let sim = Simulator::new(late, FaultSpec::default(), 4);
+        let t = truth::compute(&sim);
+        let ds = &sim.ds;
+        let mut cdrs = 0;
+        for (a, at) in ds.accounts.iter().zip(&t.accounts) {
+            let idx = AccountIndex::build(ds, a);
+            // The balance chain: period opening + period rows = closing; then on to now.
+            assert_eq!(
+                at.opening_balance + at.ledger.credit_total - at.ledger.debit_total,
+                at.closing_balance,
+                "{}",
+                at.auth_id
+            );
+            let after: Decimal = idx
+                .ledger
+                .iter()
+                .filter(|k| k.at >= ds.period_end)
+                .map(|k| match k.side {
+                    Side::Credit => k.amount,
+                    Side::Debit => -k.amount,
+                })
+                .sum();
+            assert_eq!(at.closing_balance + after, at.balance_now);
+            assert_eq!(sim.balance(a), at.balance_now, "the balances endpoint agrees");
+            assert_eq!(at.window_cdrs, ds.call_count(a) as u64);
+            // The truth's CDR figures are those of the calls the CDR endpoints show.
+            let calls = period_cdrs(ds, a);
+            assert_eq!(at.cdrs.count, calls.len() as u64);
+            assert_eq!(at.cdrs.cost, calls.iter().map(|c| c.cost).sum::<Decimal>());
+            assert_eq!(
+                at.cdrs.streaming_cost,
+                calls.iter().map(|c| c.streaming_cost).sum::<Decimal>()
+            );
+            assert_eq!(at.cdrs.total_cost, at.cdrs.cost + at.cdrs.streaming_cost);
+            assert_eq!(
+                at.cdrs.billable_seconds,
+                calls.iter().map(|c| c.billsec as u64).sum::<u64>()
+            );
+            // Analytics' daily aggregates sum to the calls.
+            let days: Decimal = sim
+                .totals(a)
+                .days
+                .values()
+                .map(|d| d.inbound.cost + d.outbound.cost)
+                .sum();
+            assert_eq!(days, idx.cdrs.iter().map(|k| k.total_cost).sum::<Decimal>());
+            let by_type: Decimal = at.ledger.by_reference_type.values().map(|v| v.1).sum();
+            assert_eq!(by_type, at.ledger.credit_total - at.ledger.debit_total);
+            cdrs += at.cdrs.count;
+        }
+        assert_eq!(t.totals.cdrs.count, cdrs);
+        assert!(t.accounts.iter().filter(|x| x.late_change.is_some()).count() == 4);
     }
 }

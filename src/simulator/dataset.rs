@@ -109,6 +109,9 @@ pub struct DatasetSpec {
     pub hostile_names: bool,
     /// Discrepancies to plant, one account each (active accounts from index 7 on).
     pub anomalies: Vec<Anomaly>,
+    /// Serve the period as it reads a week after month end: the [`LateChange`]s of the four
+    /// accounts that carry one take effect. `false` serves it as it reads at month end.
+    pub late: bool,
 }
 
 impl DatasetSpec {
@@ -123,6 +126,45 @@ impl DatasetSpec {
             drift_per_mille: 0,
             hostile_names: false,
             anomalies: Vec::new(),
+            late: false,
+        }
+    }
+}
+
+/// A change to a past period that the API shows only later ([`DatasetSpec::late`]), one
+/// account each. The accounts are chosen whether or not `late` is set, so that tests can find
+/// them; only `late` applies the change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum LateChange {
+    /// Calls mediated late: 2–5 extra calls in the period's last three days (CDR indices from
+    /// `cdr_count` on, listed in [`Account::late_calls`]) that exist only when late.
+    Calls,
+    /// One billed call voided: its CDR costs 0, its debit is gone, and a refund credit
+    /// (`rfd_…`, reference type `refund`) is booked after the period's end.
+    Refund,
+    /// One answered call re-rated: 60 more billable seconds, priced by the tier, and its debit
+    /// follows.
+    Rerate,
+    /// Every call starting in the period re-rated to 0 and the account's non-call debits dated
+    /// in the period withdrawn: its billable value for the period is 0.
+    Reversed,
+}
+
+impl LateChange {
+    /// The order in which changes are given to accounts.
+    pub const ALL: [LateChange; 4] = [
+        LateChange::Calls,
+        LateChange::Refund,
+        LateChange::Rerate,
+        LateChange::Reversed,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            LateChange::Calls => "late-calls",
+            LateChange::Refund => "refund",
+            LateChange::Rerate => "rerate",
+            LateChange::Reversed => "reversed",
         }
     }
 }
@@ -252,6 +294,11 @@ pub struct Account {
     pub drift: Vec<OtherEntry>,
     /// A planted discrepancy, if any.
     pub anomaly: Option<Anomaly>,
+    /// The change this account shows when [`DatasetSpec::late`] is set, if any.
+    pub late: Option<LateChange>,
+    /// CDR indices the change touches, ascending: the late calls (`Calls`), the refunded call
+    /// (`Refund`) or the re-rated call (`Rerate`); empty otherwise.
+    pub late_calls: Vec<u32>,
 }
 
 #[derive(Debug)]
@@ -302,7 +349,7 @@ impl Dataset {
         let mut accounts_newest_first: Vec<u32> = (0..spec.accounts).collect();
         accounts_newest_first.sort_by_key(|&i| (std::cmp::Reverse(accounts[i as usize].created_at), i));
         let by_auth_id = accounts.iter().map(|a| (a.auth_id.clone(), a.index)).collect();
-        Self {
+        let mut ds = Self {
             spec,
             window_start,
             window_end,
@@ -313,7 +360,27 @@ impl Dataset {
             accounts,
             accounts_newest_first,
             by_auth_id,
+        };
+        for (i, change, calls) in super::activity::choose_late(&ds) {
+            let a = &mut ds.accounts[i as usize];
+            a.late = Some(change);
+            a.late_calls = calls;
         }
+        ds
+    }
+
+    /// CDRs of `a` that exist now: `0..cdr_count`, plus its late calls when late.
+    pub fn call_count(&self, a: &Account) -> u32 {
+        if self.spec.late && a.late == Some(LateChange::Calls) {
+            a.cdr_count + a.late_calls.len() as u32
+        } else {
+            a.cdr_count
+        }
+    }
+
+    /// The account carrying `change`, if one was found.
+    pub fn late_account(&self, change: LateChange) -> Option<&Account> {
+        self.accounts.iter().find(|a| a.late == Some(change))
     }
 
     pub fn now(&self) -> Micros {
@@ -645,6 +712,8 @@ fn account(
         others: Vec::new(),
         drift: Vec::new(),
         anomaly: None,
+        late: None,
+        late_calls: Vec::new(),
     };
     acct.others = other_entries(&mut rng, spec, partner, &acct, lean, window_start, window_end);
     if rng.chance(spec.drift_per_mille) {

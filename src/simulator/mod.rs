@@ -23,7 +23,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use dataset::{Anomalies, Anomaly, DEMO_PARTNER_AUTH_ID, DEMO_PARTNER_AUTH_TOKEN, DatasetSpec};
+pub use dataset::{Anomalies, Anomaly, DEMO_PARTNER_AUTH_ID, DEMO_PARTNER_AUTH_TOKEN, DatasetSpec, LateChange};
 pub use faults::FaultSpec;
 pub use server::Simulator;
 

@@ -43,6 +43,10 @@ pub struct AccountTruth {
     pub country: String,
     /// A discrepancy planted in this account (`sim --anomalies`), if any.
     pub anomaly: Option<String>,
+    /// The late change this account shows (`sim --late` only; absent otherwise, so the month-end
+    /// truth is unchanged): late-calls, refund, rerate or reversed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub late_change: Option<String>,
     pub cdrs: CdrTruth,
     pub ledger: LedgerTruth,
     /// Balance at the period's first instant.
@@ -83,7 +87,7 @@ fn account_truth(ds: &Dataset, a: &Account, idx: &AccountIndex) -> AccountTruth 
     let mut cdrs = CdrTruth::default();
     for i in idx.cdr_range(ds.period_start, ds.period_end) {
         let k = &idx.cdrs[i];
-        let c = super::activity::cdr(ds, a, i as u32);
+        let c = super::activity::cdr(ds, a, k.index);
         cdrs.count += 1;
         cdrs.answered += (k.status == CallStatus::Answered) as u64;
         cdrs.billable_seconds += k.billsec as u64;
@@ -128,6 +132,7 @@ fn account_truth(ds: &Dataset, a: &Account, idx: &AccountIndex) -> AccountTruth 
         state: a.state.clone(),
         country: a.country.into(),
         anomaly: a.anomaly.map(|x| x.name().to_string()),
+        late_change: a.late.filter(|_| ds.spec.late).map(|x| x.name().to_string()),
         cdrs,
         ledger,
         opening_balance: idx.balance_before(ds.period_start, false),

@@ -850,3 +850,192 @@ async fn page_drift_adds_rows_while_a_client_pages() {
         .await;
     assert!(dec(&bal["cash_credits"]) > t.balance_now);
 }
+
+async fn start_late_sim(late: bool) -> vobiz_billing::simulator::RunningSimulator {
+    use vobiz_billing::simulator::{self, DatasetSpec, FaultSpec};
+    let mut spec = DatasetSpec::new(7, 30, 40, "2026-03".parse().unwrap());
+    spec.late = late;
+    simulator::start(spec, FaultSpec::default(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap()
+}
+
+/// A week after month end, every endpoint still agrees with the truth and with itself: ledger
+/// pages, the balance chain, balances, CDR pages and summaries, analytics.
+#[tokio::test]
+async fn late_period_reads_consistently_over_http() {
+    let sim = start_late_sim(true).await;
+    let api = Api::new(&sim);
+    let truth = truth::compute(&sim.sim);
+    assert_eq!(truth.accounts.iter().filter(|t| t.late_change.is_some()).count(), 4);
+    let (start, end) = (truth.period_start.clone(), truth.period_end.clone());
+    let (mut calls, mut cost) = (0u64, Decimal::ZERO);
+    for t in truth.accounts.iter().filter(|t| t.is_active) {
+        let path = format!("/api/v1/partner/accounts/{}/transactions", t.auth_id);
+        let (rows, envs) = crawl(&api, &path, 200, "transactions").await;
+        assert_eq!(envs[0]["total"].as_u64().unwrap(), t.ledger_rows);
+        assert_eq!(rows.len() as u64, t.ledger_rows, "pages cover every row once");
+        let ids: HashSet<&str> = rows.iter().map(|r| r["id"].as_str().unwrap()).collect();
+        assert_eq!(ids.len(), rows.len());
+        let (mut net, mut p_credit, mut p_debit, mut p_count) = (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO, 0);
+        for r in &rows {
+            let amount = dec(&r["amount"]);
+            let at = r["created_at"].as_str().unwrap();
+            let in_period = at >= start.as_str() && at < end.as_str();
+            p_count += in_period as u64;
+            if r["type"] == "credit" {
+                net += amount;
+                p_credit += if in_period { amount } else { Decimal::ZERO };
+            } else {
+                net -= amount;
+                p_debit += if in_period { amount } else { Decimal::ZERO };
+            }
+        }
+        assert_eq!(
+            (p_count, p_credit, p_debit),
+            (t.ledger.count, t.ledger.credit_total, t.ledger.debit_total),
+            "{}",
+            t.auth_id
+        );
+        assert_eq!(t.opening_balance + p_credit - p_debit, t.closing_balance);
+        assert_eq!(net, t.balance_now, "the ledger explains the balance");
+        let bal = api
+            .partner(&format!("/api/v1/partner/accounts/{}/balance", t.auth_id))
+            .await;
+        assert_eq!(dec(&bal["cash_credits"]), t.balance_now);
+
+        let path = format!("/api/v1/partner/accounts/{}/cdrs", t.auth_id);
+        let (rows, envs) = crawl(&api, &path, 100, "data").await;
+        assert_eq!(envs[0]["pagination"]["total"].as_u64().unwrap(), t.window_cdrs);
+        assert_eq!(rows.len() as u64, t.window_cdrs);
+        let uuids: HashSet<&str> = rows.iter().map(|r| r["uuid"].as_str().unwrap()).collect();
+        assert_eq!(uuids.len(), rows.len());
+        let starts: Vec<&str> = rows.iter().map(|r| r["start_time"].as_str().unwrap()).collect();
+        assert!(starts.windows(2).all(|w| w[0] >= w[1]), "newest first");
+        assert_eq!(
+            dec(&envs[0]["summary"]["total_cost"]),
+            rows.iter().map(|r| dec(&r["total_cost"])).sum::<Decimal>()
+        );
+        let (mut count, mut period_cost) = (0, Decimal::ZERO);
+        for r in &rows {
+            let st = r["start_time"].as_str().unwrap().replace('Z', ".000000Z");
+            if st >= truth.period_start && st < truth.period_end {
+                count += 1;
+                period_cost += dec(&r["total_cost"]);
+            }
+        }
+        assert_eq!((count, period_cost), (t.cdrs.count, t.cdrs.total_cost), "{}", t.auth_id);
+        let march = api
+            .partner(&format!("{path}?start_date=2026-03-01&end_date=2026-03-31&per_page=1"))
+            .await;
+        calls += march["summary"]["totalCalls"].as_u64().unwrap();
+        cost += dec(&march["summary"]["total_cost"]);
+    }
+    let an = api
+        .partner("/api/v1/partner/analytics?from_date=2026-03-01&to_date=2026-03-31")
+        .await;
+    assert_eq!(an["calls"]["total_calls"].as_u64().unwrap(), calls);
+    assert_eq!(
+        dec(&an["calls"]["total_cost"]),
+        vobiz_billing::model::money::round_paise(cost)
+    );
+    let all = api.partner("/api/v1/partner/cdrs?per_page=1").await;
+    assert_eq!(
+        all["pagination"]["total"].as_u64().unwrap(),
+        truth.accounts.iter().map(|t| t.window_cdrs).sum::<u64>()
+    );
+    let tx = api.partner("/api/v1/partner/transactions?per_page=1").await;
+    assert_eq!(
+        tx["total"].as_u64().unwrap(),
+        truth.accounts.iter().map(|t| t.ledger_rows).sum::<u64>()
+    );
+}
+
+async fn march_cdrs(api: &Api, auth_id: &str) -> u64 {
+    let path = format!("/api/v1/partner/accounts/{auth_id}/cdrs?per_page=1&start_date=2026-03-01&end_date=2026-03-31");
+    api.partner(&path).await["pagination"]["total"].as_u64().unwrap()
+}
+
+/// The late calls and the refund exist only in the late state, and read as documented.
+#[tokio::test]
+async fn late_calls_and_refund_show_only_when_late() {
+    use vobiz_billing::simulator::LateChange;
+    use vobiz_billing::simulator::activity::cdr;
+    let (late, before) = (start_late_sim(true).await, start_late_sim(false).await);
+    let (api, api0) = (Api::new(&late), Api::new(&before));
+    let ds = &late.sim.ds;
+    let a = ds.late_account(LateChange::Calls).unwrap();
+    assert!((2..=5).contains(&a.late_calls.len()));
+    for &i in &a.late_calls {
+        let c = cdr(ds, a, i);
+        let path = format!("/api/v1/partner/accounts/{}/cdrs/{}", a.auth_id, c.uuid);
+        let one = api.partner(&path).await;
+        assert_eq!(one["uuid"], c.uuid.to_string());
+        assert_eq!(
+            api0.get_as(&path, Some(PARTNER)).await.status,
+            404,
+            "absent at month end"
+        );
+    }
+    assert_eq!(
+        march_cdrs(&api, &a.auth_id).await,
+        march_cdrs(&api0, &a.auth_id).await + a.late_calls.len() as u64
+    );
+
+    let r = ds.late_account(LateChange::Refund).unwrap();
+    let voided = cdr(ds, r, r.late_calls[0]);
+    let path = format!(
+        "/api/v1/partner/accounts/{}/transactions?transaction_type=refund&per_page=200",
+        r.auth_id
+    );
+    let refunds = api.partner(&path).await;
+    let row = refunds["transactions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["description"] == format!("Refund for call {}", voided.uuid))
+        .expect("the refund row")
+        .clone();
+    assert_eq!(row["type"], "credit");
+    assert!(row["reference"].as_str().unwrap().starts_with("rfd_"));
+    assert!(row["created_at"].as_str().unwrap() >= "2026-03-31T18:30:00.000000Z");
+    let summary = &refunds["summary"]["by_reference_type"];
+    assert!(
+        summary
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["reference_type"] == "refund")
+    );
+    let one = api
+        .partner(&format!("/api/v1/partner/accounts/{}/cdrs/{}", r.auth_id, voided.uuid))
+        .await;
+    assert_eq!(
+        (dec(&one["cost"]), dec(&one["total_cost"])),
+        (Decimal::ZERO, Decimal::ZERO)
+    );
+    let one0 = api0
+        .partner(&format!("/api/v1/partner/accounts/{}/cdrs/{}", r.auth_id, voided.uuid))
+        .await;
+    assert_eq!(dec(&row["amount"]), dec(&one0["total_cost"]), "refunds what was billed");
+    assert!(
+        !api0.partner(&path).await["transactions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["description"] == row["description"]),
+        "no refund at month end"
+    );
+}
+
+#[test]
+fn sim_takes_a_late_flag() {
+    use clap::Parser;
+    use vobiz_billing::cli::{Cli, Command};
+    let parse = |args: &[&str]| match Cli::try_parse_from(args).unwrap().command {
+        Command::Sim(s) => s.late,
+        other => panic!("{other:?}"),
+    };
+    assert!(parse(&["vobiz-billing", "sim", "--late"]));
+    assert!(!parse(&["vobiz-billing", "sim"]));
+}

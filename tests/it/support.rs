@@ -43,6 +43,8 @@ impl Reply {
 
 impl Api {
     pub fn new(sim: &RunningSimulator) -> Self {
+        // reqwest panics without a crypto provider, unless another test installed it first.
+        vobiz_billing::api::client::install_tls_provider();
         Self {
             base: sim.base_url(),
             http: reqwest::Client::new(),

@@ -112,10 +112,9 @@ pub(super) fn cdr_page<'a>(
             })
             .collect();
         let summary = cdr_summary(&keys);
-        View {
-            rows: rows.into_iter().map(|(_, a, i)| (a, i)).collect(),
-            summary,
-        }
+        // Rows name each call by its CDR index (positions were only for the keys above).
+        let rows = rows.into_iter().zip(&keys).map(|((_, a, _), k)| (a, k.index)).collect();
+        View { rows, summary }
     });
     let total = view.rows.len() as u64;
     let data: Vec<CdrObject> = newest_first_page(view.rows.len(), cq.page, cq.per_page)
@@ -186,7 +185,10 @@ pub(super) async fn account_cdr(
     let Ok(wanted) = uuid::Uuid::parse_str(&call_uuid) else {
         return Err(not_found("CDR"));
     };
-    match (0..a.cdr_count).map(|i| cdr(&sim.ds, a, i)).find(|c| c.uuid == wanted) {
+    match (0..sim.ds.call_count(a))
+        .map(|i| cdr(&sim.ds, a, i))
+        .find(|c| c.uuid == wanted)
+    {
         Some(c) => ok(&CdrObject::new(a, c)),
         None => Err(not_found("CDR")),
     }

@@ -28,6 +28,7 @@ fn filter_kind(a: &Account, k: &LedgerKey) -> &'static str {
         | LedgerSource::Orphan
         | LedgerSource::ForeignCurrency => "debit",
         LedgerSource::Opening => "recharge",
+        LedgerSource::LateRefund(_) => "refund",
         LedgerSource::Other(j) => a.others[j as usize].filter_kind,
         LedgerSource::Drift(j) => a.drift[j as usize].filter_kind,
     }
@@ -40,6 +41,7 @@ pub(super) fn reference_type(a: &Account, k: &LedgerKey) -> Option<&'static str>
         LedgerSource::Stream(_) => Some("stream_cdr"),
         LedgerSource::NonConnected(_) => Some("ncc"),
         LedgerSource::Opening => Some("payment"),
+        LedgerSource::LateRefund(_) => Some("refund"),
         LedgerSource::Other(j) => a.others[j as usize].reference_type,
         LedgerSource::Drift(j) => a.drift[j as usize].reference_type,
     }

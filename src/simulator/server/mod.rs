@@ -106,12 +106,26 @@ mod tests {
     use crate::simulator::wire::PartnerCdrPage;
 
     /// The hand-written pages are byte-identical to the derived serializers, on every page of
-    /// every account (anomalies included) and on the partner-wide pages.
+    /// every account (anomalies included) and on the partner-wide pages, at month end and late.
     #[test]
     fn fast_pages_equal_the_derived_serialization() {
-        let mut spec = DatasetSpec::new(5, 14, 300, "2026-03".parse().unwrap());
-        spec.anomalies = crate::simulator::Anomaly::ALL.to_vec();
-        let sim = Simulator::new(Dataset::generate(spec), FaultSpec::default(), 8);
+        for late in [false, true] {
+            // Late needs four accounts besides the six anomalies.
+            let accounts = if late { 24 } else { 14 };
+            let mut spec = DatasetSpec::new(5, accounts, 300, "2026-03".parse().unwrap());
+            spec.anomalies = crate::simulator::Anomaly::ALL.to_vec();
+            spec.late = late;
+            let ds = Dataset::generate(spec);
+            assert!(
+                crate::simulator::LateChange::ALL
+                    .iter()
+                    .all(|&c| ds.late_account(c).is_some())
+            );
+            fast_pages_agree(Simulator::new(ds, FaultSpec::default(), 8));
+        }
+    }
+
+    fn fast_pages_agree(sim: Simulator) {
         let all: Vec<&Account> = sim.ds.accounts.iter().collect();
         let q = |page: u64, per_page: u64| {
             vec![

@@ -77,9 +77,9 @@ pub struct DayAgg {
     pub sip_trunking: Agg,
 }
 
-/// The rows a query selects — (account index, row position), oldest first — and the
-/// query's summary, which every page of a crawl repeats. Cached, so that paging through a
-/// selection costs one pass over it rather than one per page.
+/// The rows a query selects — (account index, ledger row position or CDR index), oldest
+/// first — and the query's summary, which every page of a crawl repeats. Cached, so that
+/// paging through a selection costs one pass over it rather than one per page.
 pub struct View<S> {
     pub(super) rows: Vec<(u32, u32)>,
     pub(super) summary: S,
