@@ -19,6 +19,9 @@ MONEY = {
     "balances": ["balance", "closing_balance", "opening_balance"],
     "accounts": ["rate_per_minute"],
     "analytics_daily": ["total_cost"],
+    "invoices": ["taxable", "cgst", "sgst", "igst", "total"],
+    "documents": ["taxable", "cgst", "sgst", "igst", "total"],
+    "document_lines": ["taxable", "cgst", "sgst", "igst"],
 }
 TIMES = {
     "cdrs": ["start_time"],

@@ -47,10 +47,12 @@ pub enum Command {
     Normalize(StageArgs),
     /// Stage 3: check balances, calls, debits and analytics against each other (offline).
     Reconcile(StageArgs),
-    /// Stage 4: issue GST tax invoices for the period (offline; needs [supplier] in the config).
+    /// Stage 4: GST invoices: drafts, issued once finalized, then credit/debit notes (offline).
     Invoice(StageArgs),
     /// Stage 5: write the partner's monthly report, report.html (offline).
     Report(StageArgs),
+    /// Issue the period's draft invoices now: numbered, frozen (offline; the period must be over)
+    Finalize(StageArgs),
     /// Serve the built-in Vobiz API simulator (deterministic data, optional faults).
     Sim(SimArgs),
 }
@@ -225,6 +227,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             tokio::task::spawn_blocking(move || pipeline::report(&ctx)).await??;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Finalize(args) => {
+            let (mut ctx, _lock) = offline(args)?;
+            ctx.finalize = true;
+            let report = tokio::task::spawn_blocking(move || {
+                let i = pipeline::invoice(&ctx)?;
+                pipeline::report(&ctx)?;
+                anyhow::Ok(i)
+            })
+            .await??;
+            println!(
+                "{}: {} invoice(s) issued, {} in all for the period",
+                report.stage_line(),
+                report.issued.len(),
+                report.numbers.len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Sim(args) => sim(args).await,
     }
 }
@@ -232,9 +251,25 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 /// The context of an offline stage, which holds the period's lock as a full run does.
 fn offline(args: StageArgs) -> anyhow::Result<(RunContext, crate::lock::PeriodLock)> {
     let cfg = Config::load(args.config.as_deref())?;
-    let ctx = pipeline::offline_context(args.out, args.period, cfg);
+    let mut ctx = pipeline::offline_context(args.out, args.period, cfg);
+    if let Some(day) = today_override()? {
+        ctx.today = day;
+    }
     let lock = crate::lock::PeriodLock::acquire(&ctx.layout, ctx.period)?;
     Ok((ctx, lock))
+}
+
+/// `VOBIZ_BILLING_TODAY=YYYY-MM-DD` replays a run as of another day (tests, and re-running
+/// what cron would have done): the date documents issued now carry.
+pub const TODAY_ENV: &str = "VOBIZ_BILLING_TODAY";
+
+fn today_override() -> anyhow::Result<Option<chrono::NaiveDate>> {
+    match std::env::var(TODAY_ENV) {
+        Ok(v) if !v.is_empty() => chrono::NaiveDate::parse_from_str(&v, "%Y-%m-%d")
+            .map(Some)
+            .map_err(|_| usage(format!("{TODAY_ENV} must be a date YYYY-MM-DD, got {v:?}"))),
+        _ => Ok(None),
+    }
 }
 
 /// Exit code 3 when reconciliation found errors (after every report was written).
@@ -273,36 +308,84 @@ fn api_options(args: &ApiArgs, progress: bool) -> anyhow::Result<RunOptions> {
         auth_id,
         auth_token,
         progress,
+        today: today_override()?,
     })
 }
 
+/// The demo shows a month's whole document lifecycle on the simulator, as a finance team
+/// lives it, on simulated days: the run after month end gives drafts; finalize issues the
+/// invoices (dated the period's last day); a week later the API shows late activity (late
+/// calls, a refund, an account's charges reversed, a re-rated call) and a run corrects the
+/// issued invoices with credit and debit notes. A demo of an output root whose period is
+/// already finalized goes straight to the correction run, which then issues nothing new.
+/// A period not over yet gets drafts only.
 async fn demo(args: DemoArgs, progress: bool) -> anyhow::Result<ExitCode> {
     let mut cfg = Config::load(args.config.as_deref())?;
     // The demo invoices as a fictitious Bengaluru partner unless the config names a supplier.
     cfg.supplier.get_or_insert_with(config::SupplierConfig::demo);
     let period = args.period.unwrap_or_else(last_month);
-    pipeline::check_period(&RunContext::new(period, &args.out, cfg.clone()))?;
+    let probe = RunContext::new(period, &args.out, cfg.clone());
+    pipeline::check_period(&probe)?;
     check_anomaly_room(args.accounts, &args.anomalies)?;
+    let end = period.last_day();
+    let over = probe.today > end;
+    let day = |n: u64| end + chrono::Days::new(n);
     let mut spec = DatasetSpec::new(args.seed, args.accounts, args.cdrs_per_account, period);
     spec.anomalies = args.anomalies.0;
-    let sim = simulator::start(spec, args.faults, "127.0.0.1:0".parse().expect("literal address"))
-        .await
-        .context("cannot start the simulator")?;
-    tracing::info!(url = %sim.base_url(), %period, "simulator started for the demo");
-    let opts = RunOptions {
-        period,
-        out: args.out.clone(),
-        config: cfg,
-        base_url: config::parse_base_url(&sim.base_url())?,
-        auth_id: simulator::DEMO_PARTNER_AUTH_ID.into(),
-        auth_token: simulator::DEMO_PARTNER_AUTH_TOKEN.into(),
-        progress,
+    let simulate = |spec: DatasetSpec, today: Option<chrono::NaiveDate>| {
+        let faults = args.faults.clone();
+        let cfg = cfg.clone();
+        let out = args.out.clone();
+        async move {
+            let sim = simulator::start(spec, faults, "127.0.0.1:0".parse().expect("literal address"))
+                .await
+                .context("cannot start the simulator")?;
+            tracing::info!(url = %sim.base_url(), %period, ?today, "simulator started for the demo");
+            let opts = RunOptions {
+                period,
+                out,
+                config: cfg,
+                base_url: config::parse_base_url(&sim.base_url())?,
+                auth_id: simulator::DEMO_PARTNER_AUTH_ID.into(),
+                auth_token: simulator::DEMO_PARTNER_AUTH_TOKEN.into(),
+                progress,
+                today,
+            };
+            let result = pipeline::run(&opts).await;
+            sim.shutdown().await.ok();
+            result
+        }
     };
-    let result = pipeline::run(&opts).await;
-    sim.shutdown().await.ok();
-    let summary = result?;
-    println!("{summary}");
-    Ok(exit_for(&summary))
+    if !over {
+        let summary = simulate(spec, None).await?;
+        println!("{summary}");
+        return Ok(exit_for(&summary));
+    }
+    let supplier_gstin = cfg.supplier.as_ref().map(|s| s.gstin.clone()).unwrap_or_default();
+    if !crate::invoice::register::is_finalized(&probe.layout, &supplier_gstin, period)? {
+        let drafts = simulate(spec.clone(), Some(day(1))).await?;
+        println!("{} (day 1 after month end: drafts for review)", drafts);
+        let mut ctx = pipeline::offline_context(args.out.clone(), period, cfg.clone());
+        ctx.today = day(2);
+        ctx.finalize = true;
+        let finalized = tokio::task::spawn_blocking(move || {
+            let _lock = crate::lock::PeriodLock::acquire(&ctx.layout, ctx.period)?;
+            let i = pipeline::invoice(&ctx)?;
+            pipeline::report(&ctx)?;
+            anyhow::Ok(i)
+        })
+        .await??;
+        println!(
+            "{period}: finalized on {}: {} invoices issued, dated {}",
+            day(2),
+            finalized.issued.len(),
+            end
+        );
+    }
+    spec.late = true;
+    let corrected = simulate(spec, Some(day(9))).await?;
+    println!("{corrected} (day 9: the API shows late activity; issued invoices corrected by notes)");
+    Ok(exit_for(&corrected))
 }
 
 async fn sim(args: SimArgs) -> anyhow::Result<ExitCode> {

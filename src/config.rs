@@ -28,7 +28,7 @@ pub struct Config {
     pub invoice: InvoiceConfig,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct SupplierConfig {
     pub legal_name: String,
@@ -57,6 +57,13 @@ pub struct InvoiceConfig {
     /// Kept so that older configs still load: `false` only. A tax invoice bills a supply,
     /// so none is issued for an account without billable usage.
     pub zero_usage: bool,
+    /// Credit notes are numbered `PREFIX/YY-YY/NNNNNN` in a series of their own.
+    pub credit_note_prefix: String,
+    /// Debit notes likewise.
+    pub debit_note_prefix: String,
+    /// Days after the period's end during which a period's invoices stay drafts for review
+    /// unless `finalize` is run; after them `run` (and `invoice`) finalize by themselves.
+    pub grace_days: u32,
 }
 
 impl Default for InvoiceConfig {
@@ -66,6 +73,9 @@ impl Default for InvoiceConfig {
             sac: "998412".into(),
             rate_percent: rust_decimal::Decimal::from(18),
             zero_usage: false,
+            credit_note_prefix: "CN".into(),
+            debit_note_prefix: "DN".into(),
+            grace_days: 3,
         }
     }
 }
@@ -220,7 +230,29 @@ impl Config {
         if self.api.timeout_secs == 0 {
             return Err(usage("[api] timeout_secs must be at least 1"));
         }
-        crate::model::document::check_prefix(&self.invoice.prefix).map_err(|e| usage(e.to_string()))?;
+        let inv = &self.invoice;
+        for (key, prefix) in [
+            ("prefix", &inv.prefix),
+            ("credit_note_prefix", &inv.credit_note_prefix),
+            ("debit_note_prefix", &inv.debit_note_prefix),
+        ] {
+            crate::model::document::check_prefix(prefix).map_err(|e| usage(format!("[invoice] {key}: {e}")))?;
+        }
+        if inv.prefix == inv.credit_note_prefix
+            || inv.prefix == inv.debit_note_prefix
+            || inv.credit_note_prefix == inv.debit_note_prefix
+        {
+            return Err(usage(
+                "[invoice] prefix, credit_note_prefix and debit_note_prefix must differ: each series is numbered on its own",
+            ));
+        }
+        if inv.grace_days > crate::model::document::MAX_INVOICE_DELAY_DAYS {
+            return Err(usage(format!(
+                "[invoice] grace_days must be at most {} (CGST Rule 47: an invoice for services within 30 days of the supply), got {}",
+                crate::model::document::MAX_INVOICE_DELAY_DAYS,
+                inv.grace_days
+            )));
+        }
         if self.invoice.zero_usage {
             return Err(usage(
                 "[invoice] zero_usage = true is no longer supported: a tax invoice bills a supply, so accounts without billable usage get none",

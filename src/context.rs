@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 
 use crate::api::client::{ApiClient, Credentials, RetryPolicy, Secret};
@@ -37,6 +37,11 @@ pub struct RunContext {
     pub partner: String,
     /// Progress bars for a person watching a terminal.
     pub progress: bool,
+    /// Today in the partner's time zone: the date documents issued now carry, and what says
+    /// whether the period is over and its grace days have passed.
+    pub today: NaiveDate,
+    /// Finalize the period's invoices now (the `finalize` command), grace days or not.
+    pub finalize: bool,
 }
 
 impl RunContext {
@@ -54,6 +59,8 @@ impl RunContext {
             config,
             partner: String::new(),
             progress: false,
+            today: Utc::now().with_timezone(&time_zone).date_naive(),
+            finalize: false,
         }
     }
 

@@ -27,11 +27,14 @@ pub const STEPS: &[&str] = &[
     "file.before-rename",
     // reconcile: reconciliation.html written, manifest not updated
     "reconcile.written",
-    // invoice: numbers saved in the register, no document written yet
+    // invoice: documents (invoices at finalize, notes later) numbered and recorded in the
+    // register with their content, no file written yet
     "invoice.numbered",
-    // invoice: one more invoice's HTML and PDF written
+    // invoice: one more document's HTML and PDF written, its hashes not yet recorded
     "invoice.document",
-    // invoice: invoice tables replaced, stale documents not yet withdrawn
+    // invoice: the hashes of every document written are recorded; tables not yet replaced
+    "invoice.issued",
+    // invoice: document tables replaced
     "invoice.tables",
     // report: report.html written, manifest not updated
     "report.written",

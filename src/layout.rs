@@ -36,6 +36,12 @@ pub enum Table {
     Invoices,
     /// Their lines.
     InvoiceLines,
+    /// Every issued document of the period's supply: invoices, credit and debit notes.
+    Documents,
+    /// Their lines (a note's lines are the per-line corrections).
+    DocumentLines,
+    /// Documents dated in the period, per series (GSTR-1 Table 13).
+    DocumentSummary,
 }
 
 impl Table {
@@ -60,6 +66,9 @@ impl Table {
             Table::Exceptions => "exceptions",
             Table::Invoices => "invoices",
             Table::InvoiceLines => "invoice_lines",
+            Table::Documents => "documents",
+            Table::DocumentLines => "document_lines",
+            Table::DocumentSummary => "document_summary",
         }
     }
 }
@@ -184,6 +193,11 @@ impl Layout {
     /// A period's invoice documents, `<number with / → _>.html|.pdf`.
     pub fn invoices_dir(&self, period: Period) -> PathBuf {
         self.period_dir(period).join("invoices")
+    }
+
+    /// Draft invoices of a period not yet finalized (not tax invoices; replaced on every run).
+    pub fn drafts_dir(&self, period: Period) -> PathBuf {
+        self.period_dir(period).join("drafts")
     }
 
     /// `state/`: what outlives a period (the invoice register, the locks).

@@ -29,6 +29,8 @@ pub struct RunOptions {
     pub auth_id: String,
     pub auth_token: String,
     pub progress: bool,
+    /// Run as of this day (partner's time zone) instead of the clock's.
+    pub today: Option<chrono::NaiveDate>,
 }
 
 impl RunOptions {
@@ -36,6 +38,9 @@ impl RunOptions {
     pub fn context(&self) -> RunContext {
         let mut ctx = RunContext::new(self.period, &self.out, self.config.clone());
         ctx.progress = self.progress;
+        if let Some(day) = self.today {
+            ctx.today = day;
+        }
         ctx
     }
 
@@ -235,7 +240,15 @@ pub fn reconcile(ctx: &RunContext) -> anyhow::Result<reconcile::Report> {
 pub fn invoice(ctx: &RunContext) -> anyhow::Result<crate::invoice::Report> {
     let report = crate::invoice::run(ctx)?;
     manifest::update(&ctx.layout, ctx.period, "invoice", &report)?;
-    tracing::info!(invoices = report.invoices, b2b = report.b2b, total = %report.total, "invoice finished");
+    tracing::info!(
+        stage = report.stage_line(),
+        invoices = report.invoices,
+        issued = report.issued.len(),
+        credit_notes = report.credit_notes.len(),
+        debit_notes = report.debit_notes.len(),
+        total = %report.total,
+        "invoice finished"
+    );
     Ok(report)
 }
 
@@ -271,6 +284,10 @@ pub struct RunSummary {
     pub accounts: u64,
     pub calls: u64,
     pub invoices: usize,
+    /// "drafts", "finalized" or "corrected".
+    pub invoice_stage: &'static str,
+    /// Credit and debit notes of the period's supply.
+    pub notes: usize,
     pub invoiced: rust_decimal::Decimal,
     pub reconciliation_errors: usize,
     pub reconciliation_warnings: usize,
@@ -284,10 +301,16 @@ impl std::fmt::Display for RunSummary {
         let period = self.period.map(|p| p.to_string()).unwrap_or_default();
         write!(
             f,
-            "{period}: {} accounts, {} calls, {} invoices totalling {} incl. tax, reconciliation {} errors and {} warnings, {:.1} s; outputs in {}",
+            "{period}: {} accounts, {} calls, {} invoices ({}{}) totalling {} incl. tax, reconciliation {} errors and {} warnings, {:.1} s; outputs in {}",
             self.accounts,
             self.calls,
             self.invoices,
+            self.invoice_stage,
+            if self.notes > 0 {
+                format!(", {} notes", self.notes)
+            } else {
+                String::new()
+            },
             crate::model::money::indian(self.invoiced),
             self.reconciliation_errors,
             self.reconciliation_warnings,
@@ -384,6 +407,8 @@ pub async fn run(opts: &RunOptions) -> anyhow::Result<RunSummary> {
         // Calls of the period (extract also fetched the margin days that normalize cut off).
         calls: normalized.tables.get(Table::Cdrs.name()).map_or(0, |t| t.rows),
         invoices: invoiced.invoices,
+        invoice_stage: invoiced.stage_line(),
+        notes: invoiced.credit_notes.len() + invoiced.debit_notes.len(),
         invoiced: invoiced.total,
         reconciliation_errors: reconciled.errors,
         reconciliation_warnings: reconciled.warnings,

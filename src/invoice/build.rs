@@ -10,11 +10,12 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::tax::{self, LineTax, PlaceOfSupply, Recipient, Totals};
 use super::words::amount_in_words;
 use crate::layout::Layout;
+use crate::model::document::DocumentKind;
 use crate::model::money::round_paise;
 use crate::model::product::product_label;
 use crate::model::tax::Treatment;
@@ -22,7 +23,7 @@ use crate::model::{LedgerKind, Period};
 use crate::store::normalized::{AccountRow, CdrRow, TransactionRow};
 use crate::store::read;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Customer {
     pub auth_id: String,
     pub name: String,
@@ -36,21 +37,35 @@ pub struct Customer {
     pub email: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Line {
+    /// What the line bills, stable across re-runs (its description carries counts): how a
+    /// note finds the line it corrects.
+    pub key: String,
     pub description: String,
     pub sac: String,
     pub quantity: Decimal,
-    pub unit: &'static str,
+    pub unit: String,
     /// Exact sum before rounding (sub-paisa precision from per-second rating).
     pub amount: Decimal,
     pub tax: LineTax,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Invoice {
+    pub kind: DocumentKind,
+    /// Not yet finalized: shown for review, no number, not a tax invoice.
+    pub draft: bool,
     pub number: String,
     pub date: NaiveDate,
+    /// The invoice a note corrects.
+    pub cites: Option<Citation>,
+    /// Why a note was issued.
+    pub reason: Option<String>,
+    /// The supplier's particulars as printed (set when the document is issued, so that the
+    /// register's copy re-renders as issued whatever the config says later).
+    #[serde(default)]
+    pub supplier: Option<crate::config::SupplierConfig>,
     pub period: String,
     pub customer: Customer,
     pub b2b: bool,
@@ -61,6 +76,13 @@ pub struct Invoice {
     pub totals: Totals,
     pub amount_in_words: String,
     pub currency: String,
+}
+
+/// The document a note corrects, as the note must name it (Rule 53(1A)).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Citation {
+    pub number: String,
+    pub date: NaiveDate,
 }
 
 /// Billable usage of one customer in the period, before numbering.
@@ -171,12 +193,13 @@ pub fn invoice(
     let pos = tax::place_of_supply(terms.supplier_state, &recipient);
     let treatment = tax::treatment(terms.supplier_state, &pos);
     let mut lines = Vec::new();
-    let mut line = |description: String, quantity: Decimal, unit: &'static str, amount: Decimal| {
+    let mut line = |key: String, description: String, quantity: Decimal, unit: &str, amount: Decimal| {
         lines.push(Line {
+            key,
             description,
             sac: terms.sac.to_string(),
             quantity,
-            unit,
+            unit: unit.to_string(),
             amount,
             tax: tax::line_tax(amount, terms.rate_percent, treatment),
         })
@@ -184,6 +207,7 @@ pub fn invoice(
     for ((product, direction), (calls, secs, cost)) in &usage.calls {
         let minutes = round_paise(Decimal::from(*secs) / Decimal::from(60));
         line(
+            format!("calls/{product}/{direction}"),
             format!("{product}: {direction} calls ({calls} calls)"),
             minutes,
             "MIN",
@@ -192,6 +216,7 @@ pub fn invoice(
     }
     if usage.streaming.0 > 0 {
         line(
+            "streaming".to_string(),
             format!("Media streaming ({} sessions)", usage.streaming.0),
             Decimal::from(usage.streaming.0),
             "NOS",
@@ -199,12 +224,23 @@ pub fn invoice(
         );
     }
     for (rt, (n, amount)) in &usage.charges {
-        line(charge_label(rt), Decimal::from(*n), "NOS", *amount);
+        line(
+            format!("charge/{rt}"),
+            charge_label(rt),
+            Decimal::from(*n),
+            "NOS",
+            *amount,
+        );
     }
     let totals = tax::totals(lines.iter().map(|l| &l.tax));
     Invoice {
+        kind: DocumentKind::Invoice,
+        draft: false,
         number,
         date,
+        cites: None,
+        reason: None,
+        supplier: None,
         period: period.to_string(),
         b2b: recipient.is_b2b(),
         customer,

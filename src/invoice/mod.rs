@@ -1,15 +1,24 @@
-//! Invoice: Indian GST tax invoices per customer per month (shared/reference/gst-invoicing.md).
+//! Invoice: Indian GST documents per customer per month (shared/reference/gst-invoicing.md),
+//! and their lifecycle.
 //!
-//! Place of supply and the tax split ([`tax`]), FY-consecutive numbering in a durable register
-//! ([`numbering`]), amounts in words ([`words`]), invoice assembly from the period's tables
-//! ([`build`]), the `invoices` and `invoice_lines` tables ([`tables`]), and the document
-//! ([`view`]) rendered as HTML through Tera and as PDF through typst ([`pdf`]).
-//! The invoice date is the period's last day, so a month's invoices belong to that month's
-//! financial year and a re-run produces the same documents.
+//! Place of supply and the tax split ([`tax`]), document assembly from the period's tables
+//! ([`build`]), the durable document register and its numbering ([`register`]), credit and
+//! debit notes ([`corrections`]), amounts in words ([`words`]), the table rows ([`rows`]),
+//! and the document ([`view`]) rendered as HTML through Tera and as PDF through typst
+//! ([`pdf`]).
+//!
+//! A period's invoices are **drafts** (under `YYYY-MM/drafts/`, marked as such, no number)
+//! until it is **finalized**: by `finalize`, or by `run`/`invoice` once the period's end plus
+//! `[invoice] grace_days` has passed; an unfinished month never is. Finalize numbers and
+//! freezes them. Every later run of the period recomputes it and **corrects** the difference
+//! with credit and debit notes citing the invoice; an issued document is never rewritten or
+//! deleted. Invoice date: the period's last day when finalized within 30 days of it (Rule 47)
+//! and in date order with its series, else the day of issue; notes carry the day of issue.
 
 pub mod build;
-pub mod numbering;
+pub mod corrections;
 pub mod pdf;
+pub mod register;
 pub mod rows;
 pub mod tax;
 pub mod view;
@@ -17,114 +26,414 @@ pub mod words;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use anyhow::Context;
+use anyhow::{Context, bail};
+use chrono::{Days, NaiveDate};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
+use self::build::Invoice;
+use self::register::{Entry, Prefixes, Register, file_stem, sha256_hex};
+use crate::config::SupplierConfig;
 use crate::context::RunContext;
 use crate::error::usage;
-use crate::model::{AccountId, Gstin};
+use crate::model::document::{DocumentKind, DocumentStatus, MAX_INVOICE_DELAY_DAYS};
+use crate::model::{AccountId, Gstin, Period};
 use crate::output::write_atomic;
 use crate::render::Renderer;
-use crate::store::invoices::{InvoiceLineRow, InvoiceRow};
+use crate::store::invoices::{DocumentLineRow, DocumentRow, DocumentSummaryRow, InvoiceLineRow, InvoiceRow};
 use crate::store::partition::{PartitionWriter, TableStats};
+
+/// Where the period's documents stand after this run (what the manifest records: the same
+/// whether or not an earlier run of the period was interrupted).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// Drafts only: the period is not finalized.
+    #[default]
+    Draft,
+    /// Finalized: its invoices are issued; later differences are notes.
+    Final,
+}
+
+/// What this run did to the period's documents (for the summary line and the log).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Wrote drafts.
+    #[default]
+    Drafts,
+    /// Finalized the period now.
+    Finalized,
+    /// Issued documents of a period finalized earlier (notes, a late invoice, or documents a
+    /// crashed run had numbered).
+    Issued,
+    /// Recomputed a finalized period: nothing to issue.
+    Unchanged,
+}
 
 #[derive(Debug, Default, Serialize)]
 pub struct Report {
+    pub stage: Stage,
+    #[serde(skip)]
+    pub action: Action,
+    /// Invoices of the period (drafts while a draft).
     pub invoices: usize,
     pub b2b: usize,
     pub taxable: Decimal,
     pub tax: Decimal,
     pub total: Decimal,
+    /// Every document this run issued (invoices and notes, or those a crashed run had
+    /// numbered and this one completed).
+    #[serde(skip)]
+    pub issued: Vec<String>,
+    /// Invoices of the period's supply, issued now or earlier.
     pub numbers: Vec<String>,
+    pub credit_notes: Vec<String>,
+    pub debit_notes: Vec<String>,
+    /// Accounts whose place of supply differs now from their invoice's (notes keep the
+    /// invoice's; a change of recipient needs a person).
+    pub place_of_supply_changed: Vec<String>,
+    /// Invoiced accounts missing from the period's accounts now: not recomputed, no note.
+    pub not_recomputed: Vec<String>,
     pub tables: BTreeMap<String, TableStats>,
     pub seconds: f64,
 }
 
+impl Report {
+    /// One word for where the period's documents stand.
+    pub fn stage_line(&self) -> &'static str {
+        match self.action {
+            Action::Drafts => "drafts",
+            Action::Finalized => "finalized",
+            Action::Issued => "final, documents issued",
+            Action::Unchanged => "final, unchanged",
+        }
+    }
+}
+
+/// What renders a document: the Tera and typst renderers and the supplier.
+struct Press<'a> {
+    supplier: &'a SupplierConfig,
+    html: Renderer,
+    pdf: pdf::PdfRenderer,
+}
+
+impl Press<'_> {
+    /// HTML and PDF of `doc`, with the supplier's particulars it was issued with (the
+    /// config's for a draft).
+    fn render(&self, doc: &Invoice) -> anyhow::Result<(String, Vec<u8>)> {
+        let view = view::view(doc.supplier.as_ref().unwrap_or(self.supplier), doc)?;
+        let html = self.html.render("invoice.html", &view)?;
+        let ident = if doc.draft {
+            format!("draft {}", doc.customer.auth_id)
+        } else {
+            doc.number.clone()
+        };
+        let pdf = self
+            .pdf
+            .render(&view, &ident, doc.date)
+            .with_context(|| format!("{} {ident}", doc.kind.title()))?;
+        Ok((html, pdf))
+    }
+}
+
 pub fn run(ctx: &RunContext) -> anyhow::Result<Report> {
     let started = std::time::Instant::now();
-    let (layout, period, currency) = (&ctx.layout, ctx.period, &ctx.currency);
+    let (layout, period) = (&ctx.layout, ctx.period);
     let supplier = ctx.config.supplier.as_ref().ok_or_else(|| {
         usage("the invoice stage needs a [supplier] section in the config (legal_name, address, gstin)")
     })?;
     let settings = &ctx.config.invoice;
+    let prefixes = Prefixes {
+        invoice: settings.prefix.clone(),
+        credit_note: settings.credit_note_prefix.clone(),
+        debit_note: settings.debit_note_prefix.clone(),
+    };
     let supplier_state = Gstin::parse(&supplier.gstin).context("[supplier] gstin")?.state();
     let terms = build::Terms {
         supplier_state,
         sac: &settings.sac,
         rate_percent: settings.rate_percent,
-        currency,
+        currency: &ctx.currency,
     };
+    let today = ctx.today;
+    let end = period.last_day();
+    if ctx.finalize && today <= end {
+        return Err(usage(format!(
+            "{period} is not over (today is {today} in the partner's time zone): its invoices cannot be finalized before the supply is complete"
+        )));
+    }
+    let finalize_now = ctx.finalize || today > end + Days::new(settings.grace_days.into());
+
+    // What is due for the period now, per account, from the tables as they stand.
     let mut customers = build::customers(layout, period)?;
     customers.sort_by(|a, b| a.auth_id.cmp(&b.auth_id));
-    let usage = build::usage(layout, period, currency)?;
-    let mut register = numbering::Register::open(layout, &supplier.gstin, &settings.prefix)?;
-    let date = period.last_day();
-    let mut invoices = Vec::new();
+    let usage_by_account = build::usage(layout, period, &ctx.currency)?;
+    let mut due: BTreeMap<String, Invoice> = BTreeMap::new();
+    let mut current: BTreeMap<String, build::Customer> = BTreeMap::new();
     for c in customers {
-        let Some(u) = usage.get(&c.auth_id) else {
+        // Ids name files: an id that is not one is refused, never used in a path.
+        let id = AccountId::parse(&c.auth_id)?;
+        current.insert(id.to_string(), c.clone());
+        let Some(u) = usage_by_account.get(&c.auth_id) else {
             continue;
         };
-        let id = AccountId::parse(&c.auth_id)?;
-        // Built before it is numbered: a supply worth nothing once rounded to the paisa (a
-        // few sub-paisa calls) is no tax invoice and must not consume a number.
-        let mut inv = build::invoice(String::new(), date, period, c, u, &terms);
-        if inv.totals.taxable <= rust_decimal::Decimal::ZERO {
+        let inv = build::invoice(String::new(), end, period, c, u, &terms);
+        // A supply worth nothing once rounded to the paisa is no tax invoice.
+        if inv.totals.taxable <= Decimal::ZERO {
             tracing::info!(account = %id, taxable = %inv.totals.taxable, "no invoice: nothing to bill once rounded to the paisa");
             continue;
         }
-        inv.number = register.number_for(period, &id)?;
-        invoices.push(inv);
+        due.insert(id.to_string(), inv);
     }
-    // Numbers are durable before any document shows them; other processes may number
-    // theirs as soon as this one's are saved.
+
+    let press = Press {
+        supplier,
+        html: Renderer::new()?,
+        pdf: pdf::PdfRenderer::new()?,
+    };
+    let mut report = Report::default();
+    let mut register = Register::open(layout, &supplier.gstin, &prefixes)?;
+    if register.finalized(period).is_none() && !finalize_now {
+        drop(register);
+        return drafts(ctx, &press, due, report, started);
+    }
+
+    let mut issued_now = Vec::new();
+    report.stage = Stage::Final;
+    if register.finalized(period).is_none() {
+        report.action = Action::Finalized;
+        let date = invoice_date(period, today, register.last_date(DocumentKind::Invoice, end));
+        for mut inv in due.into_values() {
+            inv.date = date;
+            inv.supplier = Some(supplier.clone());
+            issued_now.push(register.issue(inv)?.number.clone());
+        }
+        register.set_finalized(period, today);
+    } else {
+        report.action = Action::Issued;
+        let nothing = build::Usage::default();
+        let mut accounts: BTreeSet<String> = due.keys().cloned().collect();
+        accounts.extend(register.of_period(period).iter().map(|e| e.account.clone()));
+        for account in accounts {
+            let docs: Vec<Entry> = register
+                .of_period(period)
+                .into_iter()
+                .filter(|e| e.account == account)
+                .cloned()
+                .collect();
+            let Some(invoice) = docs.iter().find(|e| e.kind == DocumentKind::Invoice) else {
+                // A supply found after finalize, for an account that had no invoice: a new
+                // invoice dated today, next in its series (never a number out of order).
+                if let Some(mut inv) = due.remove(&account) {
+                    inv.date = today;
+                    inv.supplier = Some(supplier.clone());
+                    issued_now.push(register.issue(inv)?.number.clone());
+                }
+                continue;
+            };
+            let original = &invoice.content;
+            // An account the API no longer lists is not recomputed: its absence is no evidence
+            // that its usage was reversed, and a full credit note on that ground would be a
+            // silent default. A person decides.
+            if !current.contains_key(&account) {
+                tracing::warn!(account = %account, invoice = %invoice.number, "an invoiced account is missing from the period's accounts: not recomputed, no note issued");
+                report.not_recomputed.push(account.clone());
+                continue;
+            }
+            // Recomputed at the invoice's terms: its recipient as issued, its rate.
+            let recomputed = build::invoice(
+                String::new(),
+                end,
+                period,
+                original.customer.clone(),
+                usage_by_account.get(&account).unwrap_or(&nothing),
+                &build::Terms {
+                    rate_percent: original.rate_percent,
+                    ..terms
+                },
+            );
+            if let Some(now) = current.get(&account) {
+                let recipient =
+                    tax::Recipient::classify(now.gstin.as_deref(), now.country.as_deref(), now.state.as_deref());
+                if tax::place_of_supply(supplier_state, &recipient) != original.place_of_supply {
+                    tracing::warn!(account = %account, invoice = %invoice.number, "the account's place of supply changed since its invoice; notes keep the invoice's");
+                    report.place_of_supply_changed.push(account.clone());
+                }
+            }
+            let billed = corrections::billed(docs.iter().map(|e| &e.content));
+            for mut note in corrections::notes(original, &billed, Some(&recomputed), today) {
+                // A note is issued now, with the supplier's particulars as they are now.
+                note.supplier = Some(supplier.clone());
+                issued_now.push(register.issue(note)?.number.clone());
+            }
+        }
+    }
     register.save()?;
+    let pending: Vec<Entry> = register
+        .of_period(period)
+        .into_iter()
+        .filter(|e| !e.complete)
+        .cloned()
+        .collect();
     drop(register);
     crate::crashpoint::here("invoice.numbered");
 
-    let meta = vec![("vobiz_billing.period".to_string(), period.to_string())];
-    let mut report = Report::default();
-    let mut w = PartitionWriter::<InvoiceRow>::for_period(layout, period, meta.clone())?;
-    let mut wl = PartitionWriter::<InvoiceLineRow>::for_period(layout, period, meta)?;
-    let renderer = Renderer::new()?;
-    let typesetter = pdf::PdfRenderer::new()?;
+    // Second phase: the files of every document not yet complete (this run's, or a crashed
+    // run's, from the content recorded), then their hashes.
     let dir = layout.invoices_dir(period);
-    let mut written = BTreeSet::new();
-    for inv in &invoices {
-        w.push(rows::invoice_row(inv))?;
-        for l in rows::line_rows(inv) {
-            wl.push(l)?;
+    let mut hashes = Vec::new();
+    for e in &pending {
+        let (html, pdf) = press.render(&e.content)?;
+        let stem = file_stem(&e.number);
+        write_once(&dir.join(format!("{stem}.html")), html.as_bytes())?;
+        write_once(&dir.join(format!("{stem}.pdf")), &pdf)?;
+        crate::crashpoint::here("invoice.document");
+        hashes.push((e.number.clone(), sha256_hex(html.as_bytes()), sha256_hex(&pdf)));
+    }
+    if !hashes.is_empty() {
+        let mut register = Register::open(layout, &supplier.gstin, &prefixes)?;
+        for (number, html, pdf) in hashes {
+            register.complete(&number, html, pdf)?;
         }
-        anyhow::ensure!(
-            numbering::valid_number(&inv.number),
-            "invalid invoice number {:?}",
-            inv.number
-        );
-        let stem = numbering::file_stem(&inv.number);
-        let view = view::view(supplier, inv)?;
-        let html = renderer.render("invoice.html", &view)?;
-        let pdf = typesetter
-            .render(&view, &inv.number, inv.date)
-            .with_context(|| format!("invoice {}", inv.number))?;
+        register.save()?;
+    }
+    crate::crashpoint::here("invoice.issued");
+
+    let register = Register::open(layout, &supplier.gstin, &prefixes)?;
+    let documents: Vec<Entry> = register.of_period(period).into_iter().cloned().collect();
+    let dated_here: Vec<Entry> = register
+        .documents()
+        .filter(|e| Period::of_date(e.date) == period)
+        .cloned()
+        .collect();
+    drop(register);
+    verify_on_disk(&press, &dir, &documents)?;
+    let drafts_dir = layout.drafts_dir(period);
+    if drafts_dir.exists() {
+        std::fs::remove_dir_all(&drafts_dir).with_context(|| format!("cannot remove {}", drafts_dir.display()))?;
+    }
+
+    let invoices: Vec<&Invoice> = documents
+        .iter()
+        .filter(|e| e.kind == DocumentKind::Invoice)
+        .map(|e| &e.content)
+        .collect();
+    write_tables(ctx, &invoices, &documents, &dated_here, &mut report)?;
+    crate::crashpoint::here("invoice.tables");
+    for e in &documents {
+        match e.kind {
+            DocumentKind::Invoice => report.numbers.push(e.number.clone()),
+            DocumentKind::CreditNote => report.credit_notes.push(e.number.clone()),
+            DocumentKind::DebitNote => report.debit_notes.push(e.number.clone()),
+        }
+    }
+    tally(&mut report, invoices.into_iter());
+    for e in &pending {
+        if !issued_now.contains(&e.number) {
+            issued_now.push(e.number.clone());
+        }
+    }
+    if report.action == Action::Issued && issued_now.is_empty() {
+        report.action = Action::Unchanged;
+    }
+    report.issued = issued_now;
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// The invoice date at finalize: the period's last day when finalized within 30 days of it
+/// (CGST Rule 47) and no later invoice of its series is dated after it; otherwise the day of
+/// issue. Never before the supply is complete: finalize runs only once the period is over.
+pub fn invoice_date(period: Period, today: NaiveDate, last_in_series: Option<NaiveDate>) -> NaiveDate {
+    let end = period.last_day();
+    let in_time = today <= end + Days::new(MAX_INVOICE_DELAY_DAYS.into());
+    if in_time && last_in_series.is_none_or(|last| last <= end) {
+        end
+    } else {
+        today
+    }
+}
+
+/// Write an issued document's file, never over a different one: the same bytes are already
+/// there after a crash between the two phases; other bytes mean someone changed an issued
+/// document, which only a person may sort out.
+fn write_once(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    match std::fs::read(path) {
+        Ok(existing) if existing == bytes => Ok(()),
+        Ok(_) => bail!(
+            "{} differs from the document the register records: an issued document is never rewritten; restore it from a backup",
+            path.display()
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => write_atomic(path, bytes),
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
+
+/// Every issued document of the period is on disk as issued: a changed file is an error; a
+/// missing one is written again from its recorded content, if that gives the recorded bytes.
+fn verify_on_disk(press: &Press, dir: &std::path::Path, documents: &[Entry]) -> anyhow::Result<()> {
+    for e in documents {
+        let stem = file_stem(&e.number);
+        let recorded = [
+            (format!("{stem}.html"), e.html_sha256.as_deref()),
+            (format!("{stem}.pdf"), e.pdf_sha256.as_deref()),
+        ];
+        let mut rendered = None;
+        for (i, (name, sha)) in recorded.iter().enumerate() {
+            let sha = sha.with_context(|| format!("document {} has no recorded hash", e.number))?;
+            let path = dir.join(name);
+            match std::fs::read(&path) {
+                Ok(bytes) if sha256_hex(&bytes) == sha => {}
+                Ok(_) => bail!(
+                    "{} was changed after it was issued (its SHA-256 differs from the register's): an issued document is never rewritten; restore it from a backup",
+                    path.display()
+                ),
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                    if rendered.is_none() {
+                        rendered = Some(press.render(&e.content)?);
+                    }
+                    let (html, pdf) = rendered.as_ref().expect("rendered above");
+                    let bytes: &[u8] = if i == 0 { html.as_bytes() } else { pdf };
+                    if sha256_hex(bytes) != sha {
+                        bail!(
+                            "{} is missing and its recorded content no longer renders to the same bytes: restore it from a backup",
+                            path.display()
+                        );
+                    }
+                    tracing::warn!(path = %path.display(), "an issued document was missing: written again, byte for byte as issued");
+                    write_atomic(&path, bytes)?;
+                }
+                Err(err) => return Err(err).with_context(|| format!("cannot read {}", path.display())),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A period not yet finalized: its invoices as drafts, replaced on every run.
+fn drafts(
+    ctx: &RunContext,
+    press: &Press,
+    due: BTreeMap<String, Invoice>,
+    mut report: Report,
+    started: std::time::Instant,
+) -> anyhow::Result<Report> {
+    let dir = ctx.layout.drafts_dir(ctx.period);
+    let mut written = BTreeSet::new();
+    let mut invoices = Vec::new();
+    for (account, mut inv) in due {
+        inv.draft = true;
+        let (html, pdf) = press.render(&inv)?;
         for (name, bytes) in [
-            (format!("{stem}.html"), html.as_bytes()),
-            (format!("{stem}.pdf"), &pdf[..]),
+            (format!("{account}.html"), html.as_bytes()),
+            (format!("{account}.pdf"), &pdf[..]),
         ] {
             write_atomic(&dir.join(&name), bytes)?;
             written.insert(name);
         }
-        crate::crashpoint::here("invoice.document");
-        report.b2b += inv.b2b as usize;
-        report.taxable += inv.totals.taxable;
-        report.tax += inv.totals.tax;
-        report.total += inv.totals.total;
-        report.numbers.push(inv.number.clone());
+        invoices.push(inv);
     }
-    report.tables.insert("invoices".into(), w.finish()?);
-    report.tables.insert("invoice_lines".into(), wl.finish()?);
-    crate::crashpoint::here("invoice.tables");
-    // Documents of accounts no longer billable this period are withdrawn (their numbers stay
-    // in the register and are never reused).
+    // Drafts of accounts no longer billable go: a draft is no document.
     if let Ok(entries) = std::fs::read_dir(&dir) {
         for e in entries.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
@@ -133,7 +442,94 @@ pub fn run(ctx: &RunContext) -> anyhow::Result<Report> {
             }
         }
     }
-    report.invoices = invoices.len();
+    let refs: Vec<&Invoice> = invoices.iter().collect();
+    write_tables(ctx, &refs, &[], &[], &mut report)?;
+    tally(&mut report, refs.into_iter());
     report.seconds = started.elapsed().as_secs_f64();
+    tracing::info!(
+        period = %ctx.period,
+        drafts = report.invoices,
+        grace_days = ctx.config.invoice.grace_days,
+        "drafts only: the period is not finalized (run `finalize`, or wait for the grace days to pass)"
+    );
     Ok(report)
+}
+
+fn tally<'a>(report: &mut Report, invoices: impl Iterator<Item = &'a Invoice>) {
+    for inv in invoices {
+        report.invoices += 1;
+        report.b2b += inv.b2b as usize;
+        report.taxable += inv.totals.taxable;
+        report.tax += inv.totals.tax;
+        report.total += inv.totals.total;
+    }
+}
+
+/// The period's document tables.
+fn write_tables(
+    ctx: &RunContext,
+    invoices: &[&Invoice],
+    documents: &[Entry],
+    dated_here: &[Entry],
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    let (layout, period) = (&ctx.layout, ctx.period);
+    let meta = vec![("vobiz_billing.period".to_string(), period.to_string())];
+    let mut w = PartitionWriter::<InvoiceRow>::for_period(layout, period, meta.clone())?;
+    let mut wl = PartitionWriter::<InvoiceLineRow>::for_period(layout, period, meta.clone())?;
+    for inv in invoices {
+        w.push(rows::invoice_row(inv))?;
+        for l in rows::line_rows(inv) {
+            wl.push(l)?;
+        }
+    }
+    let mut wd = PartitionWriter::<DocumentRow>::for_period(layout, period, meta.clone())?;
+    let mut wdl = PartitionWriter::<DocumentLineRow>::for_period(layout, period, meta.clone())?;
+    for e in documents {
+        wd.push(rows::document_row(e))?;
+        for l in rows::document_line_rows(e) {
+            wdl.push(l)?;
+        }
+    }
+    let mut ws = PartitionWriter::<DocumentSummaryRow>::for_period(layout, period, meta)?;
+    for row in summary(dated_here) {
+        ws.push(row)?;
+    }
+    report.tables.insert("invoices".into(), w.finish()?);
+    report.tables.insert("invoice_lines".into(), wl.finish()?);
+    report.tables.insert("documents".into(), wd.finish()?);
+    report.tables.insert("document_lines".into(), wdl.finish()?);
+    report.tables.insert("document_summary".into(), ws.finish()?);
+    Ok(())
+}
+
+/// GSTR-1 Table 13: per series, the documents dated in the period: first and last number,
+/// how many, how many cancelled.
+pub fn summary(dated_here: &[Entry]) -> Vec<DocumentSummaryRow> {
+    let mut by_series: BTreeMap<(DocumentKind, String), Vec<&Entry>> = BTreeMap::new();
+    for e in dated_here {
+        let series = e
+            .number
+            .rsplit_once('/')
+            .map_or(e.number.as_str(), |(s, _)| s)
+            .to_string();
+        by_series.entry((e.kind, series)).or_default().push(e);
+    }
+    by_series
+        .into_iter()
+        .map(|((kind, series), mut docs)| {
+            docs.sort_by(|a, b| a.number.cmp(&b.number));
+            let cancelled = docs.iter().filter(|e| e.status == DocumentStatus::Cancelled).count() as i32;
+            let total = docs.len() as i32;
+            DocumentSummaryRow {
+                kind,
+                series,
+                first_number: docs.first().map(|e| e.number.clone()).unwrap_or_default(),
+                last_number: docs.last().map(|e| e.number.clone()).unwrap_or_default(),
+                total,
+                cancelled,
+                net_issued: total - cancelled,
+            }
+        })
+        .collect()
 }

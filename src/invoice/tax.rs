@@ -9,7 +9,7 @@
 //! - Taxable values are rounded to the paisa per line before tax; rounding is half-up.
 
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::model::Gstin;
 use crate::model::gstin::{State, state_by_code, state_by_name};
@@ -52,7 +52,7 @@ impl Recipient {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlaceOfSupply {
     pub code: u8,
     pub name: String,
@@ -90,7 +90,7 @@ pub fn treatment(supplier_state: &'static State, pos: &PlaceOfSupply) -> Treatme
 }
 
 /// Taxes of one invoice line. `sgst` holds UTGST for union territories.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct LineTax {
     pub taxable: Decimal,
     pub cgst: Decimal,
@@ -131,7 +131,7 @@ pub fn line_tax(amount: Decimal, rate_percent: Decimal, t: Treatment) -> LineTax
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Totals {
     pub taxable: Decimal,
     pub cgst: Decimal,

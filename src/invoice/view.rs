@@ -9,13 +9,23 @@ use serde::Serialize;
 use super::build::Invoice;
 use crate::config::SupplierConfig;
 use crate::model::Gstin;
+use crate::model::document::DocumentKind;
 use crate::model::money::indian;
 use crate::model::tax::Treatment;
 
 #[derive(Serialize)]
 pub struct View<'a> {
+    /// "Tax Invoice", "Credit Note" or "Debit Note".
+    title: &'static str,
+    /// The same in Hindi, as printed under the title.
+    title_hi: &'static str,
+    /// A draft for review: marked "DRAFT — not a tax invoice", no number.
+    draft: bool,
     number: &'a str,
     date: String,
+    /// The invoice a note corrects: "<number> dated <date>".
+    cites: Option<CitationView<'a>>,
+    reason: Option<&'a str>,
     period: &'a str,
     place_of_supply: String,
     supplier: SupplierView<'a>,
@@ -27,6 +37,12 @@ pub struct View<'a> {
     words: &'a str,
     currency: &'a str,
     sac_summary: Vec<SacView>,
+}
+
+#[derive(Serialize)]
+struct CitationView<'a> {
+    number: &'a str,
+    date: String,
 }
 
 #[derive(Serialize)]
@@ -56,7 +72,7 @@ struct LineView {
     description: String,
     sac: String,
     quantity: String,
-    unit: &'static str,
+    unit: String,
     taxable: String,
     taxes: Vec<String>,
     total: String,
@@ -120,7 +136,7 @@ pub fn view<'a>(supplier: &'a SupplierConfig, inv: &'a Invoice) -> anyhow::Resul
             description: l.description.clone(),
             sac: l.sac.clone(),
             quantity: l.quantity.normalize().to_string(),
-            unit: l.unit,
+            unit: l.unit.clone(),
             taxable: indian(l.tax.taxable),
             taxes: split(t, l.tax.cgst, l.tax.sgst, l.tax.igst),
             total: indian(l.tax.taxable + l.tax.tax()),
@@ -136,8 +152,20 @@ pub fn view<'a>(supplier: &'a SupplierConfig, inv: &'a Invoice) -> anyhow::Resul
     }
     let tot = &inv.totals;
     Ok(View {
+        title: inv.kind.title(),
+        title_hi: match inv.kind {
+            DocumentKind::Invoice => "कर बीजक",
+            DocumentKind::CreditNote => "क्रेडिट नोट",
+            DocumentKind::DebitNote => "डेबिट नोट",
+        },
+        draft: inv.draft,
         number: &inv.number,
         date: inv.date.format("%d %b %Y").to_string(),
+        cites: inv.cites.as_ref().map(|c| CitationView {
+            number: &c.number,
+            date: c.date.format("%d %b %Y").to_string(),
+        }),
+        reason: inv.reason.as_deref(),
         period: &inv.period,
         place_of_supply: format!("{} ({:02})", inv.place_of_supply.name, inv.place_of_supply.code),
         supplier: SupplierView {

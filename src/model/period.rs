@@ -73,6 +73,15 @@ impl Period {
     }
 
     /// The last calendar day of the month.
+    /// The month a day belongs to.
+    pub fn of_date(day: NaiveDate) -> Self {
+        use chrono::Datelike;
+        Self {
+            year: day.year(),
+            month: day.month(),
+        }
+    }
+
     pub fn last_day(self) -> NaiveDate {
         self.next().first_day().pred_opt().expect("not the first day of time")
     }

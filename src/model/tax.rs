@@ -43,6 +43,13 @@ impl serde::Serialize for Treatment {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for Treatment {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        Treatment::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("unknown GST treatment {s:?}")))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -85,6 +85,11 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (y, m, d)
 }
 
+/// The day an Arrow `Date32` value (days since 1970-01-01) names.
+pub fn from_date32(days: i32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch") + chrono::Days::new(days.max(0) as u64)
+}
+
 /// Days since 1970-01-01 (Arrow `Date32`).
 pub fn date32(d: NaiveDate) -> i32 {
     (d - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32

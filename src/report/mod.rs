@@ -14,12 +14,13 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::context::RunContext;
+use crate::model::document::DocumentKind;
 use crate::model::document::file_stem;
 use crate::model::money::indian;
 use crate::model::product::product_label;
 use crate::output::write_atomic;
 use crate::render::Renderer;
-use crate::store::invoices::InvoiceRow;
+use crate::store::invoices::{DocumentRow, DocumentSummaryRow, InvoiceRow};
 use crate::store::normalized::{AccountRow, BalanceRow, CdrRow};
 use crate::store::read;
 use crate::store::reconciliation::{ExceptionKind, ExceptionRow};
@@ -59,7 +60,9 @@ pub struct Customer {
 
 #[derive(Debug, Clone)]
 pub struct InvoiceRef {
+    /// Empty for a draft.
     pub number: String,
+    pub draft: bool,
     pub taxable: Decimal,
     pub total: Decimal,
 }
@@ -86,6 +89,10 @@ pub struct Figures {
     /// Partner-time-zone day → (direction → traffic); every day of the period is present.
     pub days: BTreeMap<NaiveDate, BTreeMap<String, Traffic>>,
     pub exceptions: Vec<ExceptionLine>,
+    /// Credit and debit notes of the period's supply.
+    pub notes: Vec<DocumentRow>,
+    /// Documents dated in the period, per series (GSTR-1 Table 13).
+    pub document_summary: Vec<DocumentSummaryRow>,
 }
 
 impl Figures {
@@ -184,11 +191,17 @@ pub fn figures(ctx: &RunContext) -> anyhow::Result<Figures> {
         if let Some(&k) = index.get(&i.auth_id) {
             f.customers[k].invoice = Some(InvoiceRef {
                 number: i.number,
+                draft: i.draft,
                 taxable: i.taxable,
                 total: i.total,
             });
         }
     }
+    f.notes = read::all::<DocumentRow>(layout, p)?
+        .into_iter()
+        .filter(|d| d.kind != DocumentKind::Invoice)
+        .collect();
+    f.document_summary = read::all::<DocumentSummaryRow>(layout, p)?;
     for e in read::all::<ExceptionRow>(layout, p)? {
         f.exceptions.push(ExceptionLine {
             auth_id: e.auth_id,
@@ -217,7 +230,37 @@ struct View {
     low_balances: Vec<LowBalanceView>,
     exception_kinds: Vec<KindView>,
     invoices: Vec<InvoiceView>,
+    /// The invoices are drafts: the period is not finalized.
+    drafts: bool,
+    notes: Vec<NoteView>,
+    /// Invoices plus debit notes minus credit notes, incl. tax.
+    net_billed: String,
+    document_summary: Vec<SummaryView>,
     foreign_currency_calls: i64,
+}
+
+#[derive(Serialize)]
+struct NoteView {
+    number: String,
+    title: &'static str,
+    file: String,
+    auth_id: String,
+    name: String,
+    cites: String,
+    date: String,
+    total: String,
+    reason: String,
+}
+
+#[derive(Serialize)]
+struct SummaryView {
+    title: &'static str,
+    series: String,
+    first: String,
+    last: String,
+    total: i32,
+    cancelled: i32,
+    net: i32,
 }
 
 #[derive(Serialize)]
@@ -264,6 +307,7 @@ struct KindView {
 #[derive(Serialize)]
 struct InvoiceView {
     number: String,
+    draft: bool,
     file: String,
     auth_id: String,
     name: String,
@@ -340,15 +384,50 @@ pub fn render(renderer: &Renderer, s: &RunContext, f: &Figures) -> anyhow::Resul
         .iter()
         .filter_map(|c| {
             c.invoice.as_ref().map(|i| InvoiceView {
-                number: i.number.clone(),
-                file: file_stem(&i.number),
+                number: if i.draft { "DRAFT".to_string() } else { i.number.clone() },
+                draft: i.draft,
+                file: if i.draft {
+                    c.auth_id.clone()
+                } else {
+                    file_stem(&i.number)
+                },
                 auth_id: c.auth_id.clone(),
                 name: c.name.clone(),
                 total: indian(i.total),
             })
         })
         .collect();
-    invoices.sort_by(|a, b| a.number.cmp(&b.number));
+    invoices.sort_by(|a, b| (&a.number, &a.auth_id).cmp(&(&b.number, &b.auth_id)));
+    let drafts = invoices.iter().any(|i| i.draft);
+    let net_billed = revenue + f.notes.iter().map(|n| n.kind.sign() * n.total).sum::<Decimal>();
+    let notes = f
+        .notes
+        .iter()
+        .map(|n| NoteView {
+            number: n.number.clone(),
+            title: n.kind.title(),
+            file: file_stem(&n.number),
+            auth_id: n.auth_id.clone(),
+            name: n.customer_name.clone(),
+            cites: n.cites_number.clone().unwrap_or_default(),
+            date: crate::model::time::from_date32(n.date).to_string(),
+            total: indian(n.total),
+            reason: n.reason.clone().unwrap_or_default(),
+        })
+        .collect();
+    let document_summary = f
+        .document_summary
+        .iter()
+        .map(|r| SummaryView {
+            title: r.kind.title(),
+            series: r.series.clone(),
+            first: r.first_number.clone(),
+            last: r.last_number.clone(),
+            total: r.total,
+            cancelled: r.cancelled,
+            net: r.net_issued,
+        })
+        .collect();
     let view = View {
         period: s.period.to_string(),
         partner: s.partner.clone(),
@@ -396,6 +475,10 @@ pub fn render(renderer: &Renderer, s: &RunContext, f: &Figures) -> anyhow::Resul
             })
             .collect(),
         invoices,
+        drafts,
+        notes,
+        net_billed: indian(net_billed),
+        document_summary,
         foreign_currency_calls: f.foreign_currency_calls,
     };
     renderer.render("report.html", &view)

@@ -234,6 +234,7 @@ fn cron_run(url: &str, config_dir: &std::path::Path, out: &std::path::Path) -> C
     .arg(supplier_config(config_dir))
     .env("VOBIZ_AUTH_ID", "PA_DEMO0001")
     .env("VOBIZ_AUTH_TOKEN", "sim-partner-token")
+    .env(crate::pipeline::AFTER_MARCH_ENV.0, crate::pipeline::AFTER_MARCH_ENV.1)
     .stdout(Stdio::null())
     .stderr(Stdio::null());
     c

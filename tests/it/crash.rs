@@ -110,3 +110,56 @@ fn a_run_killed_at_any_step_is_repaired_by_the_next_run() {
         assert_same(&snapshot(out.path()), &expected, point);
     }
 }
+
+/// The correction run: a month finalized, then the API shows late activity and a run issues
+/// credit and debit notes. Killed at every step of issuing them and run again, it ends with
+/// exactly what an uninterrupted correction writes: no note issued twice, none lost, no
+/// issued document touched.
+#[test]
+fn a_correction_killed_at_any_step_is_repaired_by_the_next_run() {
+    let sim = ["--seed", "11", "--accounts", "12", "--cdrs-per-account", "60"];
+    let (_month_end, url) = spawn_sim(&sim);
+    let (_late, late_url) = spawn_sim(&[&sim[..], &["--late"]].concat());
+    let correction = |out: &Path| {
+        let mut c = run_cmd(&late_url, out);
+        c.env("VOBIZ_BILLING_TODAY", "2026-04-09");
+        c
+    };
+    let reference = tempfile::tempdir().unwrap();
+    assert!(run_cmd(&url, reference.path()).status().unwrap().success());
+    let finalized = snapshot(reference.path());
+    assert!(correction(reference.path()).status().unwrap().success());
+    let expected = snapshot(reference.path());
+    let notes: Vec<&String> = expected
+        .keys()
+        .filter(|k| k.starts_with("2026-03/invoices/CN_") || k.starts_with("2026-03/invoices/DN_"))
+        .collect();
+    assert!(notes.len() >= 4, "the correction issued notes: {notes:?}");
+    for (name, content) in finalized.iter().filter(|(k, _)| k.starts_with("2026-03/invoices/")) {
+        assert_eq!(&expected[name], content, "{name} changed by the correction");
+    }
+
+    let points = [
+        "invoice.numbered",
+        "invoice.document",
+        "invoice.document#2",
+        "invoice.issued",
+        "invoice.tables",
+        "report.written",
+        "run.finished",
+    ];
+    for point in points {
+        let out = tempfile::tempdir().unwrap();
+        assert!(run_cmd(&url, out.path()).status().unwrap().success());
+        let crashed = correction(out.path()).env(crashpoint::ENV, point).status().unwrap();
+        assert_eq!(
+            crashed.signal(),
+            Some(9),
+            "the correction never reached {point} (it ended with {crashed})"
+        );
+        let rerun = correction(out.path()).status().unwrap();
+        assert!(rerun.success(), "re-run after a crash at {point}: {rerun}");
+        assert!(temporaries(out.path()).is_empty(), "temporaries after {point}");
+        assert_same(&snapshot(out.path()), &expected, point);
+    }
+}

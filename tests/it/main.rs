@@ -5,6 +5,7 @@ mod cli;
 mod crash;
 mod hostile;
 mod invoice;
+mod lifecycle;
 mod pipeline;
 mod reconcile;
 mod register;

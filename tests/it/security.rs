@@ -42,6 +42,7 @@ async fn no_customer_token_is_written_anywhere() {
             .arg(&out)
             .arg("--config")
             .arg(config)
+            .env(crate::pipeline::AFTER_MARCH_ENV.0, crate::pipeline::AFTER_MARCH_ENV.1)
             .env("VOBIZ_AUTH_ID", simulator::DEMO_PARTNER_AUTH_ID)
             .env("VOBIZ_AUTH_TOKEN", simulator::DEMO_PARTNER_AUTH_TOKEN)
             .stdout(Stdio::piped())
