@@ -228,14 +228,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Finalize(args) => {
-            let (mut ctx, _lock) = offline(args)?;
-            ctx.finalize = true;
-            let report = tokio::task::spawn_blocking(move || {
-                let i = pipeline::invoice(&ctx)?;
-                pipeline::report(&ctx)?;
-                anyhow::Ok(i)
-            })
-            .await??;
+            let (ctx, _lock) = offline(args)?;
+            let report = tokio::task::spawn_blocking(move || pipeline::finalize(&ctx)).await??;
             println!(
                 "{}: {} invoice(s) issued, {} in all for the period",
                 report.stage_line(),
@@ -367,12 +361,9 @@ async fn demo(args: DemoArgs, progress: bool) -> anyhow::Result<ExitCode> {
         println!("{} (day 1 after month end: drafts for review)", drafts);
         let mut ctx = pipeline::offline_context(args.out.clone(), period, cfg.clone());
         ctx.today = day(2);
-        ctx.finalize = true;
         let finalized = tokio::task::spawn_blocking(move || {
             let _lock = crate::lock::PeriodLock::acquire(&ctx.layout, ctx.period)?;
-            let i = pipeline::invoice(&ctx)?;
-            pipeline::report(&ctx)?;
-            anyhow::Ok(i)
+            pipeline::finalize(&ctx)
         })
         .await??;
         println!(

@@ -220,9 +220,12 @@ fn normalize_as_extracted(
 
 /// Reconcile a period from its Parquet and write `reconciliation.html`.
 pub fn reconcile(ctx: &RunContext) -> anyhow::Result<reconcile::Report> {
+    Ok(reconcile_outcome(ctx)?.report)
+}
+
+fn reconcile_outcome(ctx: &RunContext) -> anyhow::Result<reconcile::Outcome> {
     let outcome = reconcile::run(ctx)?;
-    let html = reconcile::html::render(&Renderer::new()?, ctx, &outcome.checks, &outcome.exceptions)?;
-    crate::output::write_atomic(&ctx.layout.reconciliation_html(ctx.period), html.as_bytes())?;
+    reconciliation_html(ctx, &outcome)?;
     crate::crashpoint::here("reconcile.written");
     manifest::update(&ctx.layout, ctx.period, "reconcile", &outcome.report)?;
     let r = &outcome.report;
@@ -233,7 +236,31 @@ pub fn reconcile(ctx: &RunContext) -> anyhow::Result<reconcile::Report> {
         notes = r.notes,
         "reconcile finished"
     );
-    Ok(outcome.report)
+    Ok(outcome)
+}
+
+/// `reconciliation.html`, with the period's issued documents as the invoice stage last left
+/// them (none before a period is first invoiced).
+fn reconciliation_html(ctx: &RunContext, outcome: &reconcile::Outcome) -> anyhow::Result<()> {
+    let documents = if ctx.layout.parquet_file(Table::Documents, ctx.period).exists() {
+        crate::store::read::all::<crate::store::invoices::DocumentRow>(&ctx.layout, ctx.period)?
+    } else {
+        Vec::new()
+    };
+    let html = reconcile::html::render(&Renderer::new()?, ctx, &outcome.checks, &outcome.exceptions, &documents)?;
+    crate::output::write_atomic(&ctx.layout.reconciliation_html(ctx.period), html.as_bytes())
+}
+
+/// `finalize`: the period's draft invoices issued now (the period must be over), then the
+/// reconciliation page and the report, so that both show the issued documents.
+pub fn finalize(ctx: &RunContext) -> anyhow::Result<crate::invoice::Report> {
+    let mut ctx = ctx.clone();
+    ctx.finalize = true;
+    let outcome = reconcile_outcome(&ctx)?;
+    let issued = invoice(&ctx)?;
+    reconciliation_html(&ctx, &outcome)?;
+    report(&ctx)?;
+    Ok(issued)
 }
 
 /// Issue the period's GST invoices (HTML and PDF) and their tables.
@@ -393,10 +420,12 @@ pub async fn run(opts: &RunOptions) -> anyhow::Result<RunSummary> {
     // Offline stages, in order; exceptions do not stop the invoices (exit code 3 says so).
     let c2 = ctx.clone();
     let (reconciled, invoiced) = tokio::task::spawn_blocking(move || {
-        let r = reconcile(&c2)?;
+        let outcome = reconcile_outcome(&c2)?;
         let i = invoice(&c2)?;
+        // Again, now that this run's notes are issued.
+        reconciliation_html(&c2, &outcome)?;
         report(&c2)?;
-        anyhow::Ok((r, i))
+        anyhow::Ok((outcome.report, i))
     })
     .await
     .context("offline stages")??;

@@ -1,12 +1,16 @@
-//! `YYYY-MM/reconciliation.html`: exceptions first, grouped by severity, then every account.
+//! `YYYY-MM/reconciliation.html`: exceptions first, grouped by severity, then every account,
+//! then what was billed for the period: each invoice with the credit and debit notes that
+//! corrected it.
 
 use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::{AccountCheck, ExceptionRow, Severity};
 use crate::context::RunContext;
+use crate::model::document::DocumentKind;
 use crate::model::money::indian;
 use crate::render::Renderer;
+use crate::store::invoices::DocumentRow;
 
 #[derive(Serialize)]
 struct View<'a> {
@@ -22,6 +26,19 @@ struct View<'a> {
     notes: usize,
     groups: Vec<Group<'a>>,
     rows: Vec<Row<'a>>,
+    billed: Vec<Billed<'a>>,
+}
+
+/// One account's documents for the period's supply.
+#[derive(Serialize)]
+struct Billed<'a> {
+    auth_id: &'a str,
+    name: &'a str,
+    invoice: &'a str,
+    invoice_total: String,
+    notes: Vec<&'a str>,
+    /// Invoice + debit notes - credit notes, incl. tax.
+    net: String,
 }
 
 #[derive(Serialize)]
@@ -80,6 +97,7 @@ pub fn render(
     s: &RunContext,
     checks: &[AccountCheck],
     exceptions: &[ExceptionRow],
+    documents: &[DocumentRow],
 ) -> anyhow::Result<String> {
     let count = |sev| exceptions.iter().filter(|e| e.severity == sev).count();
     let groups = [
@@ -129,6 +147,20 @@ pub fn render(
             gstin_status: &c.gstin_status,
         })
         .collect();
+    let mut billed: Vec<Billed> = Vec::new();
+    for d in documents.iter().filter(|d| d.kind == DocumentKind::Invoice) {
+        let mine = documents
+            .iter()
+            .filter(|n| n.auth_id == d.auth_id && n.kind != DocumentKind::Invoice);
+        billed.push(Billed {
+            auth_id: &d.auth_id,
+            name: &d.customer_name,
+            invoice: &d.number,
+            invoice_total: indian(d.total),
+            notes: mine.clone().map(|n| n.number.as_str()).collect(),
+            net: indian(d.total + mine.map(|n| n.kind.sign() * n.total).sum::<Decimal>()),
+        });
+    }
     let view = View {
         period: s.period.to_string(),
         partner: &s.partner,
@@ -142,6 +174,7 @@ pub fn render(
         notes: count(Severity::Note),
         groups,
         rows,
+        billed,
     };
     renderer.render("reconciliation.html", &view)
 }

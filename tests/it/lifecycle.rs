@@ -41,10 +41,7 @@ async fn run(sim: &RunningSimulator, out: &Path, today: &str) -> pipeline::RunSu
 fn finalize(out: &Path, today: &str) -> vobiz_billing::invoice::Report {
     let mut ctx = pipeline::offline_context(out.to_path_buf(), period(), fast_config());
     ctx.today = day(today);
-    ctx.finalize = true;
-    let report = pipeline::invoice(&ctx).unwrap();
-    pipeline::report(&ctx).unwrap();
-    report
+    pipeline::finalize(&ctx).unwrap()
 }
 
 /// Every issued file (name → bytes).
@@ -313,6 +310,20 @@ async fn finalized_invoices_never_change_and_notes_correct_them_to_the_paisa() {
             "DN/26-27/"
         };
         assert!(n.number.starts_with(prefix) && n.number.len() <= 16, "{}", n.number);
+    }
+
+    // The reconciliation and the report show every note.
+    let reconciliation = std::fs::read_to_string(layout.reconciliation_html(period())).unwrap();
+    let report = std::fs::read_to_string(layout.report_html(period())).unwrap();
+    for n in &notes {
+        // Tera's HTML escaping writes '/' as an entity.
+        let shown = n.number.replace('/', "&#x2F;");
+        assert!(
+            reconciliation.contains(&shown),
+            "{} not in reconciliation.html",
+            n.number
+        );
+        assert!(report.contains(&shown), "{} not in report.html", n.number);
     }
 
     // For every account: invoice + debit notes - credit notes = the recomputed month.
