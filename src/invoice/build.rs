@@ -130,7 +130,18 @@ pub fn customers(layout: &Layout, period: Period) -> anyhow::Result<Vec<Customer
 /// Usage per account from the period's CDRs and ledger.
 pub fn usage(layout: &Layout, period: Period, currency: &str) -> anyhow::Result<BTreeMap<String, Usage>> {
     let mut m: BTreeMap<String, Usage> = BTreeMap::new();
-    for calls in read::partition::<CdrRow>(layout, period)? {
+    // Only the columns billed from: the others of these wide tables are never decoded.
+    let c = CdrRow::COL;
+    let cdr_columns = [
+        c.account_id,
+        c.currency,
+        c.context,
+        c.call_direction,
+        c.billsec,
+        c.cost,
+        c.streaming_cost,
+    ];
+    for calls in read::partition_columns::<CdrRow>(layout, period, &cdr_columns)? {
         for c in calls? {
             if c.currency != currency {
                 continue;
@@ -150,7 +161,9 @@ pub fn usage(layout: &Layout, period: Period, currency: &str) -> anyhow::Result<
             }
         }
     }
-    for ledger in read::partition::<TransactionRow>(layout, period)? {
+    let t = TransactionRow::COL;
+    let ledger_columns = [t.account_id, t.kind, t.reference_type, t.currency, t.amount];
+    for ledger in read::partition_columns::<TransactionRow>(layout, period, &ledger_columns)? {
         for t in ledger? {
             let rt = t.reference_type.as_str();
             if t.kind != LedgerKind::Debit || CALL_CHARGES.contains(&rt) || t.currency != currency {

@@ -7,6 +7,7 @@
 use std::path::Path;
 
 use anyhow::Context;
+use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 
 use super::schema::{self, Row};
@@ -17,6 +18,8 @@ use crate::model::Period;
 /// bounded by the batch rather than the table.
 pub struct Rows<R> {
     reader: ParquetRecordBatchReader,
+    /// The columns read (all when `None`).
+    only: Option<Vec<&'static str>>,
     row: std::marker::PhantomData<R>,
 }
 
@@ -25,7 +28,11 @@ impl<R: Row> Iterator for Rows<R> {
 
     fn next(&mut self) -> Option<Self::Item> {
         let batch = self.reader.next()?;
-        Some(batch.map_err(anyhow::Error::from).and_then(|b| schema::rows(&b)))
+        Some(
+            batch
+                .map_err(anyhow::Error::from)
+                .and_then(|b| schema::rows_of(&b, self.only.as_deref())),
+        )
     }
 }
 
@@ -38,6 +45,31 @@ pub fn file<R: Row>(path: &Path) -> anyhow::Result<Rows<R>> {
         .build()?;
     Ok(Rows {
         reader,
+        only: None,
+        row: std::marker::PhantomData,
+    })
+}
+
+/// A period's partition of `R`'s table, reading only `columns` (names from `R::COL`); the
+/// other fields of each row keep their defaults. For a reader that needs a few columns of a
+/// wide table: the others are never decoded.
+pub fn partition_columns<R: Row>(layout: &Layout, period: Period, columns: &[&'static str]) -> anyhow::Result<Rows<R>> {
+    for name in columns {
+        anyhow::ensure!(
+            R::COLUMNS.iter().any(|c| c.name == *name),
+            "table {} has no column {name}",
+            R::TABLE
+        );
+    }
+    let path = layout.parquet_file(R::TABLE, period);
+    let f = std::fs::File::open(&path)
+        .with_context(|| format!("missing {} (run the earlier stages first)", path.display()))?;
+    let builder =
+        ParquetRecordBatchReaderBuilder::try_new(f).with_context(|| format!("cannot read {}", path.display()))?;
+    let mask = ProjectionMask::columns(builder.parquet_schema(), columns.iter().copied());
+    Ok(Rows {
+        reader: builder.with_projection(mask).build()?,
+        only: Some(columns.to_vec()),
         row: std::marker::PhantomData,
     })
 }

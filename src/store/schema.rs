@@ -168,8 +168,15 @@ pub fn batch<R>(schema: &SchemaRef, columns: &[Column<R>], rows: &[R]) -> Record
 
 /// A record batch as rows: every column of the list, checked against its declared type.
 pub fn rows<R: Row>(batch: &RecordBatch) -> anyhow::Result<Vec<R>> {
+    rows_of(batch, None)
+}
+
+/// The rows of a batch read with only `only` of `R`'s columns; the other fields keep their
+/// defaults. `None` reads every column.
+pub fn rows_of<R: Row>(batch: &RecordBatch, only: Option<&[&'static str]>) -> anyhow::Result<Vec<R>> {
     let mut rows: Vec<R> = std::iter::repeat_with(R::default).take(batch.num_rows()).collect();
-    for c in R::COLUMNS {
+    let wanted = |name: &str| only.is_none_or(|names| names.contains(&name));
+    for c in R::COLUMNS.iter().filter(|c| wanted(c.name)) {
         let array = batch
             .column_by_name(c.name)
             .with_context(|| format!("table {}: no column {}", R::TABLE, c.name))?;
