@@ -189,7 +189,8 @@ pub struct Terms<'a> {
     pub currency: &'a str,
 }
 
-/// The invoice for one customer's usage (number and date given).
+/// The invoice for one customer's usage (number and date given); an error when the
+/// customer's place of supply cannot be determined.
 pub fn invoice(
     number: String,
     date: NaiveDate,
@@ -197,13 +198,19 @@ pub fn invoice(
     customer: Customer,
     usage: &Usage,
     terms: &Terms,
-) -> Invoice {
+) -> anyhow::Result<Invoice> {
     let recipient = Recipient::classify(
         customer.gstin.as_deref(),
         customer.country.as_deref(),
         customer.state.as_deref(),
     );
-    let pos = tax::place_of_supply(terms.supplier_state, &recipient);
+    let Some(pos) = tax::place_of_supply(terms.supplier_state, &recipient) else {
+        anyhow::bail!(
+            "account {}: its address's state {:?} names no state or union territory, so the place of supply is unknown (see the reconciliation's unknown_state)",
+            customer.auth_id,
+            customer.state.as_deref().unwrap_or_default()
+        );
+    };
     let treatment = tax::treatment(terms.supplier_state, &pos);
     let mut lines = Vec::new();
     let mut line = |key: String, description: String, quantity: Decimal, unit: &str, amount: Decimal| {
@@ -246,7 +253,7 @@ pub fn invoice(
         );
     }
     let totals = tax::totals(lines.iter().map(|l| &l.tax));
-    Invoice {
+    Ok(Invoice {
         kind: DocumentKind::Invoice,
         draft: false,
         number,
@@ -264,5 +271,5 @@ pub fn invoice(
         totals,
         lines,
         currency: terms.currency.to_string(),
-    }
+    })
 }

@@ -94,6 +94,8 @@ pub struct Report {
     pub place_of_supply_changed: Vec<String>,
     /// Invoiced accounts missing from the period's accounts now: not recomputed, no note.
     pub not_recomputed: Vec<String>,
+    /// Accounts with usage but no document, because their place of supply is unknown.
+    pub withheld: Vec<String>,
     pub tables: BTreeMap<String, TableStats>,
     pub seconds: f64,
 }
@@ -168,6 +170,7 @@ pub fn run(ctx: &RunContext) -> anyhow::Result<Report> {
     let mut customers = build::customers(layout, period)?;
     customers.sort_by(|a, b| a.auth_id.cmp(&b.auth_id));
     let usage_by_account = build::usage(layout, period, &ctx.currency)?;
+    let mut report = Report::default();
     let mut due: BTreeMap<String, Invoice> = BTreeMap::new();
     let mut current: BTreeMap<String, build::Customer> = BTreeMap::new();
     for c in customers {
@@ -177,7 +180,15 @@ pub fn run(ctx: &RunContext) -> anyhow::Result<Report> {
         let Some(u) = usage_by_account.get(&c.auth_id) else {
             continue;
         };
-        let inv = build::invoice(String::new(), end, period, c, u, &terms);
+        let inv = match build::invoice(String::new(), end, period, c, u, &terms) {
+            Ok(inv) => inv,
+            Err(e) => {
+                // Never a guessed place of supply: no document until the address is fixed.
+                tracing::error!(account = %id, "no invoice: {e:#}");
+                report.withheld.push(id.to_string());
+                continue;
+            }
+        };
         // A supply worth nothing once rounded to the paisa is no tax invoice.
         if inv.totals.taxable <= Decimal::ZERO {
             tracing::info!(account = %id, taxable = %inv.totals.taxable, "no invoice: nothing to bill once rounded to the paisa");
@@ -191,7 +202,6 @@ pub fn run(ctx: &RunContext) -> anyhow::Result<Report> {
         html: Renderer::new()?,
         pdf: pdf::PdfRenderer::new()?,
     };
-    let mut report = Report::default();
     let mut register = Register::open(layout, &supplier.gstin, &prefixes)?;
     if register.finalized(period).is_none() && !finalize_now {
         drop(register);
@@ -251,11 +261,11 @@ pub fn run(ctx: &RunContext) -> anyhow::Result<Report> {
                     rate_percent: original.rate_percent,
                     ..terms
                 },
-            );
+            )?;
             if let Some(now) = current.get(&account) {
                 let recipient =
                     tax::Recipient::classify(now.gstin.as_deref(), now.country.as_deref(), now.state.as_deref());
-                if tax::place_of_supply(supplier_state, &recipient) != original.place_of_supply {
+                if tax::place_of_supply(supplier_state, &recipient).as_ref() != Some(&original.place_of_supply) {
                     tracing::warn!(account = %account, invoice = %invoice.number, "the account's place of supply changed since its invoice; notes keep the invoice's");
                     report.place_of_supply_changed.push(account.clone());
                 }

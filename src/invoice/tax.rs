@@ -12,8 +12,9 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::model::Gstin;
-use crate::model::gstin::{State, state_by_code, state_by_name};
+use crate::model::gstin::{State, state_by_code};
 use crate::model::money::round_paise;
+use crate::model::place::{self, StateText};
 use crate::model::tax::Treatment;
 
 /// The place-of-supply code of exports in e-invoices and GSTR-1.
@@ -27,22 +28,26 @@ pub enum Recipient {
     Unregistered { state: Option<&'static State> },
     /// Outside India.
     Overseas { country: String },
+    /// In India without a (valid) GSTIN, at an address whose state names no state or union
+    /// territory: the place of supply cannot be determined, and is never guessed.
+    UnknownState { text: String },
 }
 
 impl Recipient {
     /// Classify a customer from its account fields. An invalid GSTIN never makes a B2B
     /// recipient; the customer is treated as unregistered at its address.
     pub fn classify(gstin: Option<&str>, country: Option<&str>, state: Option<&str>) -> Self {
-        let abroad = country.is_some_and(|c| !c.trim().is_empty() && !c.trim().eq_ignore_ascii_case("IN"));
-        if abroad {
+        if !place::in_india(country) {
             return Recipient::Overseas {
                 country: country.unwrap_or_default().trim().to_uppercase(),
             };
         }
         match gstin.map(Gstin::parse) {
             Some(Ok(g)) => Recipient::Registered(g),
-            _ => Recipient::Unregistered {
-                state: state.and_then(state_by_name),
+            _ => match place::state(state) {
+                StateText::Missing => Recipient::Unregistered { state: None },
+                StateText::Known(s) => Recipient::Unregistered { state: Some(s) },
+                StateText::Unknown(text) => Recipient::UnknownState { text: text.to_string() },
             },
         }
     }
@@ -58,21 +63,24 @@ pub struct PlaceOfSupply {
     pub name: String,
 }
 
-pub fn place_of_supply(supplier_state: &'static State, recipient: &Recipient) -> PlaceOfSupply {
+/// The place of supply (IGST Act s.12(2)): the GSTIN's state, else the address's, else the
+/// supplier's; abroad, an export. `None` when the address names a state nobody knows.
+pub fn place_of_supply(supplier_state: &'static State, recipient: &Recipient) -> Option<PlaceOfSupply> {
     let state = match recipient {
         Recipient::Overseas { .. } => {
-            return PlaceOfSupply {
+            return Some(PlaceOfSupply {
                 code: EXPORT_POS_CODE,
                 name: "Other Countries".into(),
-            };
+            });
         }
         Recipient::Registered(g) => g.state(),
         Recipient::Unregistered { state } => state.unwrap_or(supplier_state),
+        Recipient::UnknownState { .. } => return None,
     };
-    PlaceOfSupply {
+    Some(PlaceOfSupply {
         code: state.code,
         name: state.name.to_string(),
-    }
+    })
 }
 
 pub fn treatment(supplier_state: &'static State, pos: &PlaceOfSupply) -> Treatment {
@@ -169,23 +177,34 @@ mod tests {
     fn place_of_supply_follows_the_rules() {
         let reg = Recipient::classify(Some("27AAPFU0939F1ZV"), Some("IN"), Some("Karnataka"));
         assert_eq!(
-            place_of_supply(karnataka(), &reg).code,
+            place_of_supply(karnataka(), &reg).unwrap().code,
             27,
             "GSTIN state wins over the address"
         );
         let b2c = Recipient::classify(None, Some("IN"), Some("Tamil Nadu"));
-        assert_eq!(place_of_supply(karnataka(), &b2c).code, 33);
+        assert_eq!(place_of_supply(karnataka(), &b2c).unwrap().code, 33);
         let unknown = Recipient::classify(None, None, None);
         assert_eq!(
-            place_of_supply(karnataka(), &unknown).code,
+            place_of_supply(karnataka(), &unknown).unwrap().code,
             29,
             "no address: supplier state"
         );
+        // A state however written; one nobody knows is never given a place of supply.
+        let tn = Recipient::classify(None, Some("in"), Some("Tamilnadu"));
+        assert_eq!(place_of_supply(karnataka(), &tn).unwrap().code, 33);
+        let unknown_state = Recipient::classify(None, None, Some("Karnatka"));
+        assert_eq!(
+            unknown_state,
+            Recipient::UnknownState {
+                text: "Karnatka".into()
+            }
+        );
+        assert_eq!(place_of_supply(karnataka(), &unknown_state), None);
         let bad = Recipient::classify(Some("29AAPFU0939F1ZV"), Some("IN"), Some("Goa"));
         assert!(!bad.is_b2b(), "an invalid GSTIN is never B2B");
-        assert_eq!(place_of_supply(karnataka(), &bad).code, 30);
+        assert_eq!(place_of_supply(karnataka(), &bad).unwrap().code, 30);
         let abroad = Recipient::classify(None, Some("US"), Some("California"));
-        let pos = place_of_supply(karnataka(), &abroad);
+        let pos = place_of_supply(karnataka(), &abroad).unwrap();
         assert_eq!(
             (pos.code, treatment(karnataka(), &pos)),
             (96, Treatment::ExportUnderLut)
@@ -196,11 +215,11 @@ mod tests {
         let ut = Recipient::classify(Some(&gstin), Some("IN"), None);
         assert!(ut.is_b2b());
         assert_eq!(
-            treatment(chandigarh, &place_of_supply(chandigarh, &ut)),
+            treatment(chandigarh, &place_of_supply(chandigarh, &ut).unwrap()),
             Treatment::IntraUnionTerritory
         );
         assert_eq!(
-            treatment(karnataka(), &place_of_supply(karnataka(), &ut)),
+            treatment(karnataka(), &place_of_supply(karnataka(), &ut).unwrap()),
             Treatment::InterState
         );
     }

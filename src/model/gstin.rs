@@ -68,15 +68,6 @@ pub fn state_by_code(code: u8) -> Option<&'static State> {
     STATES.iter().find(|s| s.code == code)
 }
 
-/// Look a state up by name, ignoring case and surrounding space (addresses are free text).
-pub fn state_by_name(name: &str) -> Option<&'static State> {
-    let name = name.trim();
-    STATES
-        .iter()
-        .filter(|s| s.code != 28 && s.code != 25) // legacy codes never win a name lookup
-        .find(|s| s.name.eq_ignore_ascii_case(name))
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GstinError {
     #[error("GSTIN must be 15 characters, got {0}")]
@@ -281,12 +272,12 @@ mod tests {
         assert_eq!(check_char("27aapfu0939f1z"), None);
     }
 
+    /// Names are read in `model::place`, with the ways people write them.
     #[test]
-    fn states_resolve_by_name_and_code() {
-        assert_eq!(state_by_name(" karnataka ").unwrap().code, 29);
-        assert_eq!(state_by_name("Andhra Pradesh").unwrap().code, 37);
+    fn states_resolve_by_code() {
+        assert_eq!(state_by_code(37).unwrap().name, "Andhra Pradesh");
         assert!(state_by_code(4).unwrap().utgst);
         assert!(!state_by_code(7).unwrap().utgst);
-        assert!(state_by_name("Atlantis").is_none());
+        assert!(state_by_code(0).is_none());
     }
 }

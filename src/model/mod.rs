@@ -8,6 +8,7 @@ pub mod ids;
 pub mod ledger;
 pub mod money;
 pub mod period;
+pub mod place;
 pub mod product;
 pub mod tax;
 pub mod time;

@@ -20,6 +20,8 @@ pub struct AccountInfo {
     pub name: String,
     pub gstin: Option<String>,
     pub country: Option<String>,
+    /// The address's state, as written.
+    pub state: Option<String>,
     pub currency: Option<String>,
     pub is_active: bool,
 }
@@ -184,9 +186,10 @@ impl Figures {
 
         let f = Frame::collect(
             scan(&file(Table::Accounts))?.sort([a.auth_id], Default::default()),
-            &[a.auth_id, a.name, a.gstin, a.country, a.currency, a.is_active],
+            &[a.auth_id, a.name, a.gstin, a.country, a.state, a.currency, a.is_active],
         )?;
         let (ids, names, gstins) = (f.text(a.auth_id)?, f.text(a.name)?, f.text(a.gstin)?);
+        let states = f.text(a.state)?;
         let (countries, currencies, active) = (f.text(a.country)?, f.text(a.currency)?, f.flag(a.is_active)?);
         let accounts = (0..f.height())
             .map(|i| AccountInfo {
@@ -194,6 +197,7 @@ impl Figures {
                 name: text(names[i].clone()),
                 gstin: gstins[i].clone(),
                 country: countries[i].clone(),
+                state: states[i].clone(),
                 currency: currencies[i].clone(),
                 is_active: active[i] != Some(false),
             })

@@ -30,6 +30,7 @@ use serde::Serialize;
 use crate::context::RunContext;
 use crate::layout::Layout;
 use crate::model::money::{fixed, round_paise};
+use crate::model::place::{self, StateText};
 use crate::model::{Gstin, Period};
 use crate::store::partition::{PartitionWriter, TableStats};
 pub use crate::store::reconciliation::{AccountCheck, ExceptionKind, ExceptionRow, Severity};
@@ -340,8 +341,38 @@ fn foreign_currency(foreign: Option<&Vec<Foreign>>, currency: &str, ex: &mut Fou
 }
 
 /// The GSTIN, when present, is valid (a warning otherwise); an Indian customer without one is
-/// noted as B2C. Returns the account's GSTIN status.
+/// noted as B2C; an address state nobody knows is an error when the place of supply depends
+/// on it (no valid GSTIN), a warning otherwise. Returns the account's GSTIN status.
 fn gstin(a: &AccountInfo, ex: &mut Found) -> &'static str {
+    let status = gstin_status(a, ex);
+    if let (true, StateText::Unknown(text)) = (place::in_india(a.country.as_deref()), place::state(a.state.as_deref()))
+    {
+        let (severity, detail) = if status == "valid" {
+            (
+                Severity::Warning,
+                format!("state {text:?} names no state or union territory; the place of supply comes from the GSTIN"),
+            )
+        } else {
+            (
+                Severity::Error,
+                format!(
+                    "state {text:?} names no state or union territory: the place of supply is unknown, so no invoice is issued until the address is corrected upstream"
+                ),
+            )
+        };
+        ex.add(
+            severity,
+            ExceptionKind::UnknownState,
+            Some(text.chars().take(40).collect()),
+            None,
+            None,
+            detail,
+        );
+    }
+    status
+}
+
+fn gstin_status(a: &AccountInfo, ex: &mut Found) -> &'static str {
     match a.gstin.as_deref().map(str::trim).filter(|g| !g.is_empty()) {
         Some(g) => match Gstin::parse(g) {
             Ok(_) => "valid",
@@ -359,7 +390,7 @@ fn gstin(a: &AccountInfo, ex: &mut Found) -> &'static str {
                 "invalid"
             }
         },
-        None if a.country.as_deref().is_none_or(|c| c == "IN") => {
+        None if place::in_india(a.country.as_deref()) => {
             ex.add(
                 Severity::Note,
                 ExceptionKind::MissingGstin,
@@ -478,4 +509,44 @@ fn rejected_rows(layout: &Layout, period: Period) -> BTreeMap<String, Vec<Reject
         by_account.entry(r.account.clone()).or_default().push(r);
     }
     by_account
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn account(gstin: Option<&str>, country: Option<&str>, state: Option<&str>) -> AccountInfo {
+        AccountInfo {
+            auth_id: "MA_TEST0001".into(),
+            name: "T".into(),
+            gstin: gstin.map(String::from),
+            country: country.map(String::from),
+            state: state.map(String::from),
+            currency: Some("INR".into()),
+            is_active: true,
+        }
+    }
+
+    fn found(a: &AccountInfo) -> Vec<(Severity, ExceptionKind)> {
+        let mut ex = Found::new(&a.auth_id, &a.name);
+        gstin(a, &mut ex);
+        ex.rows.iter().map(|r| (r.severity, r.kind)).collect()
+    }
+
+    #[test]
+    fn an_address_state_nobody_knows_is_an_error_when_the_place_of_supply_needs_it() {
+        let unknown = (Severity::Error, ExceptionKind::UnknownState);
+        let b2c = (Severity::Note, ExceptionKind::MissingGstin);
+        assert_eq!(found(&account(None, Some("IN"), Some("Karnatka"))), [b2c, unknown]);
+        // However people write it, a real state is no exception; nor is an empty one.
+        assert_eq!(found(&account(None, Some("in"), Some("Tamilnadu"))), [b2c]);
+        assert_eq!(found(&account(None, None, None)), [b2c]);
+        // With a valid GSTIN the place of supply is the GSTIN's: a warning only.
+        assert_eq!(
+            found(&account(Some("27AAPFU0939F1ZV"), Some("IN"), Some("Bombay"))),
+            [(Severity::Warning, ExceptionKind::UnknownState)]
+        );
+        // Abroad, the state is not a GST state.
+        assert_eq!(found(&account(None, Some("US"), Some("California"))), []);
+    }
 }

@@ -68,10 +68,13 @@ pub enum ExceptionKind {
     MissingGstin,
     /// A day's CDRs disagree with the analytics endpoint.
     AnalyticsMismatch,
+    /// The address's state names no state or union territory (an error when the place of
+    /// supply depends on it: no invoice is issued).
+    UnknownState,
 }
 
 impl ExceptionKind {
-    pub const ALL: [ExceptionKind; 14] = [
+    pub const ALL: [ExceptionKind; 15] = [
         ExceptionKind::MissingBalance,
         ExceptionKind::BalanceMismatch,
         ExceptionKind::OpeningMismatch,
@@ -86,6 +89,7 @@ impl ExceptionKind {
         ExceptionKind::InvalidGstin,
         ExceptionKind::MissingGstin,
         ExceptionKind::AnalyticsMismatch,
+        ExceptionKind::UnknownState,
     ];
 
     /// The text the `exceptions` table, the HTML and the partner report show.
@@ -105,6 +109,7 @@ impl ExceptionKind {
             ExceptionKind::InvalidGstin => "invalid_gstin",
             ExceptionKind::MissingGstin => "missing_gstin",
             ExceptionKind::AnalyticsMismatch => "analytics_mismatch",
+            ExceptionKind::UnknownState => "unknown_state",
         }
     }
 }
