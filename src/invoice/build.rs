@@ -273,3 +273,42 @@ pub fn invoice(
         currency: terms.currency.to_string(),
     })
 }
+
+/// An empty document of `kind` for `account`'s `period`, dated `date`, to a B2C customer in
+/// Karnataka at 18% (tests fill in the lines they need).
+#[cfg(test)]
+pub(crate) fn test_document(kind: DocumentKind, account: &str, period: &str, date: NaiveDate) -> Invoice {
+    Invoice {
+        kind,
+        draft: false,
+        number: String::new(),
+        date,
+        cites: None,
+        reason: None,
+        supplier: None,
+        period: period.into(),
+        customer: Customer {
+            auth_id: account.into(),
+            name: "A".into(),
+            company: None,
+            address: None,
+            city: None,
+            state: None,
+            zip_code: None,
+            country: None,
+            gstin: None,
+            email: None,
+        },
+        b2b: false,
+        place_of_supply: PlaceOfSupply {
+            code: 29,
+            name: "Karnataka".into(),
+        },
+        treatment: Treatment::IntraState,
+        rate_percent: Decimal::from(18),
+        lines: Vec::new(),
+        totals: Default::default(),
+        amount_in_words: String::new(),
+        currency: "INR".into(),
+    }
+}

@@ -154,9 +154,8 @@ mod tests {
     use rust_decimal::{Decimal, RoundingStrategy};
 
     use super::*;
-    use crate::invoice::build::Customer;
+    use crate::invoice::build::test_document;
     use crate::invoice::register::{Prefixes, Register};
-    use crate::invoice::tax::PlaceOfSupply;
     use crate::layout::Layout;
     use crate::model::tax::Treatment;
 
@@ -217,40 +216,16 @@ mod tests {
                 }
             })
             .collect();
-        let totals = tax::totals(lines.iter().map(|l| &l.tax));
-        Invoice {
-            kind: DocumentKind::Invoice,
-            draft: false,
-            number: String::new(),
-            date: "2026-03-31".parse().unwrap(),
-            cites: None,
-            reason: None,
-            supplier: None,
-            period: "2026-03".into(),
-            customer: Customer {
-                auth_id: "MA_PROPTEST".into(),
-                name: "P".into(),
-                company: None,
-                address: None,
-                city: None,
-                state: None,
-                zip_code: None,
-                country: None,
-                gstin: None,
-                email: None,
-            },
-            b2b: false,
-            place_of_supply: PlaceOfSupply {
-                code: 29,
-                name: "Karnataka".into(),
-            },
-            treatment: t,
-            rate_percent: Decimal::from(18),
-            amount_in_words: String::new(),
-            totals,
-            lines,
-            currency: "INR".into(),
-        }
+        let mut doc = test_document(
+            DocumentKind::Invoice,
+            "MA_PROPTEST",
+            "2026-03",
+            "2026-03-31".parse().unwrap(),
+        );
+        doc.treatment = t;
+        doc.totals = tax::totals(lines.iter().map(|l| &l.tax));
+        doc.lines = lines;
+        doc
     }
 
     fn treatment() -> impl Strategy<Value = Treatment> {

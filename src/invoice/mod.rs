@@ -138,6 +138,21 @@ impl Press<'_> {
     }
 }
 
+/// The period's month as the tables show it now, and the terms it is billed on.
+struct Month<'a> {
+    period: Period,
+    /// The period's last day.
+    end: NaiveDate,
+    today: NaiveDate,
+    supplier: &'a SupplierConfig,
+    terms: build::Terms<'a>,
+    /// What is due per account (unnumbered; billable accounts only).
+    due: BTreeMap<String, Invoice>,
+    /// Every account listed for the period, as it reads now.
+    current: BTreeMap<String, build::Customer>,
+    usage: BTreeMap<String, build::Usage>,
+}
+
 pub fn run(ctx: &RunContext) -> anyhow::Result<Report> {
     let started = std::time::Instant::now();
     let (layout, period) = (&ctx.layout, ctx.period);
@@ -150,134 +165,49 @@ pub fn run(ctx: &RunContext) -> anyhow::Result<Report> {
         credit_note: settings.credit_note_prefix.clone(),
         debit_note: settings.debit_note_prefix.clone(),
     };
-    let supplier_state = Gstin::parse(&supplier.gstin).context("[supplier] gstin")?.state();
-    let terms = build::Terms {
-        supplier_state,
-        sac: &settings.sac,
-        rate_percent: settings.rate_percent,
-        currency: &ctx.currency,
-    };
-    let today = ctx.today;
-    let end = period.last_day();
+    let (today, end) = (ctx.today, period.last_day());
     if ctx.finalize && today <= end {
         return Err(usage(format!(
             "{period} is not over (today is {today} in the partner's time zone): its invoices cannot be finalized before the supply is complete"
         )));
     }
     let finalize_now = ctx.finalize || today > end + Days::new(settings.grace_days.into());
-
-    // What is due for the period now, per account, from the tables as they stand.
-    let mut customers = build::customers(layout, period)?;
-    customers.sort_by(|a, b| a.auth_id.cmp(&b.auth_id));
-    let usage_by_account = build::usage(layout, period, &ctx.currency)?;
     let mut report = Report::default();
-    let mut due: BTreeMap<String, Invoice> = BTreeMap::new();
-    let mut current: BTreeMap<String, build::Customer> = BTreeMap::new();
-    for c in customers {
-        // Ids name files: an id that is not one is refused, never used in a path.
-        let id = AccountId::parse(&c.auth_id)?;
-        current.insert(id.to_string(), c.clone());
-        let Some(u) = usage_by_account.get(&c.auth_id) else {
-            continue;
-        };
-        let inv = match build::invoice(String::new(), end, period, c, u, &terms) {
-            Ok(inv) => inv,
-            Err(e) => {
-                // Never a guessed place of supply: no document until the address is fixed.
-                tracing::error!(account = %id, "no invoice: {e:#}");
-                report.withheld.push(id.to_string());
-                continue;
-            }
-        };
-        // A supply worth nothing once rounded to the paisa is no tax invoice.
-        if inv.totals.taxable <= Decimal::ZERO {
-            tracing::info!(account = %id, taxable = %inv.totals.taxable, "no invoice: nothing to bill once rounded to the paisa");
-            continue;
-        }
-        due.insert(id.to_string(), inv);
-    }
-
+    let mut month = Month {
+        period,
+        end,
+        today,
+        supplier,
+        terms: build::Terms {
+            supplier_state: Gstin::parse(&supplier.gstin).context("[supplier] gstin")?.state(),
+            sac: &settings.sac,
+            rate_percent: settings.rate_percent,
+            currency: &ctx.currency,
+        },
+        due: BTreeMap::new(),
+        current: BTreeMap::new(),
+        usage: build::usage(layout, period, &ctx.currency)?,
+    };
+    what_is_due(ctx, &mut month, &mut report)?;
     let press = Press {
         supplier,
         html: Renderer::new()?,
         pdf: pdf::PdfRenderer::new()?,
     };
+
     let mut register = Register::open(layout, &supplier.gstin, &prefixes)?;
     if register.finalized(period).is_none() && !finalize_now {
         drop(register);
-        return drafts(ctx, &press, due, report, started);
+        return drafts(ctx, &press, month.due, report, started);
     }
-
-    let mut issued_now = Vec::new();
     report.stage = Stage::Final;
-    if register.finalized(period).is_none() {
+    let mut issued_now = if register.finalized(period).is_none() {
         report.action = Action::Finalized;
-        let date = invoice_date(period, today, register.last_date(DocumentKind::Invoice, end));
-        for mut inv in due.into_values() {
-            inv.date = date;
-            inv.supplier = Some(supplier.clone());
-            issued_now.push(register.issue(inv)?.number.clone());
-        }
-        register.set_finalized(period, today);
+        finalize(&mut register, month)?
     } else {
         report.action = Action::Issued;
-        let nothing = build::Usage::default();
-        let mut accounts: BTreeSet<String> = due.keys().cloned().collect();
-        accounts.extend(register.of_period(period).iter().map(|e| e.account.clone()));
-        for account in accounts {
-            let docs: Vec<Entry> = register
-                .of_period(period)
-                .into_iter()
-                .filter(|e| e.account == account)
-                .cloned()
-                .collect();
-            let Some(invoice) = docs.iter().find(|e| e.kind == DocumentKind::Invoice) else {
-                // A supply found after finalize, for an account that had no invoice: a new
-                // invoice dated today, next in its series (never a number out of order).
-                if let Some(mut inv) = due.remove(&account) {
-                    inv.date = today;
-                    inv.supplier = Some(supplier.clone());
-                    issued_now.push(register.issue(inv)?.number.clone());
-                }
-                continue;
-            };
-            let original = &invoice.content;
-            // An account the API no longer lists is not recomputed: its absence is no evidence
-            // that its usage was reversed, and a full credit note on that ground would be a
-            // silent default. A person decides.
-            if !current.contains_key(&account) {
-                tracing::warn!(account = %account, invoice = %invoice.number, "an invoiced account is missing from the period's accounts: not recomputed, no note issued");
-                report.not_recomputed.push(account.clone());
-                continue;
-            }
-            // Recomputed at the invoice's terms: its recipient as issued, its rate.
-            let recomputed = build::invoice(
-                String::new(),
-                end,
-                period,
-                original.customer.clone(),
-                usage_by_account.get(&account).unwrap_or(&nothing),
-                &build::Terms {
-                    rate_percent: original.rate_percent,
-                    ..terms
-                },
-            )?;
-            if let Some(now) = current.get(&account) {
-                let recipient =
-                    tax::Recipient::classify(now.gstin.as_deref(), now.country.as_deref(), now.state.as_deref());
-                if tax::place_of_supply(supplier_state, &recipient).as_ref() != Some(&original.place_of_supply) {
-                    tracing::warn!(account = %account, invoice = %invoice.number, "the account's place of supply changed since its invoice; notes keep the invoice's");
-                    report.place_of_supply_changed.push(account.clone());
-                }
-            }
-            let billed = corrections::billed(docs.iter().map(|e| &e.content));
-            for mut note in corrections::notes(original, &billed, Some(&recomputed), today) {
-                // A note is issued now, with the supplier's particulars as they are now.
-                note.supplier = Some(supplier.clone());
-                issued_now.push(register.issue(note)?.number.clone());
-            }
-        }
-    }
+        correct(&mut register, month, &mut report)?
+    };
     register.save()?;
     let pending: Vec<Entry> = register
         .of_period(period)
@@ -288,25 +218,8 @@ pub fn run(ctx: &RunContext) -> anyhow::Result<Report> {
     drop(register);
     crate::crashpoint::here("invoice.numbered");
 
-    // Second phase: the files of every document not yet complete (this run's, or a crashed
-    // run's, from the content recorded), then their hashes.
     let dir = layout.invoices_dir(period);
-    let mut hashes = Vec::new();
-    for e in &pending {
-        let (html, pdf) = press.render(&e.content)?;
-        let stem = file_stem(&e.number);
-        write_once(&dir.join(format!("{stem}.html")), html.as_bytes())?;
-        write_once(&dir.join(format!("{stem}.pdf")), &pdf)?;
-        crate::crashpoint::here("invoice.document");
-        hashes.push((e.number.clone(), sha256_hex(html.as_bytes()), sha256_hex(&pdf)));
-    }
-    if !hashes.is_empty() {
-        let mut register = Register::open(layout, &supplier.gstin, &prefixes)?;
-        for (number, html, pdf) in hashes {
-            register.complete(&number, html, pdf)?;
-        }
-        register.save()?;
-    }
+    complete(layout, &press, &prefixes, &dir, &pending)?;
     crate::crashpoint::here("invoice.issued");
 
     let register = Register::open(layout, &supplier.gstin, &prefixes)?;
@@ -349,6 +262,141 @@ pub fn run(ctx: &RunContext) -> anyhow::Result<Report> {
     report.issued = issued_now;
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// Fill in what is due per account and every account as listed now.
+fn what_is_due(ctx: &RunContext, month: &mut Month, report: &mut Report) -> anyhow::Result<()> {
+    let mut customers = build::customers(&ctx.layout, month.period)?;
+    customers.sort_by(|a, b| a.auth_id.cmp(&b.auth_id));
+    for c in customers {
+        // Ids name files: an id that is not one is refused, never used in a path.
+        let id = AccountId::parse(&c.auth_id)?;
+        month.current.insert(id.to_string(), c.clone());
+        let Some(u) = month.usage.get(&c.auth_id) else {
+            continue;
+        };
+        let inv = match build::invoice(String::new(), month.end, month.period, c, u, &month.terms) {
+            Ok(inv) => inv,
+            Err(e) => {
+                // Never a guessed place of supply: no document until the address is fixed.
+                tracing::error!(account = %id, "no invoice: {e:#}");
+                report.withheld.push(id.to_string());
+                continue;
+            }
+        };
+        // A supply worth nothing once rounded to the paisa is no tax invoice.
+        if inv.totals.taxable <= Decimal::ZERO {
+            tracing::info!(account = %id, taxable = %inv.totals.taxable, "no invoice: nothing to bill once rounded to the paisa");
+            continue;
+        }
+        month.due.insert(id.to_string(), inv);
+    }
+    Ok(())
+}
+
+/// Number every invoice due, dated by [`invoice_date`], and mark the period finalized.
+fn finalize(register: &mut Register, month: Month) -> anyhow::Result<Vec<String>> {
+    let date = invoice_date(
+        month.period,
+        month.today,
+        register.last_date(DocumentKind::Invoice, month.end),
+    );
+    let mut issued = Vec::new();
+    for mut inv in month.due.into_values() {
+        inv.date = date;
+        inv.supplier = Some(month.supplier.clone());
+        issued.push(register.issue(inv)?.number.clone());
+    }
+    register.set_finalized(month.period, month.today);
+    Ok(issued)
+}
+
+/// A finalized period recomputed: per account, the notes that bring what was billed to what
+/// is due, or an invoice for a supply found after finalize.
+fn correct(register: &mut Register, mut month: Month, report: &mut Report) -> anyhow::Result<Vec<String>> {
+    let mut issued = Vec::new();
+    let nothing = build::Usage::default();
+    let mut accounts: BTreeSet<String> = month.due.keys().cloned().collect();
+    accounts.extend(register.of_period(month.period).iter().map(|e| e.account.clone()));
+    for account in accounts {
+        let docs: Vec<Entry> = register
+            .of_period(month.period)
+            .into_iter()
+            .filter(|e| e.account == account)
+            .cloned()
+            .collect();
+        let Some(invoice) = docs.iter().find(|e| e.kind == DocumentKind::Invoice) else {
+            // A supply found after finalize, for an account that had no invoice: a new
+            // invoice dated today, next in its series (never a number out of order).
+            if let Some(mut inv) = month.due.remove(&account) {
+                inv.date = month.today;
+                inv.supplier = Some(month.supplier.clone());
+                issued.push(register.issue(inv)?.number.clone());
+            }
+            continue;
+        };
+        let original = &invoice.content;
+        // An account the API no longer lists is not recomputed: its absence is no evidence
+        // that its usage was reversed, and a full credit note on that ground would be a
+        // silent default. A person decides.
+        let Some(now) = month.current.get(&account) else {
+            tracing::warn!(account = %account, invoice = %invoice.number, "an invoiced account is missing from the period's accounts: not recomputed, no note issued");
+            report.not_recomputed.push(account.clone());
+            continue;
+        };
+        let recipient = tax::Recipient::classify(now.gstin.as_deref(), now.country.as_deref(), now.state.as_deref());
+        if tax::place_of_supply(month.terms.supplier_state, &recipient).as_ref() != Some(&original.place_of_supply) {
+            tracing::warn!(account = %account, invoice = %invoice.number, "the account's place of supply changed since its invoice; notes keep the invoice's");
+            report.place_of_supply_changed.push(account.clone());
+        }
+        // Recomputed at the invoice's terms: its recipient as issued, its rate.
+        let recomputed = build::invoice(
+            String::new(),
+            month.end,
+            month.period,
+            original.customer.clone(),
+            month.usage.get(&account).unwrap_or(&nothing),
+            &build::Terms {
+                rate_percent: original.rate_percent,
+                ..month.terms
+            },
+        )?;
+        let billed = corrections::billed(docs.iter().map(|e| &e.content));
+        for mut note in corrections::notes(original, &billed, Some(&recomputed), month.today) {
+            // A note is issued now, with the supplier's particulars as they are now.
+            note.supplier = Some(month.supplier.clone());
+            issued.push(register.issue(note)?.number.clone());
+        }
+    }
+    Ok(issued)
+}
+
+/// The second phase of issuing: the files of every document not yet complete (this run's,
+/// or a crashed run's, from the content recorded), then their hashes in the register.
+fn complete(
+    layout: &crate::layout::Layout,
+    press: &Press,
+    prefixes: &Prefixes,
+    dir: &std::path::Path,
+    pending: &[Entry],
+) -> anyhow::Result<()> {
+    let mut hashes = Vec::new();
+    for e in pending {
+        let (html, pdf) = press.render(&e.content)?;
+        let stem = file_stem(&e.number);
+        write_once(&dir.join(format!("{stem}.html")), html.as_bytes())?;
+        write_once(&dir.join(format!("{stem}.pdf")), &pdf)?;
+        crate::crashpoint::here("invoice.document");
+        hashes.push((e.number.clone(), sha256_hex(html.as_bytes()), sha256_hex(&pdf)));
+    }
+    if hashes.is_empty() {
+        return Ok(());
+    }
+    let mut register = Register::open(layout, &press.supplier.gstin, prefixes)?;
+    for (number, html, pdf) in hashes {
+        register.complete(&number, html, pdf)?;
+    }
+    register.save()
 }
 
 /// The invoice date at finalize: the period's last day when finalized within 30 days of it

@@ -327,10 +327,7 @@ fn refuse_if_documents_exist(layout: &Layout, register: &Path) -> anyhow::Result
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::invoice::build::Customer;
-    use crate::invoice::tax::PlaceOfSupply;
     use crate::model::document::check_prefix;
-    use crate::model::tax::Treatment;
 
     const GSTIN: &str = "29AAHCD4821K1ZE";
 
@@ -348,39 +345,7 @@ mod tests {
 
     /// A document of `kind` for `account`'s `period`, dated `date`.
     fn doc(kind: DocumentKind, account: &str, period: &str, date: &str) -> Invoice {
-        Invoice {
-            kind,
-            draft: false,
-            number: String::new(),
-            date: day(date),
-            cites: None,
-            reason: None,
-            supplier: None,
-            period: period.into(),
-            customer: Customer {
-                auth_id: account.into(),
-                name: "A".into(),
-                company: None,
-                address: None,
-                city: None,
-                state: None,
-                zip_code: None,
-                country: None,
-                gstin: None,
-                email: None,
-            },
-            b2b: false,
-            place_of_supply: PlaceOfSupply {
-                code: 29,
-                name: "Karnataka".into(),
-            },
-            treatment: Treatment::IntraState,
-            rate_percent: 18.into(),
-            lines: Vec::new(),
-            totals: Default::default(),
-            amount_in_words: String::new(),
-            currency: "INR".into(),
-        }
+        crate::invoice::build::test_document(kind, account, period, day(date))
     }
 
     fn issue(r: &mut Register, kind: DocumentKind, account: &str, period: &str, date: &str) -> anyhow::Result<String> {

@@ -7,43 +7,11 @@ use rust_decimal::Decimal;
 
 use crate::model::document::{DocumentKind, DocumentStatus};
 use crate::model::tax::Treatment;
-use crate::store::schema::{TextEnum, table, text_enum_cell};
+use crate::store::schema::{table, text_enum};
 
-impl TextEnum for Treatment {
-    fn as_str(self) -> &'static str {
-        Treatment::as_str(self)
-    }
-
-    fn parse(s: &str) -> Option<Self> {
-        Treatment::parse(s)
-    }
-}
-
-text_enum_cell!(Treatment);
-
-impl TextEnum for DocumentKind {
-    fn as_str(self) -> &'static str {
-        DocumentKind::as_str(self)
-    }
-
-    fn parse(s: &str) -> Option<Self> {
-        DocumentKind::parse(s)
-    }
-}
-
-text_enum_cell!(DocumentKind);
-
-impl TextEnum for DocumentStatus {
-    fn as_str(self) -> &'static str {
-        DocumentStatus::as_str(self)
-    }
-
-    fn parse(s: &str) -> Option<Self> {
-        DocumentStatus::parse(s)
-    }
-}
-
-text_enum_cell!(DocumentStatus);
+text_enum!(Treatment);
+text_enum!(DocumentKind);
+text_enum!(DocumentStatus);
 
 table! {
     #[derive(Debug, Clone, Default, PartialEq)]

@@ -4,19 +4,9 @@
 use rust_decimal::Decimal;
 
 use crate::model::LedgerKind;
-use crate::store::schema::{TextEnum, table, text_enum_cell};
+use crate::store::schema::{table, text_enum};
 
-impl TextEnum for LedgerKind {
-    fn as_str(self) -> &'static str {
-        LedgerKind::as_str(self)
-    }
-
-    fn parse(s: &str) -> Option<Self> {
-        LedgerKind::parse(s)
-    }
-}
-
-text_enum_cell!(LedgerKind);
+text_enum!(LedgerKind);
 
 table! {
     /// One customer account as listed by the API (its `auth_token` is never read into this).

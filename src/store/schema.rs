@@ -421,6 +421,25 @@ pub trait TextEnum: Sized + Copy + 'static {
     fn parse(s: &str) -> Option<Self>;
 }
 
+/// `text_enum!(Treatment)`: a model enum with inherent `as_str` and `parse` (its names are
+/// the model's) is a non-null text column.
+macro_rules! text_enum {
+    ($t:ty) => {
+        impl $crate::store::schema::TextEnum for $t {
+            fn as_str(self) -> &'static str {
+                <$t>::as_str(self)
+            }
+
+            fn parse(s: &str) -> Option<Self> {
+                <$t>::parse(s)
+            }
+        }
+
+        $crate::store::schema::text_enum_cell!($t);
+    };
+}
+pub(crate) use text_enum;
+
 /// `text_enum_cell!(Severity)`: the enum is a non-null text column.
 macro_rules! text_enum_cell {
     ($t:ty) => {
