@@ -78,6 +78,17 @@ pub struct Invoice {
     pub currency: String,
 }
 
+impl Customer {
+    /// The name documents show: the company, unless it is blank, else the person's name.
+    pub fn display_name(&self) -> &str {
+        self.company
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .unwrap_or_else(|| self.name.trim())
+    }
+}
+
 /// The document a note corrects, as the note must name it (Rule 53(1A)).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Citation {
@@ -204,6 +215,11 @@ pub fn invoice(
         customer.country.as_deref(),
         customer.state.as_deref(),
     );
+    // The GSTIN as documents print it: canonical (upper case, no spaces), once validated.
+    let mut customer = customer;
+    if let Recipient::Registered(g) = &recipient {
+        customer.gstin = Some(g.to_string());
+    }
     let Some(pos) = tax::place_of_supply(terms.supplier_state, &recipient) else {
         anyhow::bail!(
             "account {}: its address's state {:?} names no state or union territory, so the place of supply is unknown (see the reconciliation's unknown_state)",
@@ -310,5 +326,42 @@ pub(crate) fn test_document(kind: DocumentKind, account: &str, period: &str, dat
         totals: Default::default(),
         amount_in_words: String::new(),
         currency: "INR".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documents_show_the_company_unless_blank_and_the_canonical_gstin() {
+        let mut c = test_document(DocumentKind::Invoice, "MA_A", "2026-03", "2026-03-31".parse().unwrap()).customer;
+        c.name = " Asha Rao ".into();
+        c.company = Some("  ".into());
+        assert_eq!(c.display_name(), "Asha Rao");
+        c.company = Some("Rao Logistics".into());
+        assert_eq!(c.display_name(), "Rao Logistics");
+        c.gstin = Some("27 aapfu 0939 f1zv".into());
+        c.state = Some("Maharashtra".into());
+        let terms = Terms {
+            supplier_state: crate::model::gstin::state_by_code(29).unwrap(),
+            sac: "998412",
+            rate_percent: Decimal::from(18),
+            currency: "INR",
+        };
+        let mut usage = Usage::default();
+        usage.charges.insert("did_rental".into(), (1, Decimal::from(300)));
+        let inv = invoice(
+            String::new(),
+            "2026-03-31".parse().unwrap(),
+            "2026-03".parse().unwrap(),
+            c,
+            &usage,
+            &terms,
+        )
+        .unwrap();
+        assert!(inv.b2b);
+        assert_eq!(inv.customer.gstin.as_deref(), Some("27AAPFU0939F1ZV"));
+        assert_eq!(inv.treatment, Treatment::InterState);
     }
 }

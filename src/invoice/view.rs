@@ -178,7 +178,7 @@ pub fn view<'a>(supplier: &'a SupplierConfig, inv: &'a Invoice) -> anyhow::Resul
             phone: supplier.phone.as_deref(),
         },
         recipient: RecipientView {
-            name: c.company.as_deref().unwrap_or(&c.name),
+            name: c.display_name(),
             address,
             gstin: if inv.b2b { c.gstin.as_deref() } else { None },
             state: (inv.place_of_supply.code != super::tax::EXPORT_POS_CODE)

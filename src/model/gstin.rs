@@ -139,10 +139,15 @@ pub fn check_char(first14: &str) -> Option<char> {
 }
 
 impl Gstin {
-    /// Validate a GSTIN. Surrounding space is trimmed and letters are upper-cased (as the
-    /// GST portal does); nothing else is forgiven.
+    /// Validate a GSTIN. Spaces (as people group it when they type it) are dropped and
+    /// letters are upper-cased (as the GST portal does); nothing else is forgiven. The
+    /// result is the canonical form documents print.
     pub fn parse(s: &str) -> Result<Self, GstinError> {
-        let s = s.trim().to_ascii_uppercase();
+        let s: String = s
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .map(|c| c.to_ascii_uppercase())
+            .collect();
         let n = s.chars().count();
         if n != 15 {
             return Err(GstinError::Length(n));
@@ -221,6 +226,10 @@ mod tests {
         }
         assert_eq!(Gstin::parse("27AAPFU0939F1ZV").unwrap().state().name, "Maharashtra");
         assert_eq!(Gstin::parse(" 27aapfu0939f1zv ").unwrap().as_str(), "27AAPFU0939F1ZV");
+        // Grouped with spaces as people type it: the canonical form.
+        assert_eq!(Gstin::parse("27 aapfu 0939 f1zv").unwrap().as_str(), "27AAPFU0939F1ZV");
+        // Nothing else is forgiven.
+        assert!(Gstin::parse("27-AAPFU0939F1ZV").is_err());
     }
 
     #[test]
