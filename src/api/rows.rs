@@ -253,6 +253,11 @@ pub fn cdr_row(c: wire::CdrWire) -> Result<CdrRow, RowError> {
     let reject = |reason: String| (short_key(&c.uuid), reason);
     let ts = |s: &str| parse_timestamp_micros(s).map_err(|e| reject(e.to_string()));
     let streaming = c.streaming_cost.map(|m| m.0).unwrap_or_default();
+    // A call never costs less than nothing (a refund is a ledger credit): a negative cost
+    // would print a tax invoice for a negative amount.
+    if c.cost.0.is_sign_negative() || streaming.is_sign_negative() {
+        return Err(reject(format!("negative cost {} (streaming_cost {streaming})", c.cost)));
+    }
     if c.cost.0 + streaming != c.total_cost.0 {
         return Err(reject(format!(
             "total_cost {} is not cost {} + streaming_cost {streaming}",
@@ -336,5 +341,28 @@ mod tests {
         assert_eq!(err(1).0.as_deref(), Some("t1"), "rejects name the row");
         assert!(err(2).1.contains("not a decimal"), "{:?}", err(2));
         assert!(err(3).1.contains("negative"), "{:?}", err(3));
+    }
+
+    #[test]
+    fn a_call_with_a_negative_cost_is_rejected() {
+        let row = |uuid: &str, cost: &str, total: &str| {
+            format!(
+                r#"{{"uuid":"{uuid}","account_id":"MA_AAAA1111","call_direction":"outbound","duration":61,"billsec":60,"start_time":"2026-03-02T00:00:00Z","cost":{cost},"total_cost":{total},"currency":"INR"}}"#
+            )
+        };
+        let page = format!(
+            r#"{{"data":[{},{}]}}"#,
+            row("c1", "0.9", "0.9"),
+            row("c2", "-0.9", "-0.9")
+        );
+        let rows: Vec<Result<CdrRow, RowError>> = page_rows::<wire::CdrWire>(page.as_bytes(), "uuid")
+            .unwrap()
+            .into_iter()
+            .map(|r| r.and_then(cdr_row))
+            .collect();
+        assert!(rows[0].is_ok(), "{:?}", rows[0]);
+        let err = rows[1].as_ref().unwrap_err();
+        assert_eq!(err.0.as_deref(), Some("c2"));
+        assert!(err.1.contains("negative cost -0.9"), "{err:?}");
     }
 }
