@@ -17,6 +17,7 @@ use super::words::amount_in_words;
 use crate::layout::Layout;
 use crate::model::document::DocumentKind;
 use crate::model::money::round_paise;
+use crate::model::place::{Registration, registration};
 use crate::model::product::product_label;
 use crate::model::tax::Treatment;
 use crate::model::{LedgerKind, Period};
@@ -35,6 +36,9 @@ pub struct Customer {
     pub country: Option<String>,
     pub gstin: Option<String>,
     pub email: Option<String>,
+    /// The registration's status as the account gives it ("active", "inactive").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gst_status: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -134,6 +138,7 @@ pub fn customers(layout: &Layout, period: Period) -> anyhow::Result<Vec<Customer
             country: a.country,
             gstin: a.gstin,
             email: a.email,
+            gst_status: a.gst_status,
         })
         .collect())
 }
@@ -210,11 +215,17 @@ pub fn invoice(
     usage: &Usage,
     terms: &Terms,
 ) -> anyhow::Result<Invoice> {
-    let recipient = Recipient::classify(
-        customer.gstin.as_deref(),
-        customer.country.as_deref(),
-        customer.state.as_deref(),
-    );
+    // An inactive registration is no registration: B2C. A status nobody knows decides
+    // nothing by default.
+    let gstin = match registration(customer.gst_status.as_deref()) {
+        Registration::Active => customer.gstin.as_deref(),
+        Registration::Inactive => None,
+        Registration::Unknown(status) => anyhow::bail!(
+            "account {}: gst_status {status:?} is neither active nor inactive, so whether it is a registered (B2B) recipient is unknown (see the reconciliation's unknown_gst_status)",
+            customer.auth_id
+        ),
+    };
+    let recipient = Recipient::classify(gstin, customer.country.as_deref(), customer.state.as_deref());
     // The GSTIN as documents print it: canonical (upper case, no spaces), once validated.
     let mut customer = customer;
     if let Recipient::Registered(g) = &recipient {
@@ -314,6 +325,7 @@ pub(crate) fn test_document(kind: DocumentKind, account: &str, period: &str, dat
             country: None,
             gstin: None,
             email: None,
+            gst_status: None,
         },
         b2b: false,
         place_of_supply: PlaceOfSupply {
@@ -363,5 +375,32 @@ mod tests {
         assert!(inv.b2b);
         assert_eq!(inv.customer.gstin.as_deref(), Some("27AAPFU0939F1ZV"));
         assert_eq!(inv.treatment, Treatment::InterState);
+        // An inactive registration is invoiced as unregistered; a status nobody knows, not at all.
+        let mut inactive = inv.customer.clone();
+        inactive.gst_status = Some("Inactive".into());
+        let b2c = invoice(
+            String::new(),
+            "2026-03-31".parse().unwrap(),
+            "2026-03".parse().unwrap(),
+            inactive.clone(),
+            &usage,
+            &terms,
+        )
+        .unwrap();
+        assert!(!b2c.b2b);
+        inactive.gst_status = Some("suspended".into());
+        let err = invoice(
+            String::new(),
+            "2026-03-31".parse().unwrap(),
+            "2026-03".parse().unwrap(),
+            inactive,
+            &usage,
+            &terms,
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("\"suspended\" is neither active nor inactive"),
+            "{err}"
+        );
     }
 }

@@ -120,6 +120,27 @@ pub fn state(text: Option<&str>) -> StateText<'_> {
     }
 }
 
+/// What an account's `gst_status` says of its registration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Registration<'a> {
+    /// "active", or not given (the GSTIN alone decides).
+    Active,
+    /// "inactive": invoiced as unregistered.
+    Inactive,
+    /// Anything else.
+    Unknown(&'a str),
+}
+
+/// Read a `gst_status` (case and surrounding space ignored).
+pub fn registration(status: Option<&str>) -> Registration<'_> {
+    match status.map(str::trim) {
+        None | Some("") => Registration::Active,
+        Some(s) if s.eq_ignore_ascii_case("active") => Registration::Active,
+        Some(s) if s.eq_ignore_ascii_case("inactive") => Registration::Inactive,
+        Some(s) => Registration::Unknown(s),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

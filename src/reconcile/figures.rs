@@ -22,6 +22,8 @@ pub struct AccountInfo {
     pub country: Option<String>,
     /// The address's state, as written.
     pub state: Option<String>,
+    /// The registration's status as given ("active", "inactive").
+    pub gst_status: Option<String>,
     pub currency: Option<String>,
     pub is_active: bool,
 }
@@ -186,10 +188,19 @@ impl Figures {
 
         let f = Frame::collect(
             scan(&file(Table::Accounts))?.sort([a.auth_id], Default::default()),
-            &[a.auth_id, a.name, a.gstin, a.country, a.state, a.currency, a.is_active],
+            &[
+                a.auth_id,
+                a.name,
+                a.gstin,
+                a.gst_status,
+                a.country,
+                a.state,
+                a.currency,
+                a.is_active,
+            ],
         )?;
         let (ids, names, gstins) = (f.text(a.auth_id)?, f.text(a.name)?, f.text(a.gstin)?);
-        let states = f.text(a.state)?;
+        let (states, gst_statuses) = (f.text(a.state)?, f.text(a.gst_status)?);
         let (countries, currencies, active) = (f.text(a.country)?, f.text(a.currency)?, f.flag(a.is_active)?);
         let accounts = (0..f.height())
             .map(|i| AccountInfo {
@@ -198,6 +209,7 @@ impl Figures {
                 gstin: gstins[i].clone(),
                 country: countries[i].clone(),
                 state: states[i].clone(),
+                gst_status: gst_statuses[i].clone(),
                 currency: currencies[i].clone(),
                 is_active: active[i] != Some(false),
             })

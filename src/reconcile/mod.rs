@@ -30,7 +30,7 @@ use serde::Serialize;
 use crate::context::RunContext;
 use crate::layout::Layout;
 use crate::model::money::{fixed, round_paise};
-use crate::model::place::{self, StateText};
+use crate::model::place::{self, Registration, StateText};
 use crate::model::{Gstin, Period};
 use crate::store::partition::{PartitionWriter, TableStats};
 pub use crate::store::reconciliation::{AccountCheck, ExceptionKind, ExceptionRow, Severity};
@@ -344,7 +344,30 @@ fn foreign_currency(foreign: Option<&Vec<Foreign>>, currency: &str, ex: &mut Fou
 /// noted as B2C; an address state nobody knows is an error when the place of supply depends
 /// on it (no valid GSTIN), a warning otherwise. Returns the account's GSTIN status.
 fn gstin(a: &AccountInfo, ex: &mut Found) -> &'static str {
-    let status = gstin_status(a, ex);
+    let mut status = gstin_status(a, ex);
+    match crate::model::place::registration(a.gst_status.as_deref()) {
+        Registration::Active => {}
+        Registration::Inactive if status == "valid" => {
+            ex.add(
+                Severity::Warning,
+                ExceptionKind::InactiveGstin,
+                a.gstin.clone(),
+                None,
+                None,
+                "the registration is inactive (gst_status): invoiced as an unregistered (B2C) customer".into(),
+            );
+            status = "inactive";
+        }
+        Registration::Inactive => {}
+        Registration::Unknown(s) => ex.add(
+            Severity::Error,
+            ExceptionKind::UnknownGstStatus,
+            Some(s.chars().take(40).collect()),
+            None,
+            None,
+            format!("gst_status {s:?} is neither active nor inactive: whether the customer is registered is unknown, so no invoice is issued until it is corrected upstream"),
+        ),
+    }
     if let (true, StateText::Unknown(text)) = (place::in_india(a.country.as_deref()), place::state(a.state.as_deref()))
     {
         let (severity, detail) = if status == "valid" {
@@ -522,6 +545,7 @@ mod tests {
             gstin: gstin.map(String::from),
             country: country.map(String::from),
             state: state.map(String::from),
+            gst_status: None,
             currency: Some("INR".into()),
             is_active: true,
         }
@@ -548,5 +572,15 @@ mod tests {
         );
         // Abroad, the state is not a GST state.
         assert_eq!(found(&account(None, Some("US"), Some("California"))), []);
+    }
+
+    #[test]
+    fn an_inactive_registration_is_a_warning_and_an_unknown_status_an_error() {
+        let mut a = account(Some("27AAPFU0939F1ZV"), Some("IN"), Some("Maharashtra"));
+        assert_eq!(found(&a), []);
+        a.gst_status = Some("Inactive".into());
+        assert_eq!(found(&a), [(Severity::Warning, ExceptionKind::InactiveGstin)]);
+        a.gst_status = Some("suspended".into());
+        assert_eq!(found(&a), [(Severity::Error, ExceptionKind::UnknownGstStatus)]);
     }
 }

@@ -71,10 +71,14 @@ pub enum ExceptionKind {
     /// The address's state names no state or union territory (an error when the place of
     /// supply depends on it: no invoice is issued).
     UnknownState,
+    /// A valid GSTIN whose registration the account says is inactive (invoiced as B2C).
+    InactiveGstin,
+    /// A `gst_status` that is neither active nor inactive (no invoice is issued).
+    UnknownGstStatus,
 }
 
 impl ExceptionKind {
-    pub const ALL: [ExceptionKind; 15] = [
+    pub const ALL: [ExceptionKind; 17] = [
         ExceptionKind::MissingBalance,
         ExceptionKind::BalanceMismatch,
         ExceptionKind::OpeningMismatch,
@@ -90,6 +94,8 @@ impl ExceptionKind {
         ExceptionKind::MissingGstin,
         ExceptionKind::AnalyticsMismatch,
         ExceptionKind::UnknownState,
+        ExceptionKind::InactiveGstin,
+        ExceptionKind::UnknownGstStatus,
     ];
 
     /// The text the `exceptions` table, the HTML and the partner report show.
@@ -110,6 +116,8 @@ impl ExceptionKind {
             ExceptionKind::MissingGstin => "missing_gstin",
             ExceptionKind::AnalyticsMismatch => "analytics_mismatch",
             ExceptionKind::UnknownState => "unknown_state",
+            ExceptionKind::InactiveGstin => "inactive_gstin",
+            ExceptionKind::UnknownGstStatus => "unknown_gst_status",
         }
     }
 }
