@@ -54,18 +54,11 @@ pub fn billed<'a>(documents: impl IntoIterator<Item = &'a Invoice>) -> BTreeMap<
     m
 }
 
-/// The notes (at most one credit note and one debit note) that bring `billed` to `due`.
-/// `due` is the month recomputed at the invoice's terms (`None`: nothing is due any more).
-/// The notes are unnumbered, dated `date`, and cite `invoice`.
-pub fn notes(
-    invoice: &Invoice,
-    billed: &BTreeMap<String, Billed>,
-    due: Option<&Invoice>,
-    date: NaiveDate,
-) -> Vec<Invoice> {
-    let due_lines: BTreeMap<&str, &Line> = due
-        .map(|d| d.lines.iter().map(|l| (l.key.as_str(), l)).collect())
-        .unwrap_or_default();
+/// The notes (at most one credit note and one debit note) that bring `billed` to `due`, the
+/// month recomputed at the invoice's terms (no lines: nothing is due any more). The notes are
+/// unnumbered, dated `date`, and cite `invoice`.
+pub fn notes(invoice: &Invoice, billed: &BTreeMap<String, Billed>, due: &Invoice, date: NaiveDate) -> Vec<Invoice> {
+    let due_lines: BTreeMap<&str, &Line> = due.lines.iter().map(|l| (l.key.as_str(), l)).collect();
     let mut keys: Vec<&str> = billed.keys().map(String::as_str).collect();
     keys.extend(due_lines.keys().copied().filter(|k| !billed.contains_key(*k)));
     keys.sort_unstable();
@@ -83,7 +76,7 @@ pub fn notes(
         } else {
             delta.taxable
         };
-        if direction.is_zero() && delta.tax().is_zero() {
+        if direction.is_zero() {
             continue;
         }
         let (sink, sign) = if direction < Decimal::ZERO {
@@ -108,7 +101,7 @@ pub fn notes(
             tax,
         });
     }
-    let nothing_due = due.is_none_or(|d| d.totals.total.is_zero());
+    let nothing_due = due.totals.total.is_zero();
     let mut out = Vec::new();
     for (kind, lines) in [(DocumentKind::CreditNote, credit), (DocumentKind::DebitNote, debit)] {
         if lines.is_empty() {
@@ -275,7 +268,7 @@ mod tests {
                 let docs: Vec<Invoice> = r.documents().map(|e| e.content.clone()).collect();
                 let billed_so_far = billed(docs.iter());
                 let before = r.documents().count();
-                for note in notes(&invoice.content, &billed_so_far, Some(&now), today) {
+                for note in notes(&invoice.content, &billed_so_far, &now, today) {
                     r.issue(note).unwrap();
                 }
                 let issued_now = r.documents().count() - before;

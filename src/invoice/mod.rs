@@ -32,16 +32,17 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use self::build::Invoice;
-use self::register::{Entry, Prefixes, Register, file_stem, sha256_hex};
+use self::register::{Entry, Prefixes, Register, file_stem};
 use crate::config::SupplierConfig;
 use crate::context::RunContext;
 use crate::error::usage;
+use crate::layout::Table;
 use crate::model::document::{DocumentKind, DocumentStatus, MAX_INVOICE_DELAY_DAYS};
 use crate::model::{AccountId, Gstin, Period};
 use crate::output::write_atomic;
 use crate::render::Renderer;
 use crate::store::invoices::{DocumentLineRow, DocumentRow, DocumentSummaryRow, InvoiceLineRow, InvoiceRow};
-use crate::store::partition::{PartitionWriter, TableStats};
+use crate::store::partition::{PartitionWriter, TableStats, sha256_hex};
 
 /// Where the period's documents stand after this run (what the manifest records: the same
 /// whether or not an earlier run of the period was interrupted).
@@ -201,13 +202,13 @@ pub fn run(ctx: &RunContext) -> anyhow::Result<Report> {
         return drafts(ctx, &press, month.due, report, started);
     }
     report.stage = Stage::Final;
-    let mut issued_now = if register.finalized(period).is_none() {
+    if register.finalized(period).is_none() {
         report.action = Action::Finalized;
-        finalize(&mut register, month)?
+        finalize(&mut register, month)?;
     } else {
         report.action = Action::Issued;
-        correct(&mut register, month, &mut report)?
-    };
+        correct(&mut register, month, &mut report)?;
+    }
     register.save()?;
     let pending: Vec<Entry> = register
         .of_period(period)
@@ -251,15 +252,12 @@ pub fn run(ctx: &RunContext) -> anyhow::Result<Report> {
         }
     }
     tally(&mut report, invoices.into_iter());
-    for e in &pending {
-        if !issued_now.contains(&e.number) {
-            issued_now.push(e.number.clone());
-        }
-    }
-    if report.action == Action::Issued && issued_now.is_empty() {
+    // Every document numbered now is pending until its files are written, so the pending
+    // ones are this run's, with any a crashed run had numbered.
+    report.issued = pending.iter().map(|e| e.number.clone()).collect();
+    if report.action == Action::Issued && report.issued.is_empty() {
         report.action = Action::Unchanged;
     }
-    report.issued = issued_now;
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
 }
@@ -295,43 +293,41 @@ fn what_is_due(ctx: &RunContext, month: &mut Month, report: &mut Report) -> anyh
 }
 
 /// Number every invoice due, dated by [`invoice_date`], and mark the period finalized.
-fn finalize(register: &mut Register, month: Month) -> anyhow::Result<Vec<String>> {
+fn finalize(register: &mut Register, month: Month) -> anyhow::Result<()> {
     let date = invoice_date(
         month.period,
         month.today,
         register.last_date(DocumentKind::Invoice, month.end),
     );
-    let mut issued = Vec::new();
     for mut inv in month.due.into_values() {
         inv.date = date;
         inv.supplier = Some(month.supplier.clone());
-        issued.push(register.issue(inv)?.number.clone());
+        register.issue(inv)?;
     }
     register.set_finalized(month.period, month.today);
-    Ok(issued)
+    Ok(())
 }
 
 /// A finalized period recomputed: per account, the notes that bring what was billed to what
 /// is due, or an invoice for a supply found after finalize.
-fn correct(register: &mut Register, mut month: Month, report: &mut Report) -> anyhow::Result<Vec<String>> {
-    let mut issued = Vec::new();
+fn correct(register: &mut Register, mut month: Month, report: &mut Report) -> anyhow::Result<()> {
     let nothing = build::Usage::default();
+    // Each account's documents of the period, as issued so far (read once).
+    let mut issued: BTreeMap<String, Vec<Entry>> = BTreeMap::new();
+    for e in register.of_period(month.period) {
+        issued.entry(e.account.clone()).or_default().push(e.clone());
+    }
     let mut accounts: BTreeSet<String> = month.due.keys().cloned().collect();
-    accounts.extend(register.of_period(month.period).iter().map(|e| e.account.clone()));
+    accounts.extend(issued.keys().cloned());
     for account in accounts {
-        let docs: Vec<Entry> = register
-            .of_period(month.period)
-            .into_iter()
-            .filter(|e| e.account == account)
-            .cloned()
-            .collect();
+        let docs = issued.remove(&account).unwrap_or_default();
         let Some(invoice) = docs.iter().find(|e| e.kind == DocumentKind::Invoice) else {
             // A supply found after finalize, for an account that had no invoice: a new
             // invoice dated today, next in its series (never a number out of order).
             if let Some(mut inv) = month.due.remove(&account) {
                 inv.date = month.today;
                 inv.supplier = Some(month.supplier.clone());
-                issued.push(register.issue(inv)?.number.clone());
+                register.issue(inv)?;
             }
             continue;
         };
@@ -362,13 +358,13 @@ fn correct(register: &mut Register, mut month: Month, report: &mut Report) -> an
             },
         )?;
         let billed = corrections::billed(docs.iter().map(|e| &e.content));
-        for mut note in corrections::notes(original, &billed, Some(&recomputed), month.today) {
+        for mut note in corrections::notes(original, &billed, &recomputed, month.today) {
             // A note is issued now, with the supplier's particulars as they are now.
             note.supplier = Some(month.supplier.clone());
-            issued.push(register.issue(note)?.number.clone());
+            register.issue(note)?;
         }
     }
-    Ok(issued)
+    Ok(())
 }
 
 /// The second phase of issuing: the files of every document not yet complete (this run's,
@@ -553,11 +549,11 @@ fn write_tables(
     for row in summary(dated_here) {
         ws.push(row)?;
     }
-    report.tables.insert("invoices".into(), w.finish()?);
-    report.tables.insert("invoice_lines".into(), wl.finish()?);
-    report.tables.insert("documents".into(), wd.finish()?);
-    report.tables.insert("document_lines".into(), wdl.finish()?);
-    report.tables.insert("document_summary".into(), ws.finish()?);
+    report.tables.insert(Table::Invoices.name().into(), w.finish()?);
+    report.tables.insert(Table::InvoiceLines.name().into(), wl.finish()?);
+    report.tables.insert(Table::Documents.name().into(), wd.finish()?);
+    report.tables.insert(Table::DocumentLines.name().into(), wdl.finish()?);
+    report.tables.insert(Table::DocumentSummary.name().into(), ws.finish()?);
     Ok(())
 }
 

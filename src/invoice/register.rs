@@ -33,6 +33,7 @@ use crate::lock::RegisterLock;
 use crate::model::Period;
 use crate::model::document::{DocumentKind, DocumentStatus, financial_year};
 use crate::output::write_atomic;
+use crate::store::partition::sha256_hex;
 
 pub use crate::model::document::{MAX_LEN, file_stem, valid_number};
 
@@ -104,19 +105,7 @@ pub struct Register {
 
 /// SHA-256 of a document's canonical content.
 pub fn content_sha256(content: &Invoice) -> String {
-    use sha2::{Digest, Sha256};
-    let bytes = serde_json::to_vec(content).expect("a document serializes");
-    hex(&Sha256::digest(&bytes))
-}
-
-/// SHA-256 of bytes, in hex.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    hex(&Sha256::digest(bytes))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    sha256_hex(&serde_json::to_vec(content).expect("a document serializes"))
 }
 
 impl Register {
@@ -128,34 +117,15 @@ impl Register {
         }
         let lock = RegisterLock::acquire(layout)?;
         let path = layout.invoice_register();
-        let data: Data = match std::fs::read(&path) {
-            Ok(bytes) => {
-                let version = serde_json::from_slice::<serde_json::Value>(&bytes)
-                    .with_context(|| format!("corrupt invoice register {}", path.display()))?
-                    .get("version")
-                    .and_then(|v| v.as_u64())
-                    .unwrap_or(0);
-                match version {
-                    3 => serde_json::from_slice(&bytes)
-                        .with_context(|| format!("corrupt invoice register {}", path.display()))?,
-                    1 | 2 => bail!(
-                        "invoice register {} has version {version}: it records numbers but not what each document said, so its invoices can be neither verified nor corrected by notes; keep it as the record of those numbers, and start this version on a new output root with [invoice] prefixes that differ from the old series",
-                        path.display()
-                    ),
-                    v => bail!(
-                        "invoice register {} has version {v}, which this program does not know",
-                        path.display()
-                    ),
-                }
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        let data = match read(&path)? {
+            Some(data) => data,
+            None => {
                 refuse_if_documents_exist(layout, &path)?;
                 Data {
                     version: VERSION,
                     ..Default::default()
                 }
             }
-            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
         };
         Ok(Self {
             path,
@@ -166,18 +136,17 @@ impl Register {
         })
     }
 
-    fn period_key(&self, period: Period) -> String {
-        format!("{} {period}", self.supplier_gstin)
-    }
-
     /// The day `period` was finalized, if it was.
     pub fn finalized(&self, period: Period) -> Option<NaiveDate> {
-        self.data.finalized.get(&self.period_key(period)).copied()
+        self.data
+            .finalized
+            .get(&period_key(&self.supplier_gstin, period))
+            .copied()
     }
 
     /// Record that `period`'s invoices were finalized on `day`.
     pub fn set_finalized(&mut self, period: Period, day: NaiveDate) {
-        let key = self.period_key(period);
+        let key = period_key(&self.supplier_gstin, period);
         self.data.finalized.entry(key).or_insert(day);
     }
 
@@ -278,15 +247,39 @@ impl Register {
 /// Whether `period` is finalized for `supplier_gstin` under `layout` (a read without the lock:
 /// for deciding what to show, never for numbering).
 pub fn is_finalized(layout: &Layout, supplier_gstin: &str, period: Period) -> anyhow::Result<bool> {
-    let path = layout.invoice_register();
-    match std::fs::read(&path) {
-        Ok(bytes) => {
-            let data: Data = serde_json::from_slice(&bytes)
-                .with_context(|| format!("corrupt invoice register {}", path.display()))?;
-            Ok(data.finalized.contains_key(&format!("{supplier_gstin} {period}")))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+    Ok(read(&layout.invoice_register())?
+        .is_some_and(|data| data.finalized.contains_key(&period_key(supplier_gstin, period))))
+}
+
+/// The key of a period's finalize date: "<supplier GSTIN> <period>".
+fn period_key(supplier_gstin: &str, period: Period) -> String {
+    format!("{supplier_gstin} {period}")
+}
+
+/// The register at `path` (`None` if there is none), refused if its version is not this
+/// program's.
+fn read(path: &Path) -> anyhow::Result<Option<Data>> {
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    };
+    let corrupt = || format!("corrupt invoice register {}", path.display());
+    let version = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .with_context(corrupt)?
+        .get("version")
+        .and_then(|v| v.as_u64())
+        .unwrap_or(0);
+    match version {
+        v if v == u64::from(VERSION) => Ok(Some(serde_json::from_slice(&bytes).with_context(corrupt)?)),
+        1 | 2 => bail!(
+            "invoice register {} has version {version}: it records numbers but not what each document said, so its invoices can be neither verified nor corrected by notes; keep it as the record of those numbers, and start this version on a new output root with [invoice] prefixes that differ from the old series",
+            path.display()
+        ),
+        v => bail!(
+            "invoice register {} has version {v}, which this program does not know",
+            path.display()
+        ),
     }
 }
 

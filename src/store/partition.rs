@@ -231,6 +231,11 @@ pub fn sha256_of(path: &Path) -> anyhow::Result<String> {
     Ok(hex(&h.finalize()))
 }
 
+/// The SHA-256 of bytes, in hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
 fn hex(digest: &[u8]) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
