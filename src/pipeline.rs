@@ -311,7 +311,8 @@ pub struct RunSummary {
     pub accounts: u64,
     pub calls: u64,
     pub invoices: usize,
-    /// "drafts", "finalized" or "corrected".
+    /// Where the documents stand: "drafts", "finalized", "final, documents issued" or
+    /// "final, unchanged" (`invoice::Report::stage_line`).
     pub invoice_stage: &'static str,
     /// Credit and debit notes of the period's supply.
     pub notes: usize,

@@ -2,6 +2,8 @@
 //! then what was billed for the period: each invoice with the credit and debit notes that
 //! corrected it.
 
+use std::collections::BTreeMap;
+
 use rust_decimal::Decimal;
 use serde::Serialize;
 
@@ -147,20 +149,25 @@ pub fn render(
             gstin_status: &c.gstin_status,
         })
         .collect();
-    let mut billed: Vec<Billed> = Vec::new();
-    for d in documents.iter().filter(|d| d.kind == DocumentKind::Invoice) {
-        let mine = documents
-            .iter()
-            .filter(|n| n.auth_id == d.auth_id && n.kind != DocumentKind::Invoice);
-        billed.push(Billed {
-            auth_id: &d.auth_id,
-            name: &d.customer_name,
-            invoice: &d.number,
-            invoice_total: indian(d.total),
-            notes: mine.clone().map(|n| n.number.as_str()).collect(),
-            net: indian(d.total + mine.map(|n| n.kind.sign() * n.total).sum::<Decimal>()),
-        });
+    let mut notes: BTreeMap<&str, Vec<&DocumentRow>> = BTreeMap::new();
+    for n in documents.iter().filter(|n| n.kind != DocumentKind::Invoice) {
+        notes.entry(n.auth_id.as_str()).or_default().push(n);
     }
+    let billed: Vec<Billed> = documents
+        .iter()
+        .filter(|d| d.kind == DocumentKind::Invoice)
+        .map(|d| {
+            let mine = notes.get(d.auth_id.as_str()).map_or(&[][..], Vec::as_slice);
+            Billed {
+                auth_id: &d.auth_id,
+                name: &d.customer_name,
+                invoice: &d.number,
+                invoice_total: indian(d.total),
+                notes: mine.iter().map(|n| n.number.as_str()).collect(),
+                net: indian(d.total + mine.iter().map(|n| n.kind.sign() * n.total).sum::<Decimal>()),
+            }
+        })
+        .collect();
     let view = View {
         period: s.period.to_string(),
         partner: &s.partner,

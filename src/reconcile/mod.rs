@@ -171,7 +171,7 @@ fn check_account(
     // Rows normalize could not store are missing from every figure above: say which.
     rejected_rows_of(rejects, &mut ex);
     foreign_currency(f.foreign.get(&a.auth_id), &s.currency, &mut ex);
-    let gstin_status = gstin(a, &mut ex);
+    let gstin_status = recipient(a, &mut ex);
 
     let check = AccountCheck {
         auth_id: a.auth_id.clone(),
@@ -340,13 +340,18 @@ fn foreign_currency(foreign: Option<&Vec<Foreign>>, currency: &str, ex: &mut Fou
     }
 }
 
-/// The GSTIN, when present, is valid (a warning otherwise); an Indian customer without one is
-/// noted as B2C; an address state nobody knows is an error when the place of supply depends
-/// on it (no valid GSTIN), a warning otherwise. Returns the account's GSTIN status.
-fn gstin(a: &AccountInfo, ex: &mut Found) -> &'static str {
-    let mut status = gstin_status(a, ex);
-    match crate::model::place::registration(a.gst_status.as_deref()) {
-        Registration::Active => {}
+/// Who the customer is for GST: its GSTIN, its registration's status and its address's state.
+/// Returns the account's GSTIN status ("valid", "invalid", "inactive", "missing", …).
+fn recipient(a: &AccountInfo, ex: &mut Found) -> &'static str {
+    let status = registration(a, gstin(a, ex), ex);
+    address_state(a, status, ex);
+    status
+}
+
+/// A valid GSTIN whose registration the account marks inactive is a warning (invoiced as
+/// B2C; the status becomes "inactive"); a `gst_status` nobody knows is an error.
+fn registration(a: &AccountInfo, status: &'static str, ex: &mut Found) -> &'static str {
+    match place::registration(a.gst_status.as_deref()) {
         Registration::Inactive if status == "valid" => {
             ex.add(
                 Severity::Warning,
@@ -356,18 +361,28 @@ fn gstin(a: &AccountInfo, ex: &mut Found) -> &'static str {
                 None,
                 "the registration is inactive (gst_status): invoiced as an unregistered (B2C) customer".into(),
             );
-            status = "inactive";
+            "inactive"
         }
-        Registration::Inactive => {}
-        Registration::Unknown(s) => ex.add(
-            Severity::Error,
-            ExceptionKind::UnknownGstStatus,
-            Some(s.chars().take(40).collect()),
-            None,
-            None,
-            format!("gst_status {s:?} is neither active nor inactive: whether the customer is registered is unknown, so no invoice is issued until it is corrected upstream"),
-        ),
+        Registration::Active | Registration::Inactive => status,
+        Registration::Unknown(s) => {
+            ex.add(
+                Severity::Error,
+                ExceptionKind::UnknownGstStatus,
+                Some(s.chars().take(40).collect()),
+                None,
+                None,
+                format!(
+                    "gst_status {s:?} is neither active nor inactive: whether the customer is registered is unknown, so no invoice is issued until it is corrected upstream"
+                ),
+            );
+            status
+        }
     }
+}
+
+/// An Indian address's state that names none: an error when the place of supply depends on
+/// it (no valid, active GSTIN), a warning otherwise.
+fn address_state(a: &AccountInfo, status: &str, ex: &mut Found) {
     if let (true, StateText::Unknown(text)) = (place::in_india(a.country.as_deref()), place::state(a.state.as_deref()))
     {
         let (severity, detail) = if status == "valid" {
@@ -392,10 +407,11 @@ fn gstin(a: &AccountInfo, ex: &mut Found) -> &'static str {
             detail,
         );
     }
-    status
 }
 
-fn gstin_status(a: &AccountInfo, ex: &mut Found) -> &'static str {
+/// The GSTIN, when present, is valid (a warning otherwise); an Indian customer without one is
+/// noted as B2C. Returns the account's GSTIN status.
+fn gstin(a: &AccountInfo, ex: &mut Found) -> &'static str {
     match a.gstin.as_deref().map(str::trim).filter(|g| !g.is_empty()) {
         Some(g) => match Gstin::parse(g) {
             Ok(_) => "valid",
@@ -553,7 +569,7 @@ mod tests {
 
     fn found(a: &AccountInfo) -> Vec<(Severity, ExceptionKind)> {
         let mut ex = Found::new(&a.auth_id, &a.name);
-        gstin(a, &mut ex);
+        recipient(a, &mut ex);
         ex.rows.iter().map(|r| (r.severity, r.kind)).collect()
     }
 
