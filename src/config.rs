@@ -64,6 +64,25 @@ pub struct InvoiceConfig {
     /// Days after the period's end during which a period's invoices stay drafts for review
     /// unless `finalize` is run; after them `run` (and `invoice`) finalize by themselves.
     pub grace_days: u32,
+    /// Customers (auth ids) that are SEZ units or developers supplied with payment of IGST:
+    /// IGST even in the supplier's state (IGST Act s.7(5)(b)). The API has no SEZ field.
+    pub sez_with_payment: Vec<String>,
+    /// SEZ customers supplied under a letter of undertaking: zero-rated (IGST Act s.16).
+    pub sez_under_lut: Vec<String>,
+}
+
+impl InvoiceConfig {
+    /// How the customer `auth_id` is supplied if it is a configured SEZ unit or developer.
+    pub fn sez(&self, auth_id: &str) -> Option<crate::model::tax::Treatment> {
+        use crate::model::tax::Treatment;
+        if self.sez_with_payment.iter().any(|id| id == auth_id) {
+            Some(Treatment::SezWithPayment)
+        } else if self.sez_under_lut.iter().any(|id| id == auth_id) {
+            Some(Treatment::SezUnderLut)
+        } else {
+            None
+        }
+    }
 }
 
 impl Default for InvoiceConfig {
@@ -76,6 +95,8 @@ impl Default for InvoiceConfig {
             credit_note_prefix: "CN".into(),
             debit_note_prefix: "DN".into(),
             grace_days: 3,
+            sez_with_payment: Vec::new(),
+            sez_under_lut: Vec::new(),
         }
     }
 }
@@ -251,6 +272,19 @@ impl Config {
                 "[invoice] grace_days must be at most {} (CGST Rule 47: an invoice for services within 30 days of the supply), got {}",
                 crate::model::document::MAX_INVOICE_DELAY_DAYS,
                 inv.grace_days
+            )));
+        }
+        for (key, ids) in [
+            ("sez_with_payment", &inv.sez_with_payment),
+            ("sez_under_lut", &inv.sez_under_lut),
+        ] {
+            for id in ids {
+                crate::model::AccountId::parse(id).map_err(|e| usage(format!("[invoice] {key}: {e}")))?;
+            }
+        }
+        if let Some(both) = inv.sez_with_payment.iter().find(|id| inv.sez_under_lut.contains(id)) {
+            return Err(usage(format!(
+                "[invoice] {both} is in both sez_with_payment and sez_under_lut: a supply is one or the other"
             )));
         }
         if self.invoice.zero_usage {

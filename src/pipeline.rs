@@ -319,6 +319,11 @@ pub struct RunSummary {
     pub invoiced: rust_decimal::Decimal,
     pub reconciliation_errors: usize,
     pub reconciliation_warnings: usize,
+    /// Exceptions worth knowing that are not discrepancies (a refund billed net, a state
+    /// read from its PIN code).
+    pub reconciliation_notes: usize,
+    /// Accounts with usage that got no document (an unknown state, status or registration).
+    pub withheld: usize,
     pub seconds: f64,
     pub out: PathBuf,
 }
@@ -329,7 +334,7 @@ impl std::fmt::Display for RunSummary {
         let period = self.period.map(|p| p.to_string()).unwrap_or_default();
         write!(
             f,
-            "{period}: {} accounts, {} calls, {} invoices ({}{}) totalling {} incl. tax, reconciliation {} errors and {} warnings, {:.1} s; outputs in {}",
+            "{period}: {} accounts, {} calls, {} invoices ({}{}){} totalling {} incl. tax, reconciliation {} errors, {} warnings and {} notes, {:.1} s; outputs in {}",
             self.accounts,
             self.calls,
             self.invoices,
@@ -339,9 +344,15 @@ impl std::fmt::Display for RunSummary {
             } else {
                 String::new()
             },
+            if self.withheld > 0 {
+                format!(", {} withheld", self.withheld)
+            } else {
+                String::new()
+            },
             crate::model::money::indian(self.invoiced),
             self.reconciliation_errors,
             self.reconciliation_warnings,
+            self.reconciliation_notes,
             self.seconds,
             self.out.join(&period).display()
         )
@@ -442,6 +453,8 @@ pub async fn run(opts: &RunOptions) -> anyhow::Result<RunSummary> {
         invoiced: invoiced.total,
         reconciliation_errors: reconciled.errors,
         reconciliation_warnings: reconciled.warnings,
+        reconciliation_notes: reconciled.notes,
+        withheld: invoiced.withheld.len(),
         seconds: started.elapsed().as_secs_f64(),
         out: opts.out.clone(),
     })

@@ -9,8 +9,8 @@ use anyhow::Context;
 use rust_decimal::Decimal;
 
 use crate::api::wire::{self, RowsPage};
-use crate::model::LedgerKind;
 use crate::model::time::parse_timestamp_micros;
+use crate::model::{LedgerKind, LedgerStatus};
 
 use crate::store::normalized::{CdrRow, Text, TransactionRow};
 
@@ -23,6 +23,9 @@ pub struct AccountRows {
     /// Parsed by extract from the pages it kept (`None`: read them from `raw/`). Boxed: the
     /// hand-off events stay small.
     pub figures: Option<Box<AccountFigures>>,
+    /// The last ledger page read from `raw/` (its summary is the window's), when `figures`
+    /// must be read from there.
+    pub last_ledger_page: Option<Vec<u8>>,
 }
 
 /// An account's balance snapshot, all-time ledger totals and wallet thresholds, as the
@@ -30,7 +33,11 @@ pub struct AccountRows {
 #[derive(Debug, Clone, PartialEq)]
 pub struct AccountFigures {
     pub balance: Balance,
+    /// All time, completed rows only.
     pub totals: LedgerTotals,
+    /// The API's summary of the window paged, every status (`None` from raw pages written
+    /// before it was kept).
+    pub window: Option<LedgerTotals>,
     /// `None` when the account has no wallet in its currency (or no token to read it).
     pub wallet: Option<Wallet>,
 }
@@ -56,7 +63,7 @@ impl From<wire::PartnerBalanceWire<'_>> for Balance {
     }
 }
 
-/// The all-time ledger summary (`per_page=1` of the transactions endpoint).
+/// A ledger summary (`per_page=1` of the transactions endpoint): all time, or the window.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LedgerTotals {
     pub rows: u64,
@@ -91,16 +98,26 @@ impl From<wire::WalletWire<'_>> for Wallet {
 }
 
 impl AccountFigures {
-    /// The figures from the raw pages of the three endpoints (normalize offline).
-    pub fn from_pages(balance: &[u8], totals: &[u8], wallet: Option<&[u8]>) -> anyhow::Result<Self> {
+    /// The figures from the raw pages of the three endpoints and the last ledger page paged
+    /// (normalize offline): its summary is the window's, as the final pass saw it.
+    pub fn from_pages(
+        balance: &[u8],
+        totals: &[u8],
+        last_ledger_page: Option<&[u8]>,
+        wallet: Option<&[u8]>,
+    ) -> anyhow::Result<Self> {
         let balance: wire::PartnerBalanceWire = serde_json::from_slice(balance).context("corrupt balance page")?;
         let totals: wire::LedgerTotalsWire = serde_json::from_slice(totals).context("corrupt ledger totals page")?;
         let wallet = wallet
             .map(|page| serde_json::from_slice::<wire::WalletWire>(page).context("corrupt wallet page"))
             .transpose()?;
+        let window = last_ledger_page
+            .map(|page| serde_json::from_slice::<wire::LedgerTotalsWire>(page).context("corrupt ledger page"))
+            .transpose()?;
         Ok(Self {
             balance: balance.into(),
             totals: totals.into(),
+            window: window.map(LedgerTotals::from),
             wallet: wallet.map(Wallet::from),
         })
     }
@@ -243,7 +260,14 @@ pub fn ledger_row(r: wire::LedgerRowWire) -> Result<TransactionRow, RowError> {
         reference: opt_text(r.reference),
         reference_type,
         cdr_period: None,
-        status: opt_text(r.status),
+        // A documented status is stored as its word; anything else as sent, for reconcile to
+        // report (it is not guessed).
+        status: match LedgerStatus::parse(r.status.as_deref()) {
+            Some(known) => Some(Text::const_new(known.as_str())),
+            None => opt_text(r.status),
+        },
+        refund_of: None,
+        refunded: Decimal::ZERO,
         created_at,
         processed_at,
     })
@@ -291,6 +315,7 @@ pub fn cdr_row(c: wire::CdrWire) -> Result<CdrRow, RowError> {
         uuid: text(c.uuid),
         debit_amount: Decimal::ZERO,
         debit_count: 0,
+        refunded: Decimal::ZERO,
     })
 }
 

@@ -18,7 +18,7 @@ use rust_decimal::Decimal;
 
 use crate::context::RunContext;
 use crate::layout::{Layout, RawEndpoint};
-use crate::model::{AccountId, LedgerKind, Period};
+use crate::model::{AccountId, LedgerKind, LedgerStatus, Period};
 
 use crate::api::client::{ApiClient, Auth, Credentials, FetchError, Secret};
 use crate::api::paging::{self, PageInfo, Pager, Scheme};
@@ -365,14 +365,14 @@ async fn partner_analytics(ctx: &Ctx) -> anyhow::Result<()> {
 
 async fn extract_account(ctx: &Ctx, c: &Customer) -> anyhow::Result<AccountOutcome> {
     let mut out = AccountOutcome::default();
-    let balance = ledger_and_balance(ctx, c, &mut out).await?;
-    let totals = ledger_totals(ctx, c).await?;
+    let (balance, totals, window) = ledger_and_balance(ctx, c, &mut out).await?;
     let wallet = wallet(ctx, c).await?;
     if ctx.keep_rows {
         // Parsed once, here, from the bodies written to raw/: normalize need not read them back.
         out.rows.figures = Some(Box::new(AccountFigures {
             balance,
             totals,
+            window: Some(window),
             wallet,
         }));
     }
@@ -380,9 +380,15 @@ async fn extract_account(ctx: &Ctx, c: &Customer) -> anyhow::Result<AccountOutco
     Ok(out)
 }
 
-/// The ledger window and a balance snapshot consistent with it: after the crawl the balance is
-/// read, then the row count is read again; if rows appeared meanwhile, page again from the top.
-async fn ledger_and_balance(ctx: &Ctx, c: &Customer, out: &mut AccountOutcome) -> anyhow::Result<Balance> {
+/// The ledger window and a balance snapshot consistent with it: after the crawl the balance
+/// and the all-time totals are read, then the window's row count is read again; if rows
+/// appeared meanwhile, page again from the top. Returns the balance, the all-time totals of
+/// completed rows (what the balance must equal) and the API's summary of the window paged.
+async fn ledger_and_balance(
+    ctx: &Ctx,
+    c: &Customer,
+    out: &mut AccountOutcome,
+) -> anyhow::Result<(Balance, LedgerTotals, LedgerTotals)> {
     let path = format!("/api/v1/partner/accounts/{}/transactions", c.id);
     let from = day(ctx.windows.from_day);
     let mut pager = Pager::new(Scheme::TotalPages, LEDGER_PER_PAGE);
@@ -425,6 +431,9 @@ async fn ledger_and_balance(ctx: &Ctx, c: &Customer, out: &mut AccountOutcome) -
                 |b| serde_json::from_slice::<wire::PartnerBalanceWire>(b).map(Balance::from),
             )
             .await?;
+        // Read inside the loop: a row booked between the balance and the totals would
+        // otherwise show as an unexplained difference on a busy account.
+        let totals = ledger_totals(ctx, c).await?;
         let q = [
             ("from_date", from.clone()),
             ("page", "1".to_string()),
@@ -454,7 +463,12 @@ async fn ledger_and_balance(ctx: &Ctx, c: &Customer, out: &mut AccountOutcome) -
             )?;
             out.ledger_rows = total;
             out.duplicates += pager.duplicates;
-            return Ok(balance);
+            let window = LedgerTotals {
+                rows: total,
+                credit: summary.total_credit.0,
+                debit: summary.total_debit.0,
+            };
+            return Ok((balance, totals, window));
         }
         if total < pager.unique_rows() {
             bail!(
@@ -596,9 +610,15 @@ impl CdrPage {
     }
 }
 
+/// The all-time totals of the rows that moved money (`status=completed`): the balance must be
+/// their net.
 async fn ledger_totals(ctx: &Ctx, c: &Customer) -> anyhow::Result<LedgerTotals> {
     let path = format!("/api/v1/partner/accounts/{}/transactions", c.id);
-    let q = [("page", "1".to_string()), ("per_page", "1".to_string())];
+    let q = [
+        ("page", "1".to_string()),
+        ("per_page", "1".to_string()),
+        ("status", LedgerStatus::Completed.as_str().to_string()),
+    ];
     let (body, totals) = ctx
         .client
         .get(&path, &q, Auth::Partner, |b| {

@@ -16,6 +16,7 @@ use super::tax::{self, LineTax, PlaceOfSupply, Recipient, Totals};
 use super::words::amount_in_words;
 use crate::layout::Layout;
 use crate::model::document::DocumentKind;
+use crate::model::ledger::moved;
 use crate::model::money::round_paise;
 use crate::model::place::{Registration, registration};
 use crate::model::product::product_label;
@@ -108,6 +109,9 @@ pub struct Usage {
     pub streaming: (i64, Decimal),
     /// reference_type → (rows, amount)
     pub charges: BTreeMap<String, (i64, Decimal)>,
+    /// Why the supply cannot be known (a charge whose status nobody documented, a refund
+    /// larger than what it reverses): no document is issued until it is.
+    pub undecidable: Vec<String>,
 }
 
 /// Ledger kinds that are charges for calls (billed from the CDRs, not from the ledger).
@@ -150,12 +154,14 @@ pub fn usage(layout: &Layout, period: Period, currency: &str) -> anyhow::Result<
     let c = CdrRow::COL;
     let cdr_columns = [
         c.account_id,
+        c.uuid,
         c.currency,
         c.context,
         c.call_direction,
         c.billsec,
         c.cost,
         c.streaming_cost,
+        c.refunded,
     ];
     for calls in read::partition_columns::<CdrRow>(layout, period, &cdr_columns)? {
         for c in calls? {
@@ -167,10 +173,17 @@ pub fn usage(layout: &Layout, period: Period, currency: &str) -> anyhow::Result<
                 product_label(c.context.as_deref().unwrap_or("")).to_string(),
                 c.call_direction.to_string(),
             );
+            // A refunded call is billed net of its refunds (they reverse its talk time).
+            if c.refunded > c.cost {
+                u.undecidable.push(format!(
+                    "call {} was refunded {} but cost {}",
+                    c.uuid, c.refunded, c.cost
+                ));
+            }
             let e = u.calls.entry(key).or_default();
             e.0 += 1;
             e.1 += c.billsec as i64;
-            e.2 += c.cost;
+            e.2 += c.cost - c.refunded;
             if !c.streaming_cost.is_zero() {
                 u.streaming.0 += 1;
                 u.streaming.1 += c.streaming_cost;
@@ -178,21 +191,46 @@ pub fn usage(layout: &Layout, period: Period, currency: &str) -> anyhow::Result<
         }
     }
     let t = TransactionRow::COL;
-    let ledger_columns = [t.account_id, t.kind, t.reference_type, t.currency, t.amount];
+    let ledger_columns = [
+        t.account_id,
+        t.id,
+        t.kind,
+        t.reference_type,
+        t.currency,
+        t.amount,
+        t.status,
+        t.refunded,
+    ];
     for ledger in read::partition_columns::<TransactionRow>(layout, period, &ledger_columns)? {
         for t in ledger? {
             let rt = t.reference_type.as_str();
             if t.kind != LedgerKind::Debit || CALL_CHARGES.contains(&rt) || t.currency != currency {
                 continue;
             }
-            let e = m
-                .entry(t.account_id.to_string())
-                .or_default()
-                .charges
-                .entry(rt.to_string())
-                .or_default();
+            let u = m.entry(t.account_id.to_string()).or_default();
+            // Only a charge that was really taken is a supply billed; one whose status nobody
+            // documented is neither billed nor dropped.
+            match moved(t.status.as_deref()) {
+                Some(true) => {}
+                Some(false) => continue,
+                None => {
+                    u.undecidable.push(format!(
+                        "charge {} has the status {:?}, so whether it was supplied is unknown",
+                        t.id,
+                        t.status.as_deref().unwrap_or_default()
+                    ));
+                    continue;
+                }
+            }
+            if t.refunded > t.amount {
+                u.undecidable.push(format!(
+                    "charge {} was refunded {} but was {}",
+                    t.id, t.refunded, t.amount
+                ));
+            }
+            let e = u.charges.entry(rt.to_string()).or_default();
             e.0 += 1;
-            e.1 += t.amount;
+            e.1 += t.amount - t.refunded;
         }
     }
     Ok(m)
@@ -200,6 +238,8 @@ pub fn usage(layout: &Layout, period: Period, currency: &str) -> anyhow::Result<
 
 pub struct Terms<'a> {
     pub supplier_state: &'static crate::model::gstin::State,
+    /// The configured SEZ customers and how each is supplied.
+    pub invoice: &'a crate::config::InvoiceConfig,
     pub sac: &'a str,
     pub rate_percent: Decimal,
     pub currency: &'a str,
@@ -225,7 +265,12 @@ pub fn invoice(
             customer.auth_id
         ),
     };
-    let recipient = Recipient::classify(gstin, customer.country.as_deref(), customer.state.as_deref());
+    let recipient = Recipient::classify(
+        gstin,
+        customer.country.as_deref(),
+        customer.state.as_deref(),
+        customer.zip_code.as_deref(),
+    );
     // The GSTIN as documents print it: canonical (upper case, no spaces), once validated.
     let mut customer = customer;
     if let Recipient::Registered(g) = &recipient {
@@ -238,7 +283,22 @@ pub fn invoice(
             customer.state.as_deref().unwrap_or_default()
         );
     };
-    let treatment = tax::treatment(terms.supplier_state, &pos);
+    let treatment = match terms.invoice.sez(&customer.auth_id) {
+        // An SEZ unit is always registered: without a valid GSTIN the configuration and the
+        // account disagree, and neither is guessed right.
+        Some(_) if !recipient.is_b2b() => anyhow::bail!(
+            "account {} is configured as an SEZ customer but has no valid active GSTIN (see the reconciliation's sez)",
+            customer.auth_id
+        ),
+        Some(sez) => sez,
+        None => tax::treatment(terms.supplier_state, &pos),
+    };
+    anyhow::ensure!(
+        usage.undecidable.is_empty(),
+        "account {}: {} (see the reconciliation's unknown_ledger_status / refund_exceeds_charge)",
+        customer.auth_id,
+        usage.undecidable.join("; ")
+    );
     let mut lines = Vec::new();
     let mut line = |key: String, description: String, quantity: Decimal, unit: &str, amount: Decimal| {
         lines.push(Line {
@@ -355,8 +415,10 @@ mod tests {
         assert_eq!(c.display_name(), "Rao Logistics");
         c.gstin = Some("27 aapfu 0939 f1zv".into());
         c.state = Some("Maharashtra".into());
+        let settings = crate::config::InvoiceConfig::default();
         let terms = Terms {
             supplier_state: crate::model::gstin::state_by_code(29).unwrap(),
+            invoice: &settings,
             sac: "998412",
             rate_percent: Decimal::from(18),
             currency: "INR",

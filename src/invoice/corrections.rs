@@ -177,12 +177,12 @@ mod tests {
                     igst: Decimal::ZERO,
                 }
             }
-            Treatment::InterState => LineTax {
+            Treatment::InterState | Treatment::SezWithPayment => LineTax {
                 taxable,
                 igst: paise(taxable * Decimal::new(18, 2)),
                 ..Default::default()
             },
-            Treatment::ExportUnderLut => LineTax {
+            Treatment::ExportUnderLut | Treatment::SezUnderLut => LineTax {
                 taxable,
                 ..Default::default()
             },

@@ -181,6 +181,7 @@ pub fn run(ctx: &RunContext) -> anyhow::Result<Report> {
         supplier,
         terms: build::Terms {
             supplier_state: Gstin::parse(&supplier.gstin).context("[supplier] gstin")?.state(),
+            invoice: settings,
             sac: &settings.sac,
             rate_percent: settings.rate_percent,
             currency: &ctx.currency,
@@ -340,7 +341,12 @@ fn correct(register: &mut Register, mut month: Month, report: &mut Report) -> an
             report.not_recomputed.push(account.clone());
             continue;
         };
-        let recipient = tax::Recipient::classify(now.gstin.as_deref(), now.country.as_deref(), now.state.as_deref());
+        let recipient = tax::Recipient::classify(
+            now.gstin.as_deref(),
+            now.country.as_deref(),
+            now.state.as_deref(),
+            now.zip_code.as_deref(),
+        );
         if tax::place_of_supply(month.terms.supplier_state, &recipient).as_ref() != Some(&original.place_of_supply) {
             tracing::warn!(account = %account, invoice = %invoice.number, "the account's place of supply changed since its invoice; notes keep the invoice's");
             report.place_of_supply_changed.push(account.clone());

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::Gstin;
 use crate::model::gstin::{State, state_by_code};
 use crate::model::money::round_paise;
-use crate::model::place::{self, StateText};
+use crate::model::place::{self, AddressState};
 use crate::model::tax::Treatment;
 
 /// The place-of-supply code of exports in e-invoices and GSTR-1.
@@ -36,7 +36,7 @@ pub enum Recipient {
 impl Recipient {
     /// Classify a customer from its account fields. An invalid GSTIN never makes a B2B
     /// recipient; the customer is treated as unregistered at its address.
-    pub fn classify(gstin: Option<&str>, country: Option<&str>, state: Option<&str>) -> Self {
+    pub fn classify(gstin: Option<&str>, country: Option<&str>, state: Option<&str>, zip: Option<&str>) -> Self {
         if !place::in_india(country) {
             return Recipient::Overseas {
                 country: country.unwrap_or_default().trim().to_uppercase(),
@@ -44,10 +44,9 @@ impl Recipient {
         }
         match gstin.map(Gstin::parse) {
             Some(Ok(g)) => Recipient::Registered(g),
-            _ => match place::state(state) {
-                StateText::Missing => Recipient::Unregistered { state: None },
-                StateText::Known(s) => Recipient::Unregistered { state: Some(s) },
-                StateText::Unknown(text) => Recipient::UnknownState { text: text.to_string() },
+            _ => match place::address_state(state, zip) {
+                AddressState::Unknown(text) => Recipient::UnknownState { text: text.to_string() },
+                known => Recipient::Unregistered { state: known.state() },
             },
         }
     }
@@ -132,7 +131,12 @@ pub fn line_tax(amount: Decimal, rate_percent: Decimal, t: Treatment) -> LineTax
             igst: pct(rate_percent),
             ..Default::default()
         },
-        Treatment::ExportUnderLut => LineTax {
+        Treatment::SezWithPayment => LineTax {
+            taxable,
+            igst: pct(rate_percent),
+            ..Default::default()
+        },
+        Treatment::ExportUnderLut | Treatment::SezUnderLut => LineTax {
             taxable,
             ..Default::default()
         },
@@ -175,24 +179,24 @@ mod tests {
 
     #[test]
     fn place_of_supply_follows_the_rules() {
-        let reg = Recipient::classify(Some("27AAPFU0939F1ZV"), Some("IN"), Some("Karnataka"));
+        let reg = Recipient::classify(Some("27AAPFU0939F1ZV"), Some("IN"), Some("Karnataka"), None);
         assert_eq!(
             place_of_supply(karnataka(), &reg).unwrap().code,
             27,
             "GSTIN state wins over the address"
         );
-        let b2c = Recipient::classify(None, Some("IN"), Some("Tamil Nadu"));
+        let b2c = Recipient::classify(None, Some("IN"), Some("Tamil Nadu"), None);
         assert_eq!(place_of_supply(karnataka(), &b2c).unwrap().code, 33);
-        let unknown = Recipient::classify(None, None, None);
+        let unknown = Recipient::classify(None, None, None, None);
         assert_eq!(
             place_of_supply(karnataka(), &unknown).unwrap().code,
             29,
             "no address: supplier state"
         );
         // A state however written; one nobody knows is never given a place of supply.
-        let tn = Recipient::classify(None, Some("in"), Some("Tamilnadu"));
+        let tn = Recipient::classify(None, Some("in"), Some("Tamilnadu"), None);
         assert_eq!(place_of_supply(karnataka(), &tn).unwrap().code, 33);
-        let unknown_state = Recipient::classify(None, None, Some("Karnatka"));
+        let unknown_state = Recipient::classify(None, None, Some("Karnatka"), None);
         assert_eq!(
             unknown_state,
             Recipient::UnknownState {
@@ -200,10 +204,10 @@ mod tests {
             }
         );
         assert_eq!(place_of_supply(karnataka(), &unknown_state), None);
-        let bad = Recipient::classify(Some("29AAPFU0939F1ZV"), Some("IN"), Some("Goa"));
+        let bad = Recipient::classify(Some("29AAPFU0939F1ZV"), Some("IN"), Some("Goa"), None);
         assert!(!bad.is_b2b(), "an invalid GSTIN is never B2B");
         assert_eq!(place_of_supply(karnataka(), &bad).unwrap().code, 30);
-        let abroad = Recipient::classify(None, Some("US"), Some("California"));
+        let abroad = Recipient::classify(None, Some("US"), Some("California"), None);
         let pos = place_of_supply(karnataka(), &abroad).unwrap();
         assert_eq!(
             (pos.code, treatment(karnataka(), &pos)),
@@ -212,7 +216,7 @@ mod tests {
         let chandigarh = state_by_code(4).unwrap();
         let body = "04AAGCG6253J1Z";
         let gstin = format!("{body}{}", crate::model::gstin::check_char(body).unwrap());
-        let ut = Recipient::classify(Some(&gstin), Some("IN"), None);
+        let ut = Recipient::classify(Some(&gstin), Some("IN"), None, None);
         assert!(ut.is_b2b());
         assert_eq!(
             treatment(chandigarh, &place_of_supply(chandigarh, &ut).unwrap()),
@@ -255,7 +259,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn invoice_maths_hold(lines in prop::collection::vec(amount(), 1..20), t in prop::sample::select(vec![Treatment::IntraState, Treatment::IntraUnionTerritory, Treatment::InterState, Treatment::ExportUnderLut])) {
+        fn invoice_maths_hold(lines in prop::collection::vec(amount(), 1..20), t in prop::sample::select(Treatment::ALL.to_vec())) {
             let taxes: Vec<LineTax> = lines.iter().map(|a| line_tax(*a, dec!(18), t)).collect();
             for (a, l) in lines.iter().zip(&taxes) {
                 prop_assert_eq!(l.taxable, round_paise(*a));
@@ -263,8 +267,8 @@ mod tests {
                 prop_assert!(l.tax().scale() <= 2 && l.taxable.scale() <= 2);
                 match t {
                     Treatment::IntraState | Treatment::IntraUnionTerritory => prop_assert_eq!(l.cgst, round_paise(l.taxable * dec!(0.09))),
-                    Treatment::InterState => prop_assert_eq!(l.igst, round_paise(l.taxable * dec!(0.18))),
-                    Treatment::ExportUnderLut => prop_assert_eq!(l.tax(), Decimal::ZERO),
+                    Treatment::InterState | Treatment::SezWithPayment => prop_assert_eq!(l.igst, round_paise(l.taxable * dec!(0.18))),
+                    Treatment::ExportUnderLut | Treatment::SezUnderLut => prop_assert_eq!(l.tax(), Decimal::ZERO),
                 }
             }
             let tot = totals(&taxes);

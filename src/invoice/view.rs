@@ -11,6 +11,7 @@ use crate::config::SupplierConfig;
 use crate::model::Gstin;
 use crate::model::document::DocumentKind;
 use crate::model::money::indian;
+use crate::model::place::{self, StateText};
 use crate::model::tax::Treatment;
 
 #[derive(Serialize)]
@@ -95,6 +96,20 @@ struct SacView {
 
 pub const EXPORT_ENDORSEMENT: &str =
     "SUPPLY MEANT FOR EXPORT UNDER BOND OR LETTER OF UNDERTAKING WITHOUT PAYMENT OF INTEGRATED TAX";
+/// Rule 46(1)(p) endorsements for supplies to an SEZ unit or developer.
+pub const SEZ_WITH_PAYMENT_ENDORSEMENT: &str =
+    "SUPPLY MEANT FOR SUPPLY TO SEZ UNIT OR SEZ DEVELOPER FOR AUTHORISED OPERATIONS ON PAYMENT OF INTEGRATED TAX";
+pub const SEZ_UNDER_LUT_ENDORSEMENT: &str = "SUPPLY MEANT FOR SUPPLY TO SEZ UNIT OR SEZ DEVELOPER FOR AUTHORISED OPERATIONS UNDER BOND OR LETTER OF UNDERTAKING WITHOUT PAYMENT OF INTEGRATED TAX";
+
+/// The endorsement a zero-rated or SEZ supply must carry, if any.
+fn endorsement(t: Treatment) -> Option<&'static str> {
+    match t {
+        Treatment::ExportUnderLut => Some(EXPORT_ENDORSEMENT),
+        Treatment::SezWithPayment => Some(SEZ_WITH_PAYMENT_ENDORSEMENT),
+        Treatment::SezUnderLut => Some(SEZ_UNDER_LUT_ENDORSEMENT),
+        Treatment::IntraState | Treatment::IntraUnionTerritory | Treatment::InterState => None,
+    }
+}
 
 /// Column heads and per-line amounts for the invoice's treatment.
 fn heads(t: Treatment, rate: Decimal) -> Vec<String> {
@@ -103,15 +118,17 @@ fn heads(t: Treatment, rate: Decimal) -> Vec<String> {
     match t {
         Treatment::IntraState => vec![format!("CGST {half}%"), format!("SGST {half}%")],
         Treatment::IntraUnionTerritory => vec![format!("CGST {half}%"), format!("UTGST {half}%")],
-        Treatment::InterState => vec![format!("IGST {rate}%")],
-        Treatment::ExportUnderLut => vec!["IGST 0% (LUT)".to_string()],
+        Treatment::InterState | Treatment::SezWithPayment => vec![format!("IGST {rate}%")],
+        Treatment::ExportUnderLut | Treatment::SezUnderLut => vec!["IGST 0% (LUT)".to_string()],
     }
 }
 
 fn split(t: Treatment, cgst: Decimal, sgst: Decimal, igst: Decimal) -> Vec<String> {
     match t {
         Treatment::IntraState | Treatment::IntraUnionTerritory => vec![indian(cgst), indian(sgst)],
-        Treatment::InterState | Treatment::ExportUnderLut => vec![indian(igst)],
+        Treatment::InterState | Treatment::ExportUnderLut | Treatment::SezWithPayment | Treatment::SezUnderLut => {
+            vec![indian(igst)]
+        }
     }
 }
 
@@ -181,13 +198,19 @@ pub fn view<'a>(supplier: &'a SupplierConfig, inv: &'a Invoice) -> anyhow::Resul
             name: c.display_name(),
             address,
             gstin: if inv.b2b { c.gstin.as_deref() } else { None },
-            state: (inv.place_of_supply.code != super::tax::EXPORT_POS_CODE)
-                .then(|| c.state.clone().unwrap_or_else(|| inv.place_of_supply.name.clone())),
+            // The state as the law names it ("Tamilnadu" prints "Tamil Nadu"); where the
+            // address names none, the place of supply's.
+            state: (inv.place_of_supply.code != super::tax::EXPORT_POS_CODE).then(|| {
+                match place::state(c.state.as_deref()) {
+                    StateText::Known(s) => s.name.to_string(),
+                    StateText::Missing | StateText::Unknown(_) => inv.place_of_supply.name.clone(),
+                }
+            }),
             country: (inv.place_of_supply.code == super::tax::EXPORT_POS_CODE)
                 .then_some(c.country.as_deref().unwrap_or("")),
             account: &c.auth_id,
         },
-        endorsement: (t == Treatment::ExportUnderLut).then_some(EXPORT_ENDORSEMENT),
+        endorsement: endorsement(t),
         tax_heads: heads(t, inv.rate_percent),
         lines,
         totals: TotalsView {

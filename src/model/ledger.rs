@@ -34,6 +34,72 @@ impl LedgerKind {
     }
 }
 
+/// A ledger row's `status`: only a completed row moved money. The others (a debit that
+/// failed, a recharge still pending, a transfer cancelled) are not billed and not summed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LedgerStatus {
+    Completed,
+    Pending,
+    Failed,
+    Cancelled,
+}
+
+impl LedgerStatus {
+    pub const ALL: [LedgerStatus; 4] = [
+        LedgerStatus::Completed,
+        LedgerStatus::Pending,
+        LedgerStatus::Failed,
+        LedgerStatus::Cancelled,
+    ];
+
+    /// The API's word, and the `transactions` table's.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LedgerStatus::Completed => "completed",
+            LedgerStatus::Pending => "pending",
+            LedgerStatus::Failed => "failed",
+            LedgerStatus::Cancelled => "cancelled",
+        }
+    }
+
+    /// The status `s` names, in any case and with surrounding spaces ("Completed ", and the
+    /// American "canceled"); `None` for a missing status or a word nobody documented.
+    pub fn parse(s: Option<&str>) -> Option<Self> {
+        let s = s?.trim();
+        if s.eq_ignore_ascii_case("canceled") {
+            return Some(LedgerStatus::Cancelled);
+        }
+        Self::ALL.into_iter().find(|k| k.as_str().eq_ignore_ascii_case(s))
+    }
+
+    /// Whether the row's money moved (into or out of the wallet).
+    pub fn moved(self) -> bool {
+        self == LedgerStatus::Completed
+    }
+}
+
+/// Whether a row with this status text moved money: `Some(true)` for a completed row,
+/// `Some(false)` for pending, failed or cancelled, `None` when the status is missing or
+/// unknown (the caller must report it, never guess).
+pub fn moved(status: Option<&str>) -> Option<bool> {
+    LedgerStatus::parse(status).map(LedgerStatus::moved)
+}
+
+/// Whether a credit's reference type books it as a refund ("refund", in any case).
+pub fn is_refund(reference_type: &str) -> bool {
+    reference_type.eq_ignore_ascii_case("refund")
+}
+
+/// The id of the debit a refund's reference names: `txn_<id>` or `txn:<id>` (inferred: the
+/// API documents no reference format for refunds of charges; a refund of a call names it
+/// `cdr_<uuid>`, as the call's debit does).
+pub fn refunded_debit_id(reference: &str) -> Option<&str> {
+    let r = reference.trim();
+    r.strip_prefix("txn_")
+        .or_else(|| r.strip_prefix("txn:"))
+        .filter(|id| !id.is_empty())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -46,5 +112,17 @@ mod tests {
         assert_eq!(LedgerKind::parse("Credit"), None);
         assert_eq!(LedgerKind::parse(""), None);
         assert_eq!(LedgerKind::Debit.signed(2), -2);
+    }
+
+    #[test]
+    fn only_a_completed_row_moved_money_and_an_unknown_status_is_no_answer() {
+        assert_eq!(moved(Some("completed")), Some(true));
+        assert_eq!(moved(Some(" Completed ")), Some(true));
+        for s in ["pending", "FAILED", "cancelled", "canceled"] {
+            assert_eq!(moved(Some(s)), Some(false), "{s}");
+        }
+        for s in [None, Some(""), Some("processing"), Some("complete")] {
+            assert_eq!(moved(s), None, "{s:?}");
+        }
     }
 }

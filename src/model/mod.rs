@@ -8,6 +8,7 @@ pub mod ids;
 pub mod ledger;
 pub mod money;
 pub mod period;
+pub mod pin;
 pub mod place;
 pub mod product;
 pub mod tax;
@@ -15,6 +16,6 @@ pub mod time;
 
 pub use gstin::Gstin;
 pub use ids::{AccountId, PartnerId};
-pub use ledger::LedgerKind;
+pub use ledger::{LedgerKind, LedgerStatus};
 pub use money::Money;
 pub use period::Period;

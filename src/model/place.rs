@@ -99,8 +99,23 @@ fn key(text: &str) -> String {
 
 /// Read a state field.
 pub fn state(text: Option<&str>) -> StateText<'_> {
+    match read_state(text) {
+        Read::Missing => StateText::Missing,
+        Read::Name(s) | Read::Alias(s) => StateText::Known(s),
+        Read::Unknown(text) => StateText::Unknown(text),
+    }
+}
+
+enum Read<'a> {
+    Missing,
+    Name(&'static State),
+    Alias(&'static State),
+    Unknown(&'a str),
+}
+
+fn read_state(text: Option<&str>) -> Read<'_> {
     let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else {
-        return StateText::Missing;
+        return Read::Missing;
     };
     let k = key(text);
     let by_name = STATES
@@ -108,15 +123,57 @@ pub fn state(text: Option<&str>) -> StateText<'_> {
         // Legacy codes never win a name lookup.
         .filter(|s| s.code != 28 && s.code != 25)
         .find(|s| key(s.name) == k);
-    let by_alias = || {
-        ALIASES
-            .iter()
-            .find(|(alias, _)| *alias == k)
-            .and_then(|(_, code)| state_by_code(*code))
-    };
-    match by_name.or_else(by_alias) {
-        Some(s) => StateText::Known(s),
-        None => StateText::Unknown(text),
+    if let Some(s) = by_name {
+        return Read::Name(s);
+    }
+    match ALIASES
+        .iter()
+        .find(|(alias, _)| *alias == k)
+        .and_then(|(_, code)| state_by_code(*code))
+    {
+        Some(s) => Read::Alias(s),
+        None => Read::Unknown(text),
+    }
+}
+
+/// How an address's state was found: the state field, read by name or through the alias
+/// table, else (the field empty) the PIN code's prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddressState<'a> {
+    /// The state's own name (case, spaces and "&" aside).
+    Named(&'static State),
+    /// Another way people write it ("Tamilnadu", "TN", "Orissa"), as written.
+    Alias(&'static State, &'a str),
+    /// No state written; the PIN code names one, as written.
+    FromPin(&'static State, &'a str),
+    /// No state written, and no PIN code that names exactly one.
+    Missing,
+    /// Text that names no state or union territory: never guessed.
+    Unknown(&'a str),
+}
+
+impl AddressState<'_> {
+    /// The state found, if one was.
+    pub fn state(&self) -> Option<&'static State> {
+        match self {
+            AddressState::Named(s) | AddressState::Alias(s, _) | AddressState::FromPin(s, _) => Some(s),
+            AddressState::Missing | AddressState::Unknown(_) => None,
+        }
+    }
+}
+
+/// The state of an Indian address from its state field and, when that is empty, its PIN code.
+/// A state field that is written but names nothing stays [`AddressState::Unknown`] even when
+/// the PIN would name a state: the two disagree about what was meant.
+pub fn address_state<'a>(state: Option<&'a str>, zip: Option<&'a str>) -> AddressState<'a> {
+    match read_state(state) {
+        Read::Name(s) => AddressState::Named(s),
+        Read::Alias(s) => AddressState::Alias(s, state.unwrap_or_default().trim()),
+        Read::Unknown(text) => AddressState::Unknown(text),
+        Read::Missing => match zip.map(|z| (z, super::pin::state_of_pin(z))) {
+            Some((z, super::pin::PinState::Known(s))) => AddressState::FromPin(s, z.trim()),
+            _ => AddressState::Missing,
+        },
     }
 }
 
@@ -184,6 +241,22 @@ mod tests {
         }
         assert_eq!(state(None), StateText::Missing);
         assert_eq!(state(Some("  ")), StateText::Missing);
+    }
+
+    #[test]
+    fn an_address_state_by_name_by_alias_or_by_pin_and_never_a_guess() {
+        let code = |a: AddressState| a.state().map(|s| s.code);
+        assert!(matches!(address_state(Some("Karnataka"), Some("400001")), AddressState::Named(s) if s.code == 29));
+        assert!(matches!(address_state(Some(" TN "), None), AddressState::Alias(s, "TN") if s.code == 33));
+        assert!(matches!(address_state(Some(""), Some("560034")), AddressState::FromPin(s, "560034") if s.code == 29));
+        assert_eq!(code(address_state(None, Some("110001"))), Some(7));
+        assert_eq!(address_state(None, Some("not a pin")), AddressState::Missing);
+        assert_eq!(address_state(None, None), AddressState::Missing);
+        // Written but not understood: the PIN does not overrule it.
+        assert_eq!(
+            address_state(Some("Select State"), Some("560034")),
+            AddressState::Unknown("Select State")
+        );
     }
 
     #[test]

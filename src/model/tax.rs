@@ -12,14 +12,20 @@ pub enum Treatment {
     InterState,
     /// Export of services under a letter of undertaking: zero-rated.
     ExportUnderLut,
+    /// To an SEZ unit or developer, with payment of IGST (in any state: IGST Act s.7(5)(b)).
+    SezWithPayment,
+    /// To an SEZ unit or developer under a letter of undertaking: zero-rated (IGST Act s.16).
+    SezUnderLut,
 }
 
 impl Treatment {
-    pub const ALL: [Treatment; 4] = [
+    pub const ALL: [Treatment; 6] = [
         Treatment::IntraState,
         Treatment::IntraUnionTerritory,
         Treatment::InterState,
         Treatment::ExportUnderLut,
+        Treatment::SezWithPayment,
+        Treatment::SezUnderLut,
     ];
 
     /// The text the `invoices` table stores and the invoice's serialization carries.
@@ -29,6 +35,8 @@ impl Treatment {
             Treatment::IntraUnionTerritory => "intra_union_territory",
             Treatment::InterState => "inter_state",
             Treatment::ExportUnderLut => "export_under_lut",
+            Treatment::SezWithPayment => "sez_with_payment",
+            Treatment::SezUnderLut => "sez_under_lut",
         }
     }
 
@@ -63,7 +71,9 @@ mod tests {
                 "intra_state",
                 "intra_union_territory",
                 "inter_state",
-                "export_under_lut"
+                "export_under_lut",
+                "sez_with_payment",
+                "sez_under_lut"
             ]
         );
         for t in Treatment::ALL {

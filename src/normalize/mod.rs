@@ -21,6 +21,7 @@ use crate::api::rows::{self, AccountFigures, AccountRows, opt, page_rows, short_
 use crate::api::wire;
 use crate::context::RunContext;
 use crate::layout::{Layout, RawEndpoint, Table};
+use crate::model::ledger::{is_refund, moved, refunded_debit_id};
 use crate::model::time::{date32, parse_date, parse_timestamp_micros};
 use crate::model::{AccountId, LedgerKind, Period};
 use crate::store::normalized::*;
@@ -296,9 +297,11 @@ fn read_accounts(path: &Path, report: &mut Report) -> anyhow::Result<Vec<Account
 /// The typed rows of an account's raw ledger and CDR pages.
 fn read_account_rows(layout: &Layout, period: Period, id: &AccountId) -> anyhow::Result<AccountRows> {
     let mut rows = AccountRows::default();
-    for page in read_pages(&layout.raw_account(period, RawEndpoint::Transactions, id))?.iter() {
+    let ledger_pages = read_pages(&layout.raw_account(period, RawEndpoint::Transactions, id))?;
+    for page in ledger_pages.iter() {
         rows.ledger.extend(rows::ledger_page(page)?);
     }
+    rows.last_ledger_page = ledger_pages.last().map(<[u8]>::to_vec);
     for page in read_pages(&layout.raw_account(period, RawEndpoint::Cdrs, id))?.iter() {
         rows.calls.extend(rows::cdr_page(page)?);
     }
@@ -388,10 +391,15 @@ fn account(
             });
         }
     }
-    // Debits per call, wherever in the window they were booked.
+    refunds(&mut ledger, &mut calls);
+    // Debits per call that moved money, wherever in the window they were booked (a failed
+    // debit and its completed retry are one charge, not a duplicate).
     {
         let mut debits: HashMap<&str, (Decimal, i32)> = HashMap::default();
-        for l in ledger.iter().filter(|l| l.kind == LedgerKind::Debit) {
+        for l in ledger
+            .iter()
+            .filter(|l| l.kind == LedgerKind::Debit && moved(l.status.as_deref()) == Some(true))
+        {
             if let Some(u) = l.cdr_uuid.as_deref() {
                 let e = debits.entry(u).or_default();
                 e.0 += l.amount;
@@ -408,15 +416,27 @@ fn account(
             w.cdrs.push(c)?;
         }
     }
+    // Only rows that moved money count towards balances; the window's sums count every row,
+    // as the API's summary does, to tell rows lost on the way from rows that did not happen.
     let (mut credit, mut debit, mut net_after, mut rows_after) = (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO, 0i64);
+    let (mut window_credit, mut window_debit) = (Decimal::ZERO, Decimal::ZERO);
     for l in ledger {
+        match l.kind {
+            LedgerKind::Credit => window_credit += l.amount,
+            LedgerKind::Debit => window_debit += l.amount,
+        }
+        let counts = moved(l.status.as_deref()) == Some(true);
         if l.created_at >= ctx.end {
-            net_after += l.signed_amount;
+            if counts {
+                net_after += l.signed_amount;
+            }
             rows_after += 1;
         } else if l.created_at >= ctx.start {
-            match l.kind {
-                LedgerKind::Credit => credit += l.amount,
-                LedgerKind::Debit => debit += l.amount,
+            if counts {
+                match l.kind {
+                    LedgerKind::Credit => credit += l.amount,
+                    LedgerKind::Debit => debit += l.amount,
+                }
             }
             w.transactions.push(l)?;
         }
@@ -434,6 +454,7 @@ fn account(
             AccountFigures::from_pages(
                 &single(&raw(RawEndpoint::Balance))?,
                 &single(&raw(RawEndpoint::LedgerTotals))?,
+                rows.last_ledger_page.as_deref(),
                 wallet.as_deref(),
             )?
         }
@@ -441,6 +462,7 @@ fn account(
     let AccountFigures {
         balance: bal,
         totals,
+        window,
         wallet,
     } = figures;
     if bal.auth_id != acct {
@@ -464,8 +486,64 @@ fn account(
         ledger_net_all_time: totals.credit - totals.debit,
         low_balance_threshold: threshold,
         credit_limit,
+        api_window_credit: window.as_ref().map(|t| t.credit),
+        api_window_debit: window.as_ref().map(|t| t.debit),
+        window_credit,
+        window_debit,
     })?;
     Ok(())
+}
+
+/// Refunds that reverse a billed charge: a completed credit of reference type `refund` that
+/// names a call (`cdr_<uuid>`, as its debit does) or a debit (`txn_<id>`) fetched in the
+/// window. The call's or the debit's `refunded` grows by it, and the refund records what it
+/// reversed. Refunds naming nothing fetched reverse nothing (reconcile reports them).
+fn refunds(ledger: &mut [TransactionRow], calls: &mut [CdrRow]) {
+    enum Target {
+        Call(usize),
+        Debit(usize),
+    }
+    let found: Vec<(usize, Target)> = {
+        let call_at: HashMap<&str, usize> = calls.iter().enumerate().map(|(i, c)| (c.uuid.as_str(), i)).collect();
+        let debit_at: HashMap<&str, usize> = ledger
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.kind == LedgerKind::Debit)
+            .map(|(i, l)| (l.id.as_str(), i))
+            .collect();
+        ledger
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| {
+                l.kind == LedgerKind::Credit && is_refund(&l.reference_type) && moved(l.status.as_deref()) == Some(true)
+            })
+            .filter_map(|(i, l)| {
+                let target = match (
+                    l.cdr_uuid.as_deref(),
+                    l.reference.as_deref().and_then(refunded_debit_id),
+                ) {
+                    (Some(u), _) => Target::Call(*call_at.get(u)?),
+                    (None, Some(id)) => Target::Debit(*debit_at.get(id)?),
+                    (None, None) => return None,
+                };
+                Some((i, target))
+            })
+            .collect()
+    };
+    for (i, target) in found {
+        let amount = ledger[i].amount;
+        let what = match target {
+            Target::Call(c) => {
+                calls[c].refunded += amount;
+                compact_str::CompactString::const_new("cdr")
+            }
+            Target::Debit(d) => {
+                ledger[d].refunded += amount;
+                ledger[d].reference_type.clone()
+            }
+        };
+        ledger[i].refund_of = Some(what);
+    }
 }
 
 fn single(path: &Path) -> anyhow::Result<Vec<u8>> {
@@ -507,4 +585,59 @@ fn analytics(path: &Path, w: &mut Writers, report: &mut Report) -> anyhow::Resul
         })?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(
+        id: &str,
+        kind: LedgerKind,
+        amount: i64,
+        reference: &str,
+        reference_type: &str,
+        status: &str,
+    ) -> TransactionRow {
+        TransactionRow {
+            id: id.into(),
+            kind,
+            amount: Decimal::from(amount),
+            reference: Some(reference.into()),
+            reference_type: reference_type.into(),
+            cdr_uuid: reference.strip_prefix("cdr_").map(Into::into),
+            status: Some(status.into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn completed_refunds_reverse_the_call_or_charge_they_name_and_nothing_else() {
+        let mut calls = vec![CdrRow {
+            uuid: "u1".into(),
+            cost: Decimal::from(5),
+            ..Default::default()
+        }];
+        let mut ledger = vec![
+            row(
+                "d1",
+                LedgerKind::Debit,
+                300,
+                "did_918000000001",
+                "did_rental",
+                "completed",
+            ),
+            row("r1", LedgerKind::Credit, 5, "cdr_u1", "refund", "completed"),
+            row("r2", LedgerKind::Credit, 300, "txn_d1", "Refund", "completed"),
+            // Not completed, naming nothing fetched, or not a refund: no reversal.
+            row("r3", LedgerKind::Credit, 1, "cdr_u1", "refund", "pending"),
+            row("r4", LedgerKind::Credit, 1, "txn_nope", "refund", "completed"),
+            row("r5", LedgerKind::Credit, 1, "cdr_u1", "payment", "completed"),
+        ];
+        refunds(&mut ledger, &mut calls);
+        assert_eq!(calls[0].refunded, Decimal::from(5));
+        assert_eq!(ledger[0].refunded, Decimal::from(300));
+        let of: Vec<Option<&str>> = ledger.iter().map(|l| l.refund_of.as_deref()).collect();
+        assert_eq!(of, [None, Some("cdr"), Some("did_rental"), None, None, None]);
+    }
 }

@@ -12,7 +12,7 @@ use rust_decimal::Decimal;
 
 use crate::context::RunContext;
 use crate::layout::Table;
-use crate::model::LedgerKind;
+use crate::model::{LedgerKind, LedgerStatus};
 use crate::store::normalized::{AccountRow, AnalyticsDayRow, BalanceRow, CdrRow, TransactionRow};
 
 pub struct AccountInfo {
@@ -26,17 +26,50 @@ pub struct AccountInfo {
     pub gst_status: Option<String>,
     pub currency: Option<String>,
     pub is_active: bool,
+    pub company: Option<String>,
+    pub address: Option<String>,
+    pub zip_code: Option<String>,
+    /// Microseconds since the epoch.
+    pub created_at: i64,
 }
 
 pub struct BalanceInfo {
     pub balance: Decimal,
     pub closing_balance: Decimal,
     pub opening_balance: Decimal,
-    pub period_credit: Decimal,
-    pub period_debit: Decimal,
     pub net_after_period: Decimal,
     pub ledger_net_all_time: Decimal,
     pub low_balance_threshold: Option<Decimal>,
+    /// The API's summary of the window paged, and the stored rows of that window.
+    pub api_window: Option<(Decimal, Decimal)>,
+    pub window: (Decimal, Decimal),
+}
+
+/// A ledger row of the period that did not (or may not have) moved money.
+pub struct NotCompleted {
+    pub id: String,
+    pub kind: String,
+    pub reference_type: String,
+    pub amount: Decimal,
+    /// As stored: a documented word in lower case, else as sent (`None`: missing).
+    pub status: Option<String>,
+}
+
+/// A completed refund booked in the period, and what it reversed (if anything fetched).
+pub struct Refund {
+    pub id: String,
+    pub amount: Decimal,
+    pub reference: Option<String>,
+    pub refund_of: Option<String>,
+    pub cdr_uuid: Option<String>,
+}
+
+/// A call or charge refunded more than it cost.
+pub struct OverRefund {
+    pub id: String,
+    pub what: &'static str,
+    pub amount: Decimal,
+    pub refunded: Decimal,
 }
 
 #[derive(Clone, Default)]
@@ -88,6 +121,9 @@ pub struct Figures {
     pub call_mismatches: HashMap<String, Vec<CallMismatch>>,
     pub orphans: HashMap<String, Vec<Orphan>>,
     pub foreign: HashMap<String, Vec<Foreign>>,
+    pub not_completed: HashMap<String, Vec<NotCompleted>>,
+    pub refunds: HashMap<String, Vec<Refund>>,
+    pub over_refunds: HashMap<String, Vec<OverRefund>>,
     /// Analytics days that lie wholly inside the period.
     pub days: Vec<Day>,
     /// UTC day → (calls, exact cost) from the CDRs.
@@ -155,6 +191,11 @@ impl Frame {
             .collect()
     }
 
+    /// Timestamps as microseconds since the epoch.
+    fn micros(&self, name: &str) -> anyhow::Result<Vec<Option<i64>>> {
+        Ok(self.0.column(name)?.datetime()?.physical().iter().collect())
+    }
+
     fn flag(&self, name: &str) -> anyhow::Result<Vec<Option<bool>>> {
         Ok(self.0.column(name)?.bool()?.iter().collect())
     }
@@ -197,8 +238,18 @@ impl Figures {
                 a.state,
                 a.currency,
                 a.is_active,
+                a.company,
+                a.address,
+                a.zip_code,
+                a.created_at,
             ],
         )?;
+        let (companies, addresses, zips, created) = (
+            f.text(a.company)?,
+            f.text(a.address)?,
+            f.text(a.zip_code)?,
+            f.micros(a.created_at)?,
+        );
         let (ids, names, gstins) = (f.text(a.auth_id)?, f.text(a.name)?, f.text(a.gstin)?);
         let (states, gst_statuses) = (f.text(a.state)?, f.text(a.gst_status)?);
         let (countries, currencies, active) = (f.text(a.country)?, f.text(a.currency)?, f.flag(a.is_active)?);
@@ -212,6 +263,10 @@ impl Figures {
                 gst_status: gst_statuses[i].clone(),
                 currency: currencies[i].clone(),
                 is_active: active[i] != Some(false),
+                company: companies[i].clone(),
+                address: addresses[i].clone(),
+                zip_code: zips[i].clone(),
+                created_at: created[i].unwrap_or_default(),
             })
             .collect();
 
@@ -222,13 +277,21 @@ impl Figures {
                 b.balance,
                 b.closing_balance,
                 b.opening_balance,
-                b.period_credit,
-                b.period_debit,
                 b.net_after_period,
                 b.ledger_net_all_time,
                 b.low_balance_threshold,
+                b.api_window_credit,
+                b.api_window_debit,
+                b.window_credit,
+                b.window_debit,
             ],
         )?;
+        let (api_credit, api_debit, window_credit, window_debit) = (
+            f.decimal(b.api_window_credit)?,
+            f.decimal(b.api_window_debit)?,
+            f.money(b.window_credit)?,
+            f.money(b.window_debit)?,
+        );
         let mut balances = HashMap::new();
         let (ids, balance, closing, opening) = (
             f.text(b.auth_id)?,
@@ -236,9 +299,7 @@ impl Figures {
             f.money(b.closing_balance)?,
             f.money(b.opening_balance)?,
         );
-        let (credit, debit, after, all_time, threshold) = (
-            f.money(b.period_credit)?,
-            f.money(b.period_debit)?,
+        let (after, all_time, threshold) = (
             f.money(b.net_after_period)?,
             f.money(b.ledger_net_all_time)?,
             f.decimal(b.low_balance_threshold)?,
@@ -250,11 +311,11 @@ impl Figures {
                     balance: balance[i],
                     closing_balance: closing[i],
                     opening_balance: opening[i],
-                    period_credit: credit[i],
-                    period_debit: debit[i],
                     net_after_period: after[i],
                     ledger_net_all_time: all_time[i],
                     low_balance_threshold: threshold[i],
+                    api_window: api_credit[i].zip(api_debit[i]),
+                    window: (window_credit[i], window_debit[i]),
                 },
             );
         }
@@ -267,27 +328,113 @@ impl Figures {
             }
         }
 
-        // Ledger: per account and type.
+        // Ledger: per account and type; only completed rows moved money.
         let tx = scan(&file(Table::Transactions))?;
+        let completed = col(t.status).eq(lit(LedgerStatus::Completed.as_str()));
         let mut ledger: HashMap<String, LedgerAgg> = HashMap::new();
         let by_type = tx
             .clone()
-            .group_by([col(t.account_id), col(t.kind)])
+            .with_column(completed.clone().fill_null(lit(false)).alias("moved"))
+            .group_by([col(t.account_id), col(t.kind), col("moved")])
             .agg([len().alias("n"), col(t.amount).sum()]);
-        let f = Frame::collect(by_type, &[t.account_id, t.kind, "n", t.amount])?;
-        let (ids, kinds, n, amount) = (
+        let f = Frame::collect(by_type, &[t.account_id, t.kind, "moved", "n", t.amount])?;
+        let (ids, kinds, moved, n, amount) = (
             f.text(t.account_id)?,
             f.text(t.kind)?,
+            f.flag("moved")?,
             f.count("n")?,
             f.money(t.amount)?,
         );
         for i in 0..f.height() {
             let e = ledger.entry(ids[i].clone().unwrap_or_default()).or_default();
             e.rows += n[i];
+            if moved[i] != Some(true) {
+                continue;
+            }
             match kinds[i].as_deref().and_then(LedgerKind::parse) {
                 Some(LedgerKind::Credit) => e.credit += amount[i],
                 _ => e.debit += amount[i],
             }
+        }
+        let mut not_completed: HashMap<String, Vec<NotCompleted>> = HashMap::new();
+        let f = Frame::collect(
+            tx.clone()
+                .filter(completed.clone().not().fill_null(lit(true)))
+                .sort([t.created_at], Default::default()),
+            &[t.account_id, t.id, t.kind, t.reference_type, t.amount, t.status],
+        )?;
+        let (ids, row_ids, kinds, types, amount, statuses) = (
+            f.text(t.account_id)?,
+            f.text(t.id)?,
+            f.text(t.kind)?,
+            f.text(t.reference_type)?,
+            f.money(t.amount)?,
+            f.text(t.status)?,
+        );
+        for (i, id) in ids.into_iter().enumerate() {
+            not_completed.entry(text(id)).or_default().push(NotCompleted {
+                id: text(row_ids[i].clone()),
+                kind: text(kinds[i].clone()),
+                reference_type: text(types[i].clone()),
+                amount: amount[i],
+                status: statuses[i].clone(),
+            });
+        }
+        // Refunds: the credits (few) are read, and the refunds among them kept.
+        let mut refunds: HashMap<String, Vec<Refund>> = HashMap::new();
+        let f = Frame::collect(
+            tx.clone()
+                .filter(col(t.kind).eq(lit(LedgerKind::Credit.as_str())).and(completed.clone()))
+                .sort([t.created_at], Default::default()),
+            &[
+                t.account_id,
+                t.id,
+                t.reference_type,
+                t.reference,
+                t.amount,
+                t.refund_of,
+                t.cdr_uuid,
+            ],
+        )?;
+        let (ids, row_ids, types, references, amount, refund_of, uuids) = (
+            f.text(t.account_id)?,
+            f.text(t.id)?,
+            f.text(t.reference_type)?,
+            f.text(t.reference)?,
+            f.money(t.amount)?,
+            f.text(t.refund_of)?,
+            f.text(t.cdr_uuid)?,
+        );
+        for (i, id) in ids.into_iter().enumerate() {
+            if !types[i].as_deref().is_some_and(crate::model::ledger::is_refund) {
+                continue;
+            }
+            refunds.entry(text(id)).or_default().push(Refund {
+                id: text(row_ids[i].clone()),
+                amount: amount[i],
+                reference: references[i].clone(),
+                refund_of: refund_of[i].clone(),
+                cdr_uuid: uuids[i].clone(),
+            });
+        }
+        let mut over_refunds: HashMap<String, Vec<OverRefund>> = HashMap::new();
+        let f = Frame::collect(
+            tx.clone().filter(col(t.refunded).gt(col(t.amount))),
+            &[t.account_id, t.id, t.amount, t.refunded],
+        )?;
+        let (ids, row_ids, amount, refunded) = (
+            f.text(t.account_id)?,
+            f.text(t.id)?,
+            f.money(t.amount)?,
+            f.money(t.refunded)?,
+        );
+        for (i, id) in ids.into_iter().enumerate() {
+            over_refunds.entry(text(id)).or_default().push(OverRefund {
+                id: text(row_ids[i].clone()),
+                what: "charge",
+                amount: amount[i],
+                refunded: refunded[i],
+            });
         }
         let mut orphans: HashMap<String, Vec<Orphan>> = HashMap::new();
         let orphan_rows = tx.clone().filter(
@@ -398,6 +545,24 @@ impl Figures {
                 amount: cost[i],
             });
         }
+        let f = Frame::collect(
+            cdrs.clone().filter(col(c.refunded).gt(col(c.cost))),
+            &[c.account_id, c.uuid, c.cost, c.refunded],
+        )?;
+        let (ids, uuids, cost, refunded) = (
+            f.text(c.account_id)?,
+            f.text(c.uuid)?,
+            f.money(c.cost)?,
+            f.money(c.refunded)?,
+        );
+        for (i, id) in ids.into_iter().enumerate() {
+            over_refunds.entry(text(id)).or_default().push(OverRefund {
+                id: text(uuids[i].clone()),
+                what: "call",
+                amount: cost[i],
+                refunded: refunded[i],
+            });
+        }
         let mut cdr_days = HashMap::new();
         let by_day = cdrs
             .with_column(col(c.start_time).dt().date().alias("day"))
@@ -439,6 +604,9 @@ impl Figures {
             call_mismatches,
             orphans,
             foreign,
+            not_completed,
+            refunds,
+            over_refunds,
             days,
             cdr_days,
         })

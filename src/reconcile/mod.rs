@@ -29,12 +29,16 @@ use serde::Serialize;
 
 use crate::context::RunContext;
 use crate::layout::Layout;
+use crate::model::LedgerStatus;
 use crate::model::money::{fixed, round_paise};
-use crate::model::place::{self, Registration, StateText};
+use crate::model::place::{self, AddressState, Registration};
+use crate::model::tax::Treatment;
 use crate::model::{Gstin, Period};
 use crate::store::partition::{PartitionWriter, TableStats};
 pub use crate::store::reconciliation::{AccountCheck, ExceptionKind, ExceptionRow, Severity};
-use figures::{AccountInfo, BalanceInfo, CallMismatch, Figures, Foreign, LedgerAgg, Orphan};
+use figures::{
+    AccountInfo, BalanceInfo, CallMismatch, Figures, Foreign, LedgerAgg, NotCompleted, Orphan, OverRefund, Refund,
+};
 
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct Report {
@@ -162,16 +166,20 @@ fn check_account(
         Some(b) => {
             balance_vs_all_time_ledger(b, limits, &mut ex);
             opening_vs_previous_closing(b, previous_closing, s.period, limits, &mut ex);
-            period_ledger_vs_balances(b, &tx, &mut ex);
+            window_vs_api_summary(b, limits, &mut ex);
             low_balance(a, b, limits, &mut ex);
         }
     }
+    ledger_statuses(f.not_completed.get(&a.auth_id), &mut ex);
+    refunds(f.refunds.get(&a.auth_id), f.over_refunds.get(&a.auth_id), &mut ex);
     call_debits(f.call_mismatches.get(&a.auth_id), limits, &mut ex);
     orphan_debits(f.orphans.get(&a.auth_id), &mut ex);
     // Rows normalize could not store are missing from every figure above: say which.
     rejected_rows_of(rejects, &mut ex);
     foreign_currency(f.foreign.get(&a.auth_id), &s.currency, &mut ex);
     let gstin_status = recipient(a, &mut ex);
+    sez(a, s.config.invoice.sez(&a.auth_id), gstin_status, &mut ex);
+    opened_or_closed(a, calls.count, s, &mut ex);
 
     let check = AccountCheck {
         auth_id: a.auth_id.clone(),
@@ -241,16 +249,182 @@ fn expected_closing(b: &BalanceInfo, previous_closing: Option<Decimal>, tx: &Led
     anchor + tx.credit - tx.debit
 }
 
-/// The period's credits and debits agree between `balances` and `transactions`.
-fn period_ledger_vs_balances(b: &BalanceInfo, tx: &LedgerAgg, ex: &mut Found) {
-    if b.period_credit != tx.credit || b.period_debit != tx.debit {
+/// The rows stored of the ledger window add up to what the API's own summary of that window
+/// says: a difference is rows lost on the way (rejected by normalize, or missing from the
+/// pages), so the period's figures lack them.
+fn window_vs_api_summary(b: &BalanceInfo, limits: Limits, ex: &mut Found) {
+    let Some((api_credit, api_debit)) = b.api_window else {
+        return;
+    };
+    let (credit, debit) = b.window;
+    for (side, api, stored) in [("credits", api_credit, credit), ("debits", api_debit, debit)] {
+        if limits.beyond(stored - api) {
+            ex.add(
+                Severity::Error,
+                ExceptionKind::LedgerInconsistent,
+                None,
+                Some(api),
+                Some(stored),
+                format!(
+                    "the API's ledger summary puts the window's {side} at {api}, the rows stored add up to {stored}: {} is missing from the period's figures (see rejected_row)",
+                    api - stored
+                ),
+            );
+        }
+    }
+}
+
+/// Rows that did not move money are listed (notes); a status nobody documented is an error.
+fn ledger_statuses(rows: Option<&Vec<NotCompleted>>, ex: &mut Found) {
+    for r in rows.into_iter().flatten() {
+        let what = format!("{} {} ({}) of {}", r.kind, r.id, r.reference_type, fixed(r.amount, 2));
+        match LedgerStatus::parse(r.status.as_deref()) {
+            Some(status) => ex.add(
+                Severity::Note,
+                ExceptionKind::LedgerNotCompleted,
+                Some(r.id.clone()),
+                None,
+                Some(r.amount),
+                format!("{what} is {}: not billed, not in the balance", status.as_str()),
+            ),
+            None => ex.add(
+                Severity::Error,
+                ExceptionKind::UnknownLedgerStatus,
+                Some(r.id.clone()),
+                None,
+                Some(r.amount),
+                format!(
+                    "{what} has the status {:?}, which the API does not document: whether its money moved is unknown, so it is left out of the balances and a charge of it stops the invoice",
+                    r.status.as_deref().unwrap_or("(none)")
+                ),
+            ),
+        }
+    }
+}
+
+/// Refunds that reverse a billed call or charge (notes: billed net of them), refunds naming
+/// one that was not fetched (warnings), and calls or charges refunded above their cost.
+fn refunds(refunds: Option<&Vec<Refund>>, over: Option<&Vec<OverRefund>>, ex: &mut Found) {
+    for r in refunds.into_iter().flatten() {
+        let named = r.cdr_uuid.clone().or_else(|| {
+            r.reference
+                .as_deref()
+                .and_then(crate::model::ledger::refunded_debit_id)
+                .map(str::to_string)
+        });
+        match (&r.refund_of, named) {
+            (Some(of), named) => ex.add(
+                Severity::Note,
+                ExceptionKind::SupplyRefunded,
+                Some(r.id.clone()),
+                None,
+                Some(r.amount),
+                format!(
+                    "refund {} of {} reverses {} {}: the supply is billed net of it",
+                    r.id,
+                    fixed(r.amount, 2),
+                    if of == "cdr" { "call" } else { of.as_str() },
+                    named.unwrap_or_default()
+                ),
+            ),
+            (None, Some(named)) => ex.add(
+                Severity::Warning,
+                ExceptionKind::UnmatchedRefund,
+                Some(r.id.clone()),
+                None,
+                Some(r.amount),
+                format!(
+                    "refund {} of {} names {named}, which is not among the calls and charges fetched (another period's?): it reduces nothing billed here",
+                    r.id,
+                    fixed(r.amount, 2)
+                ),
+            ),
+            // A refund naming nothing (goodwill): a credit to the wallet, not a reversal.
+            (None, None) => {}
+        }
+    }
+    for o in over.into_iter().flatten() {
         ex.add(
             Severity::Error,
-            ExceptionKind::LedgerInconsistent,
+            ExceptionKind::RefundExceedsCharge,
+            Some(o.id.clone()),
+            Some(o.amount),
+            Some(o.refunded),
+            format!(
+                "{} {} cost {} but was refunded {}: no invoice is issued until this is explained",
+                o.what, o.id, o.amount, o.refunded
+            ),
+        );
+    }
+}
+
+/// SEZ customers as configured: noted, an error without a valid GSTIN; an account that says
+/// SEZ but is not configured is a warning (the API has no SEZ field, so config decides).
+fn sez(a: &AccountInfo, configured: Option<Treatment>, gstin_status: &str, ex: &mut Found) {
+    match configured {
+        Some(t) if gstin_status == "valid" => ex.add(
+            Severity::Note,
+            ExceptionKind::Sez,
+            a.gstin.clone(),
             None,
-            Some(b.period_credit - b.period_debit),
-            Some(tx.credit - tx.debit),
-            "period credits/debits differ between balances and transactions".into(),
+            None,
+            match t {
+                Treatment::SezUnderLut => "an SEZ unit or developer (configured): zero-rated under LUT",
+                _ => "an SEZ unit or developer (configured): IGST with payment, whatever its state",
+            }
+            .into(),
+        ),
+        Some(_) => ex.add(
+            Severity::Error,
+            ExceptionKind::Sez,
+            a.gstin.clone(),
+            None,
+            None,
+            format!("configured as an SEZ customer, but its GSTIN is {gstin_status}: no invoice is issued until the two agree"),
+        ),
+        None => {
+            let says_sez = [&a.company, &a.address, &Some(a.name.clone())].into_iter().flatten().any(|t| {
+                let t = t.to_ascii_lowercase();
+                t.split(|c: char| !c.is_ascii_alphanumeric()).any(|w| w == "sez") || t.contains("special economic zone")
+            });
+            if says_sez {
+                ex.add(
+                    Severity::Warning,
+                    ExceptionKind::PossibleSez,
+                    None,
+                    None,
+                    None,
+                    "the account's name or address says SEZ, but it is not in [invoice] sez_with_payment or sez_under_lut: taxed as any other customer".into(),
+                );
+            }
+        }
+    }
+}
+
+/// An account opened during the period (a part month), or inactive with usage in it.
+fn opened_or_closed(a: &AccountInfo, calls: i64, s: &RunContext, ex: &mut Found) {
+    let opened = crate::model::time::from_micros(a.created_at);
+    if opened >= s.start && opened < s.end {
+        ex.add(
+            Severity::Note,
+            ExceptionKind::OpenedInPeriod,
+            None,
+            None,
+            None,
+            format!(
+                "opened on {}: billed for part of the month",
+                opened.with_timezone(&s.time_zone).date_naive()
+            ),
+        );
+    }
+    if !a.is_active && calls > 0 {
+        ex.add(
+            Severity::Note,
+            ExceptionKind::ClosedInPeriod,
+            None,
+            None,
+            None,
+            format!("inactive now, with {calls} calls in the period: billed for them"),
         );
     }
 }
@@ -345,6 +519,16 @@ fn foreign_currency(foreign: Option<&Vec<Foreign>>, currency: &str, ex: &mut Fou
 fn recipient(a: &AccountInfo, ex: &mut Found) -> &'static str {
     let status = registration(a, gstin(a, ex), ex);
     address_state(a, status, ex);
+    if a.company.as_deref().is_none_or(|c| c.trim().is_empty()) {
+        ex.add(
+            Severity::Note,
+            ExceptionKind::BlankCompany,
+            None,
+            None,
+            None,
+            format!("no company name: documents are addressed to {:?}", a.name),
+        );
+    }
     status
 }
 
@@ -381,10 +565,33 @@ fn registration(a: &AccountInfo, status: &'static str, ex: &mut Found) -> &'stat
 }
 
 /// An Indian address's state that names none: an error when the place of supply depends on
-/// it (no valid, active GSTIN), a warning otherwise.
+/// it (no valid, active GSTIN), a warning otherwise. A state read through the alias table or
+/// from the PIN code is noted.
 fn address_state(a: &AccountInfo, status: &str, ex: &mut Found) {
-    if let (true, StateText::Unknown(text)) = (place::in_india(a.country.as_deref()), place::state(a.state.as_deref()))
-    {
+    if !place::in_india(a.country.as_deref()) {
+        return;
+    }
+    let found = place::address_state(a.state.as_deref(), a.zip_code.as_deref());
+    match found {
+        AddressState::Alias(state, text) => ex.add(
+            Severity::Note,
+            ExceptionKind::StateAlias,
+            Some(text.chars().take(40).collect()),
+            None,
+            None,
+            format!("state {text:?} read as {} ({:02})", state.name, state.code),
+        ),
+        AddressState::FromPin(state, pin) => ex.add(
+            Severity::Note,
+            ExceptionKind::StateFromPin,
+            Some(pin.to_string()),
+            None,
+            None,
+            format!("no state written: PIN {pin} is in {} ({:02})", state.name, state.code),
+        ),
+        _ => {}
+    }
+    if let AddressState::Unknown(text) = found {
         let (severity, detail) = if status == "valid" {
             (
                 Severity::Warning,
@@ -414,7 +621,19 @@ fn address_state(a: &AccountInfo, status: &str, ex: &mut Found) {
 fn gstin(a: &AccountInfo, ex: &mut Found) -> &'static str {
     match a.gstin.as_deref().map(str::trim).filter(|g| !g.is_empty()) {
         Some(g) => match Gstin::parse(g) {
-            Ok(_) => "valid",
+            Ok(canonical) => {
+                if canonical.as_str() != g {
+                    ex.add(
+                        Severity::Note,
+                        ExceptionKind::GstinNotCanonical,
+                        Some(g.chars().take(24).collect()),
+                        None,
+                        None,
+                        format!("GSTIN sent as {g:?}: documents show {canonical}"),
+                    );
+                }
+                "valid"
+            }
             Err(e) => {
                 // Data quality, not a money discrepancy: flagged, and never invoiced as B2B.
                 let detail = format!("{e}; the customer cannot be invoiced as registered (B2B)");
@@ -564,6 +783,10 @@ mod tests {
             gst_status: None,
             currency: Some("INR".into()),
             is_active: true,
+            company: Some("T Private Limited".into()),
+            address: None,
+            zip_code: None,
+            created_at: 0,
         }
     }
 
@@ -598,5 +821,110 @@ mod tests {
         assert_eq!(found(&a), [(Severity::Warning, ExceptionKind::InactiveGstin)]);
         a.gst_status = Some("suspended".into());
         assert_eq!(found(&a), [(Severity::Error, ExceptionKind::UnknownGstStatus)]);
+    }
+
+    #[test]
+    fn customer_text_as_people_type_it_is_read_and_noted() {
+        let kinds = |a: &AccountInfo| found(a).into_iter().map(|(s, k)| (s, k.as_str())).collect::<Vec<_>>();
+        let mut a = account(Some("27 aapfu 0939f1zv"), Some("IN"), Some("TN"));
+        a.company = Some("  ".into());
+        assert_eq!(
+            kinds(&a),
+            [
+                (Severity::Note, "gstin_not_canonical"),
+                (Severity::Note, "state_alias"),
+                (Severity::Note, "blank_company")
+            ]
+        );
+        let mut b = account(None, Some("IN"), Some(""));
+        b.zip_code = Some("560034".into());
+        assert_eq!(
+            kinds(&b),
+            [(Severity::Note, "missing_gstin"), (Severity::Note, "state_from_pin")]
+        );
+        b.state = Some("Select State".into());
+        assert_eq!(
+            kinds(&b),
+            [(Severity::Note, "missing_gstin"), (Severity::Error, "unknown_state")]
+        );
+    }
+
+    fn of(f: impl FnOnce(&mut Found)) -> Vec<(Severity, &'static str, Option<String>)> {
+        let mut ex = Found::new("MA_TEST0001", "T");
+        f(&mut ex);
+        ex.rows
+            .into_iter()
+            .map(|r| (r.severity, r.kind.as_str(), r.reference))
+            .collect()
+    }
+
+    #[test]
+    fn rows_that_moved_no_money_are_notes_and_an_unknown_status_an_error() {
+        let row = |id: &str, status: Option<&str>| NotCompleted {
+            id: id.into(),
+            kind: "debit".into(),
+            reference_type: "did_rental".into(),
+            amount: Decimal::from(300),
+            status: status.map(String::from),
+        };
+        let rows = vec![row("a", Some("failed")), row("b", Some("processing")), row("c", None)];
+        assert_eq!(
+            of(|ex| ledger_statuses(Some(&rows), ex)),
+            [
+                (Severity::Note, "ledger_not_completed", Some("a".into())),
+                (Severity::Error, "unknown_ledger_status", Some("b".into())),
+                (Severity::Error, "unknown_ledger_status", Some("c".into())),
+            ]
+        );
+    }
+
+    #[test]
+    fn refunds_that_reverse_supply_are_notes_unmatched_ones_warnings_and_over_refunds_errors() {
+        let refund = |id: &str, reference: Option<&str>, of: Option<&str>, uuid: Option<&str>| Refund {
+            id: id.into(),
+            amount: Decimal::from(3),
+            reference: reference.map(String::from),
+            refund_of: of.map(String::from),
+            cdr_uuid: uuid.map(String::from),
+        };
+        let rows = vec![
+            refund("call", Some("cdr_u1"), Some("cdr"), Some("u1")),
+            refund("rent", Some("txn_d1"), Some("did_rental"), None),
+            refund("lost", Some("txn_zz"), None, None),
+            refund("goodwill", Some("rfd_ABC"), None, None),
+        ];
+        let over = vec![OverRefund {
+            id: "u2".into(),
+            what: "call",
+            amount: Decimal::ONE,
+            refunded: Decimal::TWO,
+        }];
+        assert_eq!(
+            of(|ex| refunds(Some(&rows), Some(&over), ex)),
+            [
+                (Severity::Note, "supply_refunded", Some("call".into())),
+                (Severity::Note, "supply_refunded", Some("rent".into())),
+                (Severity::Warning, "unmatched_refund", Some("lost".into())),
+                (Severity::Error, "refund_exceeds_charge", Some("u2".into())),
+            ]
+        );
+    }
+
+    #[test]
+    fn sez_is_what_the_config_says_and_a_name_saying_sez_is_only_a_warning() {
+        let mut a = account(Some("29AAPFU0939F1ZV"), Some("IN"), Some("Karnataka"));
+        assert_eq!(
+            of(|ex| sez(&a, Some(Treatment::SezWithPayment), "valid", ex))[0].1,
+            "sez"
+        );
+        assert_eq!(
+            of(|ex| sez(&a, Some(Treatment::SezUnderLut), "invalid", ex))[0].0,
+            Severity::Error
+        );
+        assert_eq!(of(|ex| sez(&a, None, "valid", ex)), []);
+        a.company = Some("Nimbus Health (SEZ Unit)".into());
+        assert_eq!(of(|ex| sez(&a, None, "valid", ex))[0].1, "possible_sez");
+        a.company = Some("Sezal Foods".into());
+        assert_eq!(of(|ex| sez(&a, None, "valid", ex)), []);
     }
 }

@@ -63,6 +63,12 @@ table! {
         ledger_net_all_time: Decimal as Decimal,
         low_balance_threshold: Option<Decimal> as Decimal,
         credit_limit: Option<Decimal> as Decimal,
+        /// The API's own summary of the ledger window paged (every status, as it counts them).
+        api_window_credit: Option<Decimal> as Decimal,
+        api_window_debit: Option<Decimal> as Decimal,
+        /// The same window from the rows stored (deduplicated, rejected rows left out).
+        window_credit: Decimal as Decimal,
+        window_debit: Decimal as Decimal,
     }
 }
 
@@ -92,7 +98,15 @@ table! {
         cdr_uuid: Option<Text> as Text,
         /// The period of that call, if it was among the calls fetched.
         cdr_period: Option<Text> as Text,
+        /// As sent, or its documented word in lower case (`completed`, `pending`, `failed`,
+        /// `cancelled`). Only a completed row moved money.
         status: Option<Text> as Text,
+        /// On a completed refund: what it reverses, `cdr` for a call (named by `cdr_uuid`), else
+        /// the reference type of the debit its `txn_<id>` reference names. Null when it names
+        /// nothing that was fetched.
+        refund_of: Option<Text> as Text,
+        /// On a debit: the completed refunds that reverse it, booked in or after the period.
+        refunded: Decimal as Decimal,
         created_at: i64 as Timestamp,
         processed_at: Option<i64> as Timestamp,
     }
@@ -127,6 +141,8 @@ table! {
         /// Ledger debits referencing this call (booked in or after the period), summed.
         debit_amount: Decimal as Decimal,
         debit_count: i32 as Int32,
+        /// Completed refunds of this call (credits referencing it), booked in or after the period.
+        refunded: Decimal as Decimal,
     }
 }
 

@@ -53,7 +53,8 @@ pub enum ExceptionKind {
     BalanceMismatch,
     /// The opening balance is not last period's closing balance.
     OpeningMismatch,
-    /// Period credits/debits differ between `balances` and `transactions`.
+    /// The API's summary of the ledger window paged differs from the rows stored of it
+    /// (rows lost on the way: rejected, or missing from the pages).
     LedgerInconsistent,
     LowBalance,
     MissingDebit,
@@ -75,10 +76,36 @@ pub enum ExceptionKind {
     InactiveGstin,
     /// A `gst_status` that is neither active nor inactive (no invoice is issued).
     UnknownGstStatus,
+    /// A ledger row pending, failed or cancelled: not billed, not in the balance.
+    LedgerNotCompleted,
+    /// A ledger row whose status is missing or undocumented (a charge's: no invoice is issued).
+    UnknownLedgerStatus,
+    /// A refund that reverses a billed call or charge: billed net of it.
+    SupplyRefunded,
+    /// A refund naming a call or charge that was not fetched: it reverses nothing billed here.
+    UnmatchedRefund,
+    /// A call or charge refunded more than it cost (no invoice is issued).
+    RefundExceedsCharge,
+    /// The state written another way (`Tamilnadu`, `TN`), read through the alias table.
+    StateAlias,
+    /// No state written: the PIN code's state is used.
+    StateFromPin,
+    /// No company name: documents show the account's name.
+    BlankCompany,
+    /// A GSTIN sent in lower case or with spaces: documents show it canonical.
+    GstinNotCanonical,
+    /// A customer configured as an SEZ unit or developer (an error when it has no valid GSTIN).
+    Sez,
+    /// An account that says SEZ but is not configured as one: taxed as any other.
+    PossibleSez,
+    /// An account created during the period: a part month.
+    OpenedInPeriod,
+    /// An inactive account with usage in the period: billed for that usage.
+    ClosedInPeriod,
 }
 
 impl ExceptionKind {
-    pub const ALL: [ExceptionKind; 17] = [
+    pub const ALL: [ExceptionKind; 30] = [
         ExceptionKind::MissingBalance,
         ExceptionKind::BalanceMismatch,
         ExceptionKind::OpeningMismatch,
@@ -96,6 +123,19 @@ impl ExceptionKind {
         ExceptionKind::UnknownState,
         ExceptionKind::InactiveGstin,
         ExceptionKind::UnknownGstStatus,
+        ExceptionKind::LedgerNotCompleted,
+        ExceptionKind::UnknownLedgerStatus,
+        ExceptionKind::SupplyRefunded,
+        ExceptionKind::UnmatchedRefund,
+        ExceptionKind::RefundExceedsCharge,
+        ExceptionKind::StateAlias,
+        ExceptionKind::StateFromPin,
+        ExceptionKind::BlankCompany,
+        ExceptionKind::GstinNotCanonical,
+        ExceptionKind::Sez,
+        ExceptionKind::PossibleSez,
+        ExceptionKind::OpenedInPeriod,
+        ExceptionKind::ClosedInPeriod,
     ];
 
     /// The text the `exceptions` table, the HTML and the partner report show.
@@ -118,6 +158,19 @@ impl ExceptionKind {
             ExceptionKind::UnknownState => "unknown_state",
             ExceptionKind::InactiveGstin => "inactive_gstin",
             ExceptionKind::UnknownGstStatus => "unknown_gst_status",
+            ExceptionKind::LedgerNotCompleted => "ledger_not_completed",
+            ExceptionKind::UnknownLedgerStatus => "unknown_ledger_status",
+            ExceptionKind::SupplyRefunded => "supply_refunded",
+            ExceptionKind::UnmatchedRefund => "unmatched_refund",
+            ExceptionKind::RefundExceedsCharge => "refund_exceeds_charge",
+            ExceptionKind::StateAlias => "state_alias",
+            ExceptionKind::StateFromPin => "state_from_pin",
+            ExceptionKind::BlankCompany => "blank_company",
+            ExceptionKind::GstinNotCanonical => "gstin_not_canonical",
+            ExceptionKind::Sez => "sez",
+            ExceptionKind::PossibleSez => "possible_sez",
+            ExceptionKind::OpenedInPeriod => "opened_in_period",
+            ExceptionKind::ClosedInPeriod => "closed_in_period",
         }
     }
 }

@@ -178,6 +178,10 @@ fn balance(id: &str, balance: Decimal, all_time: Decimal, credit: Decimal) -> Ba
         ledger_net_all_time: all_time,
         low_balance_threshold: Some(Decimal::ZERO),
         credit_limit: None,
+        api_window_credit: Some(credit),
+        api_window_debit: Some(Decimal::ZERO),
+        window_credit: credit,
+        window_debit: Decimal::ZERO,
     }
 }
 
@@ -195,7 +199,9 @@ fn credit(account: &str, n: usize, amount: Decimal) -> TransactionRow {
         reference_type: "payment".into(),
         cdr_uuid: None,
         cdr_period: None,
-        status: None,
+        status: Some("completed".into()),
+        refund_of: None,
+        refunded: Decimal::ZERO,
         created_at: 1_773_000_000_000_000,
         processed_at: None,
     }
