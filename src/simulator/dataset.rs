@@ -178,13 +178,14 @@ impl LateChange {
 /// What a messy dataset ([`DatasetSpec::messy`]) plants, one account per role (see
 /// [`Dataset::messy_account`]). Planted accounts have index 8 or above, are active INR
 /// accounts with calls, and carry no [`Anomaly`] and no [`LateChange`]; they are chosen in an
-/// order shuffled by the seed, each role taking the first unused account it fits. Customer-text
+/// order shuffled by the seed, each role taking the first unused account it fits (never the
+/// [`Messy::Whale`]). Customer-text
 /// roles (the `State*` ones through [`Messy::Sez`]) share an account with a ledger or money
 /// role only when too few accounts are free.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Messy {
-    /// Not planted: the active account with the most calls under the heavy-tailed usage
-    /// (at least ten times the median), whatever its index.
+    /// Not planted: the account with the most calls under the heavy-tailed usage (at least
+    /// ten times the median), whatever its index; it carries no other role.
     Whale,
     /// Created on day 10 of the period, funded at creation; nothing before it.
     OpenedMidMonth,

@@ -89,13 +89,17 @@ enum Plan {
     At(Micros),
 }
 
-/// Give every [`Messy::PLANTED`] role an account (see [`Messy`] for which accounts qualify).
+/// Give every [`Messy::PLANTED`] role an account (see [`Messy`] for which accounts qualify;
+/// never the whale).
 pub(super) fn plant(ds: &mut Dataset) {
+    // The whale stays an ordinary account: its volume is the role it plays.
+    let whale = ds.messy_account(Messy::Whale).map(|a| a.index);
     let mut candidates: Vec<u32> = ds
         .accounts
         .iter()
         .filter(|a| {
             a.index >= 8
+                && Some(a.index) != whale
                 && a.is_active
                 && a.cdr_count > 0
                 && a.currency == "INR"
@@ -577,6 +581,7 @@ mod tests {
                 assert!(a.index >= 8 && a.anomaly.is_none() && a.late.is_none(), "{m:?}");
                 assert_eq!(a.messy.iter().filter(|r| **r == m).count(), 1);
             }
+            assert!(holder(&ds, Messy::Whale).messy.is_empty(), "the whale is ordinary");
             for a in &ds.accounts {
                 let text = a.messy.iter().filter(|m| m.is_customer_text()).count();
                 assert!(text <= 1 && a.messy.len() - text <= 1, "{:?}", a.messy);
