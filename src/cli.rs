@@ -109,6 +109,9 @@ pub struct DemoArgs {
     /// Discrepancies for the simulator to plant (see `sim --anomalies`).
     #[arg(long, default_value = "none")]
     pub anomalies: Anomalies,
+    /// Serve messy data (see `sim --messy`); needs at least 40 accounts.
+    #[arg(long)]
+    pub messy: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -145,6 +148,11 @@ pub struct SimArgs {
     /// account's charges reversed, a re-rated call.
     #[arg(long)]
     pub late: bool,
+    /// Serve data as it really comes (needs at least 40 accounts): heavy-tailed usage, accounts
+    /// opened and closed mid-month, failed/pending/cancelled ledger rows, refunds of billed calls
+    /// and charges, state names and GSTINs as people type them, malformed money.
+    #[arg(long)]
+    pub messy: bool,
 }
 
 /// Help and version go to stdout as clap prints them; a bad argument becomes one line on
@@ -163,6 +171,18 @@ pub fn argument_error(e: clap::Error) -> ExitCode {
             ExitCode::from(crate::error::EXIT_USAGE)
         }
     }
+}
+
+/// A messy dataset plants its roles in accounts from index 8 on, one each.
+pub const MESSY_MIN_ACCOUNTS: u32 = 40;
+
+fn check_messy_room(accounts: u32, messy: bool) -> anyhow::Result<()> {
+    if messy && accounts < MESSY_MIN_ACCOUNTS {
+        return Err(usage(format!(
+            "--messy needs at least {MESSY_MIN_ACCOUNTS} accounts, got {accounts}"
+        )));
+    }
+    Ok(())
 }
 
 /// Anomalies are planted in active accounts from index 7 on, one each.
@@ -321,11 +341,13 @@ async fn demo(args: DemoArgs, progress: bool) -> anyhow::Result<ExitCode> {
     let probe = RunContext::new(period, &args.out, cfg.clone());
     pipeline::check_period(&probe)?;
     check_anomaly_room(args.accounts, &args.anomalies)?;
+    check_messy_room(args.accounts, args.messy)?;
     let end = period.last_day();
     let over = probe.today > end;
     let day = |n: u64| end + chrono::Days::new(n);
     let mut spec = DatasetSpec::new(args.seed, args.accounts, args.cdrs_per_account, period);
     spec.anomalies = args.anomalies.0;
+    spec.messy = args.messy;
     let simulate = |spec: DatasetSpec, today: Option<chrono::NaiveDate>| {
         let faults = args.faults.clone();
         let cfg = cfg.clone();
@@ -388,10 +410,12 @@ async fn sim(args: SimArgs) -> anyhow::Result<ExitCode> {
     }
     let period = args.period.unwrap_or_else(last_month);
     check_anomaly_room(args.accounts, &args.anomalies)?;
+    check_messy_room(args.accounts, args.messy)?;
     let mut spec = DatasetSpec::new(args.seed, args.accounts, args.cdrs_per_account, period);
     spec.hostile_names = args.hostile_names;
     spec.anomalies = args.anomalies.0;
     spec.late = args.late;
+    spec.messy = args.messy;
     let running = simulator::start(spec, args.faults, args.addr)
         .await
         .with_context(|| format!("cannot listen on {}", args.addr))?;

@@ -18,7 +18,9 @@ use std::sync::{Arc, Mutex};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use super::dataset::{Account, Dataset, HOSTILE_INDEX, LateChange, MICROS_PER_SEC, Micros, OtherEntry, Side};
+use super::dataset::{
+    Account, Dataset, HOSTILE_INDEX, LateChange, LedgerStatus, MICROS_PER_SEC, Micros, OtherEntry, Side,
+};
 use super::rng::{Rng, key};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -145,18 +147,26 @@ fn cdr_key(ds: &Dataset, a: &Account, i: u32) -> u64 {
     key(&[ds.spec.seed, 0xCD, a.index as u64, i as u64])
 }
 
-/// Start time of call `i`: calls are spread over the window in equal slots, one per slot, so
-/// start times increase with `i`. Whole seconds, like the API's CDR timestamps.
+/// Start time of call `i`: calls are spread over the account's activity in equal slots, one
+/// per slot, so start times increase with `i`. Whole seconds, like the API's CDR timestamps.
+/// The activity is the window, from the account's creation if later (whole seconds) and to
+/// its closing if any (both only in messy datasets).
 fn start_with(rng: &mut Rng, ds: &Dataset, a: &Account, i: u32) -> Micros {
-    // Calls last at most ~1 h; keeping starts 2 h clear of "now" means every call has ended
-    // and been charged by the time the simulator answers.
-    let span_s = ((ds.window_end - ds.window_start) / MICROS_PER_SEC) as u64 - 2 * 3_600;
+    let from = if a.created_at > ds.window_start {
+        a.created_at - a.created_at.rem_euclid(MICROS_PER_SEC) + MICROS_PER_SEC
+    } else {
+        ds.window_start
+    };
+    let to = a.closed_at.unwrap_or(ds.window_end);
+    // Calls last at most ~1 h; keeping starts 2 h clear of "now" (or of the closing) means
+    // every call has ended and been charged by then.
+    let span_s = ((to - from) / MICROS_PER_SEC) as u64 - 2 * 3_600;
     let n = a.cdr_count.max(1) as u64;
     let slot_start = span_s * i as u64 / n;
     let slot_end = span_s * (i as u64 + 1) / n;
     let jitter = rng.below((slot_end - slot_start).max(1));
     // Keep the call's end inside the window: the last slot's jitter is bounded by its width.
-    ds.window_start + ((slot_start + jitter) as i64) * MICROS_PER_SEC
+    from + ((slot_start + jitter) as i64) * MICROS_PER_SEC
 }
 
 /// Start of a late call (index `cdr_count` or above): in the period's last three days, at
@@ -204,6 +214,13 @@ impl CallCore {
             && let Some(change) = a.late
         {
             c.apply_late(ds, a, i, change);
+        }
+        if a.negative_call == Some(i) {
+            // Messy: a CDR served with a negative cost (and no debit).
+            c.cost = Decimal::new(-45, 2);
+            c.streaming_cost = Decimal::ZERO;
+            c.streaming_secs = 0;
+            c.non_connected_fee = false;
         }
         c
     }
@@ -503,6 +520,10 @@ pub enum LedgerSource {
     ForeignCurrency,
     /// Late: the refund of voided call `i`, booked after the period ([`LateChange::Refund`]).
     LateRefund(u32),
+    /// Messy: the completed retry of call `i`'s failed debit ([`Messy::FailedCallDebit`]).
+    ///
+    /// [`Messy::FailedCallDebit`]: super::dataset::Messy::FailedCallDebit
+    CallRetry(u32),
 }
 
 /// The part of a ledger row needed for ordering, filtering and sums.
@@ -512,6 +533,8 @@ pub struct LedgerKey {
     pub side: Side,
     pub amount: Decimal,
     pub source: LedgerSource,
+    /// Only completed rows move the wallet.
+    pub status: LedgerStatus,
 }
 
 /// The part of a CDR needed for filtering and summaries.
@@ -569,7 +592,8 @@ impl AccountIndex {
                 direction: c.direction,
                 product: c.product,
             });
-            if !c.cost.is_zero() && planted != Some(Anomaly::MissingDebit) {
+            // A negative cost (messy) is never debited.
+            if c.cost > Decimal::ZERO && planted != Some(Anomaly::MissingDebit) {
                 let source = if c.non_connected_fee {
                     LedgerSource::NonConnected(i)
                 } else {
@@ -580,12 +604,27 @@ impl AccountIndex {
                 } else {
                     c.cost
                 };
+                let failed = a.failed_call == Some(i);
                 ledger.push(LedgerKey {
                     at: c.end() + 1_250_000,
                     side: Side::Debit,
                     amount,
                     source,
+                    status: if failed {
+                        LedgerStatus::Failed
+                    } else {
+                        LedgerStatus::Completed
+                    },
                 });
+                if failed {
+                    ledger.push(LedgerKey {
+                        at: c.end() + 31_250_000,
+                        side: Side::Debit,
+                        amount,
+                        source: LedgerSource::CallRetry(i),
+                        status: LedgerStatus::Completed,
+                    });
+                }
             }
             if planted == Some(Anomaly::DuplicateDebit) {
                 ledger.push(LedgerKey {
@@ -593,6 +632,7 @@ impl AccountIndex {
                     side: Side::Debit,
                     amount: c.cost,
                     source: LedgerSource::DuplicateOf(i),
+                    status: LedgerStatus::Completed,
                 });
             }
             if !c.streaming_cost.is_zero() {
@@ -601,6 +641,7 @@ impl AccountIndex {
                     side: Side::Debit,
                     amount: c.streaming_cost,
                     source: LedgerSource::Stream(i),
+                    status: LedgerStatus::Completed,
                 });
             }
         }
@@ -616,6 +657,7 @@ impl AccountIndex {
                     side: Side::Credit,
                     amount: c.cost + c.streaming_cost,
                     source: LedgerSource::LateRefund(i),
+                    status: LedgerStatus::Completed,
                 });
             }
         }
@@ -632,6 +674,7 @@ impl AccountIndex {
                 side: Side::Credit,
                 amount: a.opening_balance,
                 source: LedgerSource::Opening,
+                status: LedgerStatus::Completed,
             });
         }
         for (j, o) in a.others.iter().enumerate().filter(|(_, o)| !withdrawn(o)) {
@@ -640,6 +683,7 @@ impl AccountIndex {
                 side: o.side,
                 amount: o.amount,
                 source: LedgerSource::Other(j as u32),
+                status: o.status,
             });
         }
         match a.anomaly {
@@ -648,12 +692,14 @@ impl AccountIndex {
                 side: Side::Debit,
                 amount: Decimal::new(135, 2),
                 source: LedgerSource::Orphan,
+                status: LedgerStatus::Completed,
             }),
             Some(Anomaly::CurrencyMismatch) => ledger.push(LedgerKey {
                 at: ds.period_start + 5 * day,
                 side: Side::Debit,
                 amount: Decimal::from(5),
                 source: LedgerSource::ForeignCurrency,
+                status: LedgerStatus::Completed,
             }),
             _ => {}
         }
@@ -664,6 +710,7 @@ impl AccountIndex {
                 side: o.side,
                 amount: o.amount,
                 source: LedgerSource::Drift(j as u32),
+                status: o.status,
             });
         }
         Self {
@@ -689,10 +736,12 @@ impl AccountIndex {
     }
 
     /// Balance at instant `t` (exclusive): the ledger is complete from the account's creation.
+    /// Only completed rows move the wallet.
     pub fn balance_before(&self, t: Micros, drift_visible: bool) -> Decimal {
         self.visible_ledger(drift_visible)
             .iter()
             .take_while(|k| k.at < t)
+            .filter(|k| k.status.moves_wallet())
             .fold(Decimal::ZERO, |b, k| match k.side {
                 Side::Credit => b + k.amount,
                 Side::Debit => b - k.amount,
@@ -714,6 +763,7 @@ pub struct LedgerRow {
     pub filter_kind: &'static str,
     /// Set only where a row is not in the account's currency.
     pub currency: Option<&'static str>,
+    pub status: LedgerStatus,
 }
 
 pub fn ledger_row(ds: &Dataset, a: &Account, k: &LedgerKey) -> LedgerRow {
@@ -739,6 +789,7 @@ pub fn ledger_row(ds: &Dataset, a: &Account, k: &LedgerKey) -> LedgerRow {
             reference_type: Some(reference_type),
             filter_kind: "debit",
             currency: None,
+            status: k.status,
         }
     };
     let other = |o: &super::dataset::OtherEntry| LedgerRow {
@@ -751,10 +802,12 @@ pub fn ledger_row(ds: &Dataset, a: &Account, k: &LedgerKey) -> LedgerRow {
         reference_type: o.reference_type,
         filter_kind: o.filter_kind,
         currency: None,
+        status: o.status,
     };
     match k.source {
         LedgerSource::Call(i) => from_call(i, 1, "cdr"),
         LedgerSource::DuplicateOf(i) => from_call(i, 4, "cdr"),
+        LedgerSource::CallRetry(i) => from_call(i, 5, "cdr"),
         LedgerSource::Orphan => {
             let mut rng = Rng::new(key(&[ds.spec.seed, 0x0A9F, a.index as u64]));
             LedgerRow {
@@ -767,6 +820,7 @@ pub fn ledger_row(ds: &Dataset, a: &Account, k: &LedgerKey) -> LedgerRow {
                 reference_type: Some("cdr"),
                 filter_kind: "debit",
                 currency: None,
+                status: k.status,
             }
         }
         LedgerSource::ForeignCurrency => LedgerRow {
@@ -779,6 +833,7 @@ pub fn ledger_row(ds: &Dataset, a: &Account, k: &LedgerKey) -> LedgerRow {
             reference_type: Some("did_rental"),
             filter_kind: "debit",
             currency: Some("USD"),
+            status: k.status,
         },
         LedgerSource::Stream(i) => from_call(i, 2, "stream_cdr"),
         LedgerSource::NonConnected(i) => from_call(i, 3, "ncc"),
@@ -798,6 +853,7 @@ pub fn ledger_row(ds: &Dataset, a: &Account, k: &LedgerKey) -> LedgerRow {
                 reference_type: Some("refund"),
                 filter_kind: "refund",
                 currency: None,
+                status: k.status,
             }
         }
         LedgerSource::Other(j) => other(&a.others[j as usize]),
@@ -812,6 +868,7 @@ pub fn ledger_row(ds: &Dataset, a: &Account, k: &LedgerKey) -> LedgerRow {
             reference_type: Some("payment"),
             filter_kind: "recharge",
             currency: None,
+            status: k.status,
         },
     }
 }

@@ -112,6 +112,11 @@ pub struct DatasetSpec {
     /// Serve the period as it reads a week after month end: the [`LateChange`]s of the four
     /// accounts that carry one take effect. `false` serves it as it reads at month end.
     pub late: bool,
+    /// Serve data as customers and billing systems really produce it ([`Messy`]): heavy-tailed
+    /// usage, accounts opened and closed mid-month, ledger rows that are not completed, refunds
+    /// of billed supply, customer text as people type it and malformed money. `false` (the
+    /// default) serves exactly the clean dataset.
+    pub messy: bool,
 }
 
 impl DatasetSpec {
@@ -127,6 +132,7 @@ impl DatasetSpec {
             hostile_names: false,
             anomalies: Vec::new(),
             late: false,
+            messy: false,
         }
     }
 }
@@ -165,6 +171,142 @@ impl LateChange {
             LateChange::Refund => "refund",
             LateChange::Rerate => "rerate",
             LateChange::Reversed => "reversed",
+        }
+    }
+}
+
+/// What a messy dataset ([`DatasetSpec::messy`]) plants, one account per role (see
+/// [`Dataset::messy_account`]). Planted accounts have index 8 or above, are active INR
+/// accounts with calls, and carry no [`Anomaly`] and no [`LateChange`]; they are chosen in an
+/// order shuffled by the seed, each role taking the first unused account it fits (never the
+/// [`Messy::Whale`]). Customer-text
+/// roles (the `State*` ones through [`Messy::Sez`]) share an account with a ledger or money
+/// role only when too few accounts are free.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Messy {
+    /// Not planted: the account with the most calls under the heavy-tailed usage (at least
+    /// ten times the median), whatever its index; it carries no other role.
+    Whale,
+    /// Created on day 10 of the period, funded at creation; nothing before it.
+    OpenedMidMonth,
+    /// Closed on day 20 of the period (`is_active = false`): calls, debits and rentals only
+    /// before the close.
+    ClosedMidMonth,
+    /// A ₹300 DID rental debit on the 1st with status `failed`, retried (completed, new id,
+    /// same reference and description) an hour later.
+    FailedRental,
+    /// A call debit with status `failed`, retried (completed, same reference and amount) 30 s
+    /// later.
+    FailedCallDebit,
+    /// A recharge credit with status `pending` in the period.
+    PendingRecharge,
+    /// A partner-transfer credit with status `cancelled` in the period.
+    CancelledTransfer,
+    /// A ₹150 `recording` debit with the undocumented status `processing`.
+    UnknownStatus,
+    /// A billed call refunded a few hours later: a completed `refund` credit referencing
+    /// `cdr_<uuid>`, for the call's talk-time cost.
+    RefundedCall,
+    /// A DID rental debit of the period refunded in full: a completed `refund` credit
+    /// referencing `txn_<id of the debit>`.
+    RefundedCharge,
+    /// A CDR whose cost is -0.45, without a debit.
+    NegativeCost,
+    /// A completed `manual_adjustment` debit of 12.345678 (six decimals).
+    SixDecimals,
+    /// State written `Tamilnadu` (33).
+    StateTamilnadu,
+    /// State written `TN` (33).
+    StateTn,
+    /// State written `Orissa` (21).
+    StateOrissa,
+    /// State written `Pondicherry` (34).
+    StatePondicherry,
+    /// State written `New Delhi` (07).
+    StateNewDelhi,
+    /// State written `Jammu & Kashmir` (01).
+    StateJammuKashmir,
+    /// State written `Daman and Diu` (26).
+    StateDamanDiu,
+    /// Blank state (`""`) with PIN 560034 (Bengaluru, Karnataka).
+    BlankStatePin,
+    /// State `Select State` (a form's placeholder, not a state).
+    SelectState,
+    /// A registered account with `company = ""`.
+    BlankCompany,
+    /// A valid GSTIN sent lower case with spaces (`29 abcde 1234f 1z5`).
+    GstinNotCanonical,
+    /// A checksum-valid GSTIN with `gst_status = "inactive"`.
+    InactiveGstin,
+    /// `gst_status = "suspended"` (neither active nor inactive).
+    SuspendedGstin,
+    /// An SEZ unit registered in Karnataka (the supplier's state).
+    Sez,
+}
+
+impl Messy {
+    /// Every planted role, in the order roles are given accounts (roles that need a fitting
+    /// call first). [`Messy::Whale`] is not planted.
+    pub const PLANTED: [Messy; 25] = [
+        Messy::OpenedMidMonth,
+        Messy::ClosedMidMonth,
+        Messy::FailedCallDebit,
+        Messy::RefundedCall,
+        Messy::NegativeCost,
+        Messy::FailedRental,
+        Messy::RefundedCharge,
+        Messy::PendingRecharge,
+        Messy::CancelledTransfer,
+        Messy::UnknownStatus,
+        Messy::SixDecimals,
+        Messy::StateTamilnadu,
+        Messy::StateTn,
+        Messy::StateOrissa,
+        Messy::StatePondicherry,
+        Messy::StateNewDelhi,
+        Messy::StateJammuKashmir,
+        Messy::StateDamanDiu,
+        Messy::BlankStatePin,
+        Messy::SelectState,
+        Messy::BlankCompany,
+        Messy::GstinNotCanonical,
+        Messy::InactiveGstin,
+        Messy::SuspendedGstin,
+        Messy::Sez,
+    ];
+
+    /// Whether the role changes only the customer's text (name, address, registration).
+    pub fn is_customer_text(self) -> bool {
+        self >= Messy::StateTamilnadu
+    }
+
+    /// The exception kinds a billing pipeline must report for an account with this role.
+    pub fn oddities(self) -> &'static [&'static str] {
+        match self {
+            Messy::Whale => &[],
+            Messy::OpenedMidMonth => &["opened_in_period"],
+            Messy::ClosedMidMonth => &["closed_in_period"],
+            Messy::FailedRental | Messy::FailedCallDebit | Messy::PendingRecharge | Messy::CancelledTransfer => {
+                &["ledger_not_completed"]
+            }
+            Messy::UnknownStatus => &["unknown_ledger_status"],
+            Messy::RefundedCall | Messy::RefundedCharge => &["supply_refunded"],
+            Messy::NegativeCost => &["rejected_row"],
+            Messy::SixDecimals => &["ledger_inconsistent", "rejected_row"],
+            Messy::StateTamilnadu
+            | Messy::StateTn
+            | Messy::StateOrissa
+            | Messy::StatePondicherry
+            | Messy::StateNewDelhi
+            | Messy::StateJammuKashmir
+            | Messy::StateDamanDiu => &["state_alias"],
+            Messy::BlankStatePin => &["state_from_pin"],
+            Messy::SelectState => &["unknown_state"],
+            Messy::BlankCompany => &["blank_company"],
+            Messy::GstinNotCanonical => &["gstin_not_canonical"],
+            Messy::InactiveGstin => &["inactive_gstin"],
+            Messy::SuspendedGstin => &["unknown_gst_status"],
+            Messy::Sez => &["sez"],
         }
     }
 }
@@ -250,6 +392,38 @@ pub struct OtherEntry {
     pub reference_type: Option<&'static str>,
     /// Partner-ledger filter vocabulary: recharge | debit | refund | transfer.
     pub filter_kind: &'static str,
+    /// Only [`LedgerStatus::Completed`] rows move the wallet.
+    pub status: LedgerStatus,
+}
+
+/// A ledger row's `status`. Only completed rows move the wallet; every row is completed
+/// unless [`DatasetSpec::messy`] plants otherwise.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum LedgerStatus {
+    #[default]
+    Completed,
+    Pending,
+    Failed,
+    Cancelled,
+    /// Not one of the documented statuses (`completed|pending|failed|cancelled`).
+    Processing,
+}
+
+impl LedgerStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LedgerStatus::Completed => "completed",
+            LedgerStatus::Pending => "pending",
+            LedgerStatus::Failed => "failed",
+            LedgerStatus::Cancelled => "cancelled",
+            LedgerStatus::Processing => "processing",
+        }
+    }
+
+    /// Whether the row has moved the wallet (balances count it).
+    pub fn moves_wallet(self) -> bool {
+        self == LedgerStatus::Completed
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -299,6 +473,15 @@ pub struct Account {
     /// CDR indices the change touches, ascending: the late calls (`Calls`), the refunded call
     /// (`Refund`) or the re-rated call (`Rerate`); empty otherwise.
     pub late_calls: Vec<u32>,
+    /// The [`Messy`] roles planted in this account (messy datasets only; usually one).
+    pub messy: Vec<Messy>,
+    /// When the account was closed ([`Messy::ClosedMidMonth`]): its calls end and its ledger
+    /// stops before this instant.
+    pub closed_at: Option<Micros>,
+    /// The call whose first debit failed and was retried ([`Messy::FailedCallDebit`]).
+    pub failed_call: Option<u32>,
+    /// The call served with a negative cost and no debit ([`Messy::NegativeCost`]).
+    pub negative_call: Option<u32>,
 }
 
 #[derive(Debug)]
@@ -346,8 +529,9 @@ impl Dataset {
                 None => panic!("not enough active accounts to plant {} anomalies", spec.anomalies.len()),
             }
         }
-        let mut accounts_newest_first: Vec<u32> = (0..spec.accounts).collect();
-        accounts_newest_first.sort_by_key(|&i| (std::cmp::Reverse(accounts[i as usize].created_at), i));
+        if spec.messy {
+            super::messy::heavy_tail(&spec, &mut accounts);
+        }
         let by_auth_id = accounts.iter().map(|a| (a.auth_id.clone(), a.index)).collect();
         let mut ds = Self {
             spec,
@@ -358,15 +542,42 @@ impl Dataset {
             partner,
             tiers,
             accounts,
-            accounts_newest_first,
+            accounts_newest_first: Vec::new(),
             by_auth_id,
         };
+        ds.sort_newest_first();
         for (i, change, calls) in super::activity::choose_late(&ds) {
             let a = &mut ds.accounts[i as usize];
             a.late = Some(change);
             a.late_calls = calls;
         }
+        if ds.spec.messy {
+            super::messy::plant(&mut ds);
+            ds.sort_newest_first();
+        }
         ds
+    }
+
+    fn sort_newest_first(&mut self) {
+        let accounts = &self.accounts;
+        let mut order: Vec<u32> = (0..accounts.len() as u32).collect();
+        order.sort_by_key(|&i| (std::cmp::Reverse(accounts[i as usize].created_at), i));
+        self.accounts_newest_first = order;
+    }
+
+    /// The account given role `m` in a messy dataset (`None` in a clean one, or if no account
+    /// fitted). [`Messy::Whale`] is the account with the most calls.
+    pub fn messy_account(&self, m: Messy) -> Option<&Account> {
+        if !self.spec.messy {
+            return None;
+        }
+        match m {
+            Messy::Whale => self
+                .accounts
+                .iter()
+                .max_by_key(|a| (a.cdr_count, std::cmp::Reverse(a.index))),
+            _ => self.accounts.iter().find(|a| a.messy.contains(&m)),
+        }
     }
 
     /// CDRs of `a` that exist now: `0..cdr_count`, plus its late calls when late.
@@ -405,7 +616,7 @@ fn make_hostile(a: &mut Account) {
     a.address = Some("<img src=x onerror=alert(1)> \\ #import \"/etc/passwd\"".into());
 }
 
-fn d(s: &str) -> Decimal {
+pub(super) fn d(s: &str) -> Decimal {
     Decimal::from_str_exact(s).expect("literal")
 }
 
@@ -550,7 +761,7 @@ fn role(i: u32) -> Role {
     }
 }
 
-fn gstin_for(rng: &mut Rng, state: u8, entity: u8) -> String {
+pub(super) fn gstin_for(rng: &mut Rng, state: u8, entity: u8) -> String {
     let letters = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ";
     let pan = format!(
         "{}{}{}{}{}",
@@ -714,6 +925,10 @@ fn account(
         anomaly: None,
         late: None,
         late_calls: Vec::new(),
+        messy: Vec::new(),
+        closed_at: None,
+        failed_call: None,
+        negative_call: None,
     };
     acct.others = other_entries(&mut rng, spec, partner, &acct, lean, window_start, window_end);
     if rng.chance(spec.drift_per_mille) {
@@ -727,6 +942,7 @@ fn account(
                 reference: Some(format!("pay_{}", rng.string(14, upper))),
                 reference_type: Some("payment"),
                 filter_kind: "recharge",
+                status: LedgerStatus::Completed,
             })
             .collect();
     }
@@ -760,6 +976,7 @@ fn other_entries(
                 reference: Some(format!("pay_{}", rng.string(14, upper))),
                 reference_type: Some("payment"),
                 filter_kind: "recharge",
+                status: LedgerStatus::Completed,
             });
         }
         for _ in 0..rng.range(0, 2) {
@@ -773,6 +990,7 @@ fn other_entries(
                 reference: Some(format!("ptc:{}:{}:{}", partner.id, a.auth_id, t / MICROS_PER_SEC)),
                 reference_type: None,
                 filter_kind: "transfer",
+                status: LedgerStatus::Completed,
             });
         }
     }
@@ -794,6 +1012,7 @@ fn other_entries(
                 reference: Some(format!("did_{}", number.trim_start_matches('+'))),
                 reference_type: Some("did_rental"),
                 filter_kind: "debit",
+                status: LedgerStatus::Completed,
             });
         }
     }
@@ -807,6 +1026,7 @@ fn other_entries(
             reference: Some(format!("rfd_{}", rng.string(12, upper))),
             reference_type: Some("refund"),
             filter_kind: "refund",
+            status: LedgerStatus::Completed,
         });
     }
     out

@@ -11,6 +11,7 @@ pub mod dataset;
 pub mod errors;
 pub mod fast_json;
 pub mod faults;
+pub mod messy;
 pub mod rng;
 pub mod server;
 pub mod truth;
@@ -23,7 +24,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use dataset::{Anomalies, Anomaly, DEMO_PARTNER_AUTH_ID, DEMO_PARTNER_AUTH_TOKEN, DatasetSpec, LateChange};
+pub use dataset::{Anomalies, Anomaly, DEMO_PARTNER_AUTH_ID, DEMO_PARTNER_AUTH_TOKEN, DatasetSpec, LateChange, Messy};
 pub use faults::FaultSpec;
 pub use server::Simulator;
 

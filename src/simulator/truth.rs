@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use super::activity::{AccountIndex, CallStatus};
+use super::activity::{AccountIndex, CallStatus, ledger_row};
 use super::dataset::{Account, Dataset, Side};
 use super::server::Simulator;
 
@@ -21,6 +21,9 @@ pub struct CdrTruth {
     pub total_cost: Decimal,
 }
 
+/// The period's ledger rows. Only completed rows count (in a clean dataset every row is
+/// completed; a messy one also serves failed, pending, cancelled and unknown-status rows, which
+/// the API's summaries include but which never moved the wallet).
 #[derive(Debug, Serialize, Default, Clone, PartialEq)]
 pub struct LedgerTruth {
     pub count: u64,
@@ -30,6 +33,44 @@ pub struct LedgerTruth {
     pub debit_total: Decimal,
     /// reference_type ("unknown" for transfers) → (count, net amount, credits positive)
     pub by_reference_type: BTreeMap<String, (u64, Decimal)>,
+}
+
+/// Calls of one (context, direction) as the invoice must bill them.
+#[derive(Debug, Serialize, Default, Clone, PartialEq)]
+pub struct BilledCalls {
+    pub calls: u64,
+    pub billable_seconds: u64,
+    /// Talk-time cost less the completed refunds referencing these calls (`cdr_<uuid>`).
+    pub cost: Decimal,
+}
+
+/// Streaming sessions as the invoice must bill them.
+#[derive(Debug, Serialize, Default, Clone, PartialEq)]
+pub struct BilledStreaming {
+    pub sessions: u64,
+    pub cost: Decimal,
+}
+
+/// Non-call debits of one reference type as the invoice must bill them.
+#[derive(Debug, Serialize, Default, Clone, PartialEq)]
+pub struct BilledCharges {
+    pub rows: u64,
+    /// Their amount less the completed refunds referencing them (`txn_<id>`).
+    pub amount: Decimal,
+}
+
+/// What the period's invoice must bill (messy datasets only): calls starting in the period by
+/// the CDR's `context` and direction, streaming, and non-call debits booked in the period by
+/// reference type. Ledger rows count only when completed and in the partner's currency; rows a
+/// pipeline must reject (a negative-cost CDR, an amount with more decimals than any price has)
+/// are left out.
+#[derive(Debug, Serialize, Default, Clone, PartialEq)]
+pub struct BillableTruth {
+    /// context → direction → calls.
+    pub calls: BTreeMap<String, BTreeMap<String, BilledCalls>>,
+    pub streaming: BilledStreaming,
+    /// reference_type → non-call debits.
+    pub charges: BTreeMap<String, BilledCharges>,
 }
 
 #[derive(Debug, Serialize, Clone, PartialEq)]
@@ -47,6 +88,13 @@ pub struct AccountTruth {
     /// truth is unchanged): late-calls, refund, rerate or reversed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub late_change: Option<String>,
+    /// The exception kinds a pipeline must report for this account, sorted (`sim --messy`
+    /// only; absent otherwise): see [`Messy::oddities`](super::dataset::Messy::oddities).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oddities: Option<Vec<String>>,
+    /// What the invoice must bill (`sim --messy` only; absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub billable: Option<BillableTruth>,
     pub cdrs: CdrTruth,
     pub ledger: LedgerTruth,
     /// Balance at the period's first instant.
@@ -100,7 +148,7 @@ fn account_truth(ds: &Dataset, a: &Account, idx: &AccountIndex) -> AccountTruth 
     let visible = idx.visible_ledger(false);
     for k in visible
         .iter()
-        .filter(|k| k.at >= ds.period_start && k.at < ds.period_end)
+        .filter(|k| k.at >= ds.period_start && k.at < ds.period_end && k.status.moves_wallet())
     {
         let row = super::activity::ledger_row(ds, a, k);
         ledger.count += 1;
@@ -133,6 +181,18 @@ fn account_truth(ds: &Dataset, a: &Account, idx: &AccountIndex) -> AccountTruth 
         country: a.country.into(),
         anomaly: a.anomaly.map(|x| x.name().to_string()),
         late_change: a.late.filter(|_| ds.spec.late).map(|x| x.name().to_string()),
+        oddities: ds.spec.messy.then(|| {
+            let mut v: Vec<String> = a
+                .messy
+                .iter()
+                .flat_map(|m| m.oddities())
+                .map(|o| o.to_string())
+                .collect();
+            v.sort();
+            v.dedup();
+            v
+        }),
+        billable: ds.spec.messy.then(|| billable(ds, a, idx)),
         cdrs,
         ledger,
         opening_balance: idx.balance_before(ds.period_start, false),
@@ -141,6 +201,62 @@ fn account_truth(ds: &Dataset, a: &Account, idx: &AccountIndex) -> AccountTruth 
         window_cdrs: idx.cdrs.len() as u64,
         ledger_rows: visible.len() as u64,
     }
+}
+
+/// Non-call amounts finer than this many decimals are malformed (no price has more).
+const MAX_AMOUNT_SCALE: u32 = 5;
+
+fn billable(ds: &Dataset, a: &Account, idx: &AccountIndex) -> BillableTruth {
+    let in_period: Vec<_> = idx
+        .visible_ledger(false)
+        .iter()
+        .filter(|k| k.at >= ds.period_start && k.at < ds.period_end && k.status.moves_wallet())
+        .map(|k| ledger_row(ds, a, k))
+        .filter(|r| r.currency.is_none())
+        .collect();
+    let mut refunds: BTreeMap<&str, Decimal> = BTreeMap::new();
+    for r in in_period
+        .iter()
+        .filter(|r| r.side == Side::Credit && r.reference_type == Some("refund"))
+    {
+        if let Some(reference) = r.reference.as_deref() {
+            *refunds.entry(reference).or_default() += r.amount;
+        }
+    }
+    let refunded = |reference: &str| refunds.get(reference).copied().unwrap_or_default();
+    let mut out = BillableTruth::default();
+    for p in idx.cdr_range(ds.period_start, ds.period_end) {
+        let c = super::activity::cdr(ds, a, idx.cdrs[p].index);
+        if c.cost < Decimal::ZERO {
+            continue;
+        }
+        let line = out
+            .calls
+            .entry(c.product.context().to_string())
+            .or_default()
+            .entry(c.direction.as_str().to_string())
+            .or_default();
+        line.calls += 1;
+        line.billable_seconds += c.billsec as u64;
+        line.cost += c.cost - refunded(&c.ledger_reference());
+        if c.streaming_secs > 0 {
+            out.streaming.sessions += 1;
+            out.streaming.cost += c.streaming_cost;
+        }
+    }
+    for r in in_period.iter().filter(|r| {
+        r.side == Side::Debit
+            && !matches!(r.reference_type, Some("cdr" | "stream_cdr" | "ncc"))
+            && r.amount.normalize().scale() <= MAX_AMOUNT_SCALE
+    }) {
+        let e = out
+            .charges
+            .entry(r.reference_type.unwrap_or("unknown").to_string())
+            .or_default();
+        e.rows += 1;
+        e.amount += r.amount - refunded(&format!("txn_{}", r.id));
+    }
+    out
 }
 
 /// Compute the truth one account at a time (memory stays bounded by one account's index).

@@ -362,7 +362,7 @@ impl<'a> LedgerObject<'a> {
             description: r.description,
             reference: r.reference,
             reference_type: with_reference_type.then_some(r.reference_type),
-            status: "completed",
+            status: r.status.as_str(),
             processed_at: at,
             created_at: at,
             updated_at: at,

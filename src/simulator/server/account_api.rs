@@ -82,7 +82,7 @@ pub(super) async fn ledger_v3(
             .filter(|&p| {
                 let k = &visible[p];
                 kind.as_deref().is_none_or(|t| t == k.side.as_str())
-                    && status.as_deref().is_none_or(|s| s == "completed")
+                    && status.as_deref().is_none_or(|s| s == k.status.as_str())
                     && currency.as_deref().is_none_or(|c| c == a.currency)
                     && rtype.as_deref().is_none_or(|t| reference_type(a, k) == Some(t))
                     && (!needs_rows || {

@@ -22,6 +22,7 @@ use crate::simulator::wire::*;
 fn filter_kind(a: &Account, k: &LedgerKey) -> &'static str {
     match k.source {
         LedgerSource::Call(_)
+        | LedgerSource::CallRetry(_)
         | LedgerSource::Stream(_)
         | LedgerSource::NonConnected(_)
         | LedgerSource::DuplicateOf(_)
@@ -36,7 +37,9 @@ fn filter_kind(a: &Account, k: &LedgerKey) -> &'static str {
 
 pub(super) fn reference_type(a: &Account, k: &LedgerKey) -> Option<&'static str> {
     match k.source {
-        LedgerSource::Call(_) | LedgerSource::DuplicateOf(_) | LedgerSource::Orphan => Some("cdr"),
+        LedgerSource::Call(_) | LedgerSource::CallRetry(_) | LedgerSource::DuplicateOf(_) | LedgerSource::Orphan => {
+            Some("cdr")
+        }
         LedgerSource::ForeignCurrency => Some("did_rental"),
         LedgerSource::Stream(_) => Some("stream_cdr"),
         LedgerSource::NonConnected(_) => Some("ncc"),
@@ -85,6 +88,8 @@ pub(super) struct PartnerLedgerQuery<'q> {
     per_page: u64,
     window: (Micros, Micros),
     kind: Option<&'q str>,
+    /// A row `status` to select exactly (lower-cased), if given.
+    status: Option<String>,
 }
 
 pub(super) fn partner_ledger_query(q: &[(String, String)]) -> Result<PartnerLedgerQuery<'_>, Response> {
@@ -100,11 +105,13 @@ pub(super) fn partner_ledger_query(q: &[(String, String)]) -> Result<PartnerLedg
     }
     let window = date_window(date_param(q, "from_date")?, date_param(q, "to_date")?);
     let kind = one_of(q, "transaction_type", &["recharge", "debit", "refund", "transfer"])?;
+    let status = param(q, "status").filter(|s| !s.is_empty()).map(str::to_lowercase);
     Ok(PartnerLedgerQuery {
         page,
         per_page,
         window,
         kind,
+        status,
     })
 }
 
@@ -165,10 +172,11 @@ pub(super) fn with_partner_ledger_page<R>(
     render: impl FnOnce(&PartnerLedgerPage) -> R,
 ) -> R {
     let key = format!(
-        "partner-ledger|{}|{:?}|{:?}",
+        "partner-ledger|{}|{:?}|{:?}|{:?}",
         sim.selection_key(accounts),
         pq.window,
-        pq.kind
+        pq.kind,
+        pq.status
     );
     let view = sim.ledger_views.get_or_build(key, || {
         let mut rows: Vec<(Micros, u32, u32)> = Vec::new();
@@ -180,6 +188,11 @@ pub(super) fn with_partner_ledger_page<R>(
             rows.extend(
                 (lo..hi)
                     .filter(|&p| pq.kind.is_none_or(|want| filter_kind(a, &visible[p]) == want))
+                    .filter(|&p| {
+                        pq.status
+                            .as_deref()
+                            .is_none_or(|want| visible[p].status.as_str() == want)
+                    })
                     .map(|p| (visible[p].at, a.index, p as u32)),
             );
         }

@@ -164,4 +164,155 @@ mod tests {
         }
         assert_eq!(compared, (sim.ds.accounts.len() + 1) * 8);
     }
+
+    /// A messy dataset's `status` filter selects exactly the rows of that status, on the
+    /// account ledger and on the partner ledgers; summaries sum every selected row whatever its
+    /// status; the balance endpoint follows completed rows only.
+    #[tokio::test]
+    async fn ledger_status_filters_select_exactly() {
+        use crate::simulator::activity::{AccountIndex, ledger_row};
+        use crate::simulator::dataset::{LedgerStatus, Messy, Side};
+        use axum::extract::{Path, Query, State};
+        use axum::http::{HeaderMap, HeaderValue, Uri};
+
+        let mut spec = DatasetSpec::new(7, 50, 60, "2026-03".parse().unwrap());
+        spec.messy = true;
+        let sim = Arc::new(Simulator::new(Dataset::generate(spec), FaultSpec::default(), 8));
+        let body = |r: Reply| async move {
+            let resp = r.unwrap_or_else(|e| panic!("error status {}", e.status()));
+            let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+            serde_json::from_slice::<serde_json::Value>(&bytes).unwrap()
+        };
+        let headers = |id: &str, token: &str| {
+            let mut h = HeaderMap::new();
+            h.insert("x-auth-id", HeaderValue::from_str(id).unwrap());
+            h.insert("x-auth-token", HeaderValue::from_str(token).unwrap());
+            h
+        };
+        let partner = headers(&sim.ds.partner.auth_id, &sim.ds.partner.auth_token);
+        let statuses = ["completed", "pending", "failed", "cancelled", "processing"];
+        let mut seen = std::collections::BTreeMap::<&str, u64>::new();
+        let planted = [
+            Messy::FailedRental,
+            Messy::FailedCallDebit,
+            Messy::PendingRecharge,
+            Messy::CancelledTransfer,
+            Messy::UnknownStatus,
+        ];
+        for m in planted {
+            let a = sim.ds.messy_account(m).unwrap();
+            let idx = AccountIndex::build(&sim.ds, a);
+            let customer = headers(&a.auth_id, &a.auth_token);
+            for status in statuses.iter().copied().map(Some).chain([None]) {
+                let want: Vec<_> = idx
+                    .ledger
+                    .iter()
+                    .filter(|k| status.is_none_or(|s| k.status.as_str() == s))
+                    .collect();
+                let mut q = vec![("per_page".to_string(), "1000".to_string())];
+                if let Some(s) = status {
+                    q.push(("status".into(), s.to_uppercase()));
+                }
+                let v3 = body(
+                    account_api::ledger_v3(
+                        State(sim.clone()),
+                        customer.clone(),
+                        Path(a.auth_id.clone()),
+                        Query(q.clone()),
+                    )
+                    .await,
+                )
+                .await;
+                let mut q = vec![("per_page".to_string(), "200".to_string())];
+                if let Some(s) = status {
+                    q.push(("status".into(), s.into()));
+                }
+                let uri: Uri = format!("/api/v1/partner/accounts/{}/transactions", a.auth_id)
+                    .parse()
+                    .unwrap();
+                let p = body(
+                    ledger::account_transactions(
+                        State(sim.clone()),
+                        partner.clone(),
+                        uri,
+                        Path(a.auth_id.clone()),
+                        Query(q),
+                    )
+                    .await,
+                )
+                .await;
+                for page in [&v3, &p] {
+                    assert_eq!(page["total"].as_u64().unwrap(), want.len() as u64, "{m:?} {status:?}");
+                    let rows = page["transactions"].as_array().unwrap();
+                    assert!(rows.len() as u64 == page["total"].as_u64().unwrap() || rows.len() == 200);
+                    if let Some(s) = status {
+                        assert!(rows.iter().all(|r| r["status"] == s), "{m:?} {s}");
+                    }
+                    // The summary sums every selected row, whatever its status.
+                    let debit: rust_decimal::Decimal =
+                        want.iter().filter(|k| k.side == Side::Debit).map(|k| k.amount).sum();
+                    let summary_debit: rust_decimal::Decimal =
+                        page["summary"]["total_debit"].to_string().parse().unwrap();
+                    assert_eq!(summary_debit, debit);
+                    assert_eq!(
+                        page["summary"]["total_transactions"].as_u64().unwrap(),
+                        want.len() as u64
+                    );
+                }
+                if let Some(s) = status {
+                    *seen.entry(s).or_default() += want.len() as u64;
+                }
+            }
+            // Every served status is the row's own.
+            for k in &idx.ledger {
+                assert_eq!(ledger_row(&sim.ds, a, k).status, k.status);
+            }
+            // The balance endpoint: completed rows only.
+            let bal = body(
+                account_api::balance_v3(
+                    State(sim.clone()),
+                    customer.clone(),
+                    Path((a.auth_id.clone(), "INR".into())),
+                )
+                .await,
+            )
+            .await;
+            let completed: rust_decimal::Decimal = idx
+                .ledger
+                .iter()
+                .filter(|k| k.status == LedgerStatus::Completed)
+                .map(|k| match k.side {
+                    Side::Credit => k.amount,
+                    Side::Debit => -k.amount,
+                })
+                .sum();
+            assert_eq!(
+                bal["balance"].to_string().parse::<rust_decimal::Decimal>().unwrap(),
+                completed
+            );
+        }
+        for s in ["pending", "failed", "cancelled", "processing"] {
+            assert!(seen[s] >= 1, "{s}");
+        }
+        // Partner-wide: failed rows are the failed rental and the failed call debit.
+        let q = vec![("status".to_string(), "failed".to_string())];
+        let all = body(
+            ledger::all_transactions(
+                State(sim.clone()),
+                partner.clone(),
+                "/api/v1/partner/transactions".parse().unwrap(),
+                Query(q),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(all["total"], 2);
+        let refs: Vec<&str> = all["transactions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["reference"].as_str().unwrap())
+            .collect();
+        assert!(refs.iter().any(|r| r.starts_with("did_")) && refs.iter().any(|r| r.starts_with("cdr_")));
+    }
 }
