@@ -12,7 +12,10 @@ help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 demo: ## Run the whole month end to end on the built-in simulator (no credentials, no network)
-	$(CARGO) run --release --quiet -- demo --period $(PERIOD) --out $(OUT)
+	@# Exit 3 is the point of the messy month: its planted problems are reconciliation errors.
+	@$(CARGO) run --release --quiet -- demo --period $(PERIOD) --out $(OUT); rc=$$?; \
+	if [ $$rc -eq 3 ]; then echo "exit 3 (reconciliation errors, as planted): see $(OUT)/$(PERIOD)/reconciliation.html"; \
+	elif [ $$rc -ne 0 ]; then exit $$rc; fi
 
 test: .venv/ok ## Unit and integration tests, then Parquet interop with Python readers
 	scripts/ensure-tools.sh

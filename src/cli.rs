@@ -12,7 +12,8 @@ use crate::context::RunContext;
 use crate::error::usage;
 use crate::model::Period;
 use crate::pipeline::{self, RunOptions};
-use crate::simulator::{self, Anomalies, DatasetSpec, FaultSpec};
+use crate::simulator::dataset::Dataset;
+use crate::simulator::{self, Anomalies, DatasetSpec, FaultSpec, Messy};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -109,9 +110,10 @@ pub struct DemoArgs {
     /// Discrepancies for the simulator to plant (see `sim --anomalies`).
     #[arg(long, default_value = "none")]
     pub anomalies: Anomalies,
-    /// Serve messy data (see `sim --messy`); needs at least 40 accounts.
+    /// Serve the clean dataset (every ledger row completed, customer text canonical, even
+    /// usage) instead of the messy default (see `sim --messy`, which needs 40 accounts).
     #[arg(long)]
-    pub messy: bool,
+    pub clean: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -341,13 +343,27 @@ async fn demo(args: DemoArgs, progress: bool) -> anyhow::Result<ExitCode> {
     let probe = RunContext::new(period, &args.out, cfg.clone());
     pipeline::check_period(&probe)?;
     check_anomaly_room(args.accounts, &args.anomalies)?;
-    check_messy_room(args.accounts, args.messy)?;
+    if !args.clean && args.accounts < MESSY_MIN_ACCOUNTS {
+        return Err(usage(format!(
+            "the demo's messy month needs at least {MESSY_MIN_ACCOUNTS} accounts, got {}; pass --clean for a smaller, clean one",
+            args.accounts
+        )));
+    }
     let end = period.last_day();
     let over = probe.today > end;
     let day = |n: u64| end + chrono::Days::new(n);
     let mut spec = DatasetSpec::new(args.seed, args.accounts, args.cdrs_per_account, period);
     spec.anomalies = args.anomalies.0;
-    spec.messy = args.messy;
+    spec.messy = !args.clean;
+    // The API has no SEZ field: the demo's partner names its SEZ customer in the config, as a
+    // real partner would.
+    if spec.messy
+        && let Some(sez) = Dataset::generate(spec.clone()).messy_account(Messy::Sez)
+        && !cfg.invoice.sez_under_lut.contains(&sez.auth_id)
+        && !cfg.invoice.sez_with_payment.contains(&sez.auth_id)
+    {
+        cfg.invoice.sez_with_payment.push(sez.auth_id.clone());
+    }
     let simulate = |spec: DatasetSpec, today: Option<chrono::NaiveDate>| {
         let faults = args.faults.clone();
         let cfg = cfg.clone();

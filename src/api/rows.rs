@@ -185,12 +185,16 @@ fn cdr_reference(reference: Option<&str>) -> Option<Text> {
     ))
 }
 
-/// The partner ledger omits `reference_type`; derive it from the reference the way the
-/// account ledger classifies the same rows.
-fn derive_reference_type(reference: Option<&str>, description: Option<&str>) -> &'static str {
+/// The partner ledger omits `reference_type`; derive it from the row's type, reference and
+/// description the way the account ledger classifies the same rows. A credit naming a call or
+/// a transaction, or described as a refund, is a refund: calls and charges are only debited.
+fn derive_reference_type(kind: LedgerKind, reference: Option<&str>, description: Option<&str>) -> &'static str {
     let r = reference.unwrap_or("");
     let d = description.unwrap_or("");
-    if cdr_reference(Some(r)).is_some() {
+    let names_a_charge = cdr_reference(Some(r)).is_some() || crate::model::ledger::refunded_debit_id(r).is_some();
+    if kind == LedgerKind::Credit && (names_a_charge || r.starts_with("rfd_") || d.starts_with("Refund")) {
+        "refund"
+    } else if cdr_reference(Some(r)).is_some() {
         if d.starts_with("Stream session") {
             "stream_cdr"
         } else if d.starts_with("Non-connected") {
@@ -204,8 +208,10 @@ fn derive_reference_type(reference: Option<&str>, description: Option<&str>) -> 
         "payment"
     } else if r.starts_with("did_") {
         "did_rental"
-    } else if r.starts_with("rfd_") {
-        "refund"
+    } else if r.starts_with("adj_") {
+        "manual_adjustment"
+    } else if d.starts_with("Call recording") {
+        "recording"
     } else {
         "unknown"
     }
@@ -245,7 +251,11 @@ pub fn ledger_row(r: wire::LedgerRowWire) -> Result<TransactionRow, RowError> {
         .map_err(|e| reject(e.to_string()))?;
     let reference_type = match r.reference_type.as_deref() {
         Some(t) if !t.is_empty() => Text::from(t),
-        _ => Text::const_new(derive_reference_type(r.reference.as_deref(), r.description.as_deref())),
+        _ => Text::const_new(derive_reference_type(
+            kind,
+            r.reference.as_deref(),
+            r.description.as_deref(),
+        )),
     };
     Ok(TransactionRow {
         cdr_uuid: cdr_reference(r.reference.as_deref()),
@@ -329,16 +339,30 @@ mod tests {
         assert_eq!(cdr_reference(Some(&format!("cdr_{u}"))).as_deref(), Some(u));
         assert_eq!(cdr_reference(Some(&format!("cdr:{u}"))).as_deref(), Some(u));
         assert_eq!(cdr_reference(Some("cdr_not-a-uuid")), None);
-        assert_eq!(
-            derive_reference_type(Some(&format!("cdr_{u}")), Some("Stream session (70s)")),
-            "stream_cdr"
-        );
-        assert_eq!(
-            derive_reference_type(Some(&format!("cdr_{u}")), Some("Call to 9198 (3s)")),
-            "cdr"
-        );
-        assert_eq!(derive_reference_type(Some("ptc:x:y:1"), None), "unknown");
-        assert_eq!(derive_reference_type(None, None), "unknown");
+        use LedgerKind::{Credit, Debit};
+        let call = format!("cdr_{u}");
+        for (kind, reference, description, want) in [
+            (Debit, Some(call.as_str()), Some("Stream session (70s)"), "stream_cdr"),
+            (Debit, Some(call.as_str()), Some("Call to 9198 (3s)"), "cdr"),
+            (Debit, Some(call.as_str()), Some("Non-connected call fee"), "ncc"),
+            // A credit naming a call or a transaction reverses it.
+            (Credit, Some(call.as_str()), Some("Refund for call"), "refund"),
+            (Credit, Some("txn_9f48"), None, "refund"),
+            (Credit, Some("rfd_ABC"), None, "refund"),
+            (Credit, None, Some("Refund for dropped calls"), "refund"),
+            (Credit, Some("pay_X"), Some("Wallet recharge"), "payment"),
+            (Debit, Some("did_918000000001"), None, "did_rental"),
+            (Debit, Some("adj_X"), Some("Manual adjustment"), "manual_adjustment"),
+            (Debit, None, Some("Call recording storage"), "recording"),
+            (Credit, Some("ptc:x:y:1"), None, "unknown"),
+            (Debit, None, None, "unknown"),
+        ] {
+            assert_eq!(
+                derive_reference_type(kind, reference, description),
+                want,
+                "{reference:?} {description:?}"
+            );
+        }
     }
 
     #[test]

@@ -124,7 +124,12 @@ fn read_state(text: Option<&str>) -> Read<'_> {
         .filter(|s| s.code != 28 && s.code != 25)
         .find(|s| key(s.name) == k);
     if let Some(s) = by_name {
-        return Read::Name(s);
+        // Spelled otherwise than the law names it ("Tamilnadu", "Jammu & Kashmir"): an alias.
+        return if text.eq_ignore_ascii_case(s.name) {
+            Read::Name(s)
+        } else {
+            Read::Alias(s)
+        };
     }
     match ALIASES
         .iter()
@@ -140,9 +145,9 @@ fn read_state(text: Option<&str>) -> Read<'_> {
 /// table, else (the field empty) the PIN code's prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AddressState<'a> {
-    /// The state's own name (case, spaces and "&" aside).
+    /// The state's own name (case aside).
     Named(&'static State),
-    /// Another way people write it ("Tamilnadu", "TN", "Orissa"), as written.
+    /// Another way people write it ("Tamilnadu", "TN", "Orissa", "Jammu & Kashmir"), as written.
     Alias(&'static State, &'a str),
     /// No state written; the PIN code names one, as written.
     FromPin(&'static State, &'a str),
@@ -248,6 +253,8 @@ mod tests {
         let code = |a: AddressState| a.state().map(|s| s.code);
         assert!(matches!(address_state(Some("Karnataka"), Some("400001")), AddressState::Named(s) if s.code == 29));
         assert!(matches!(address_state(Some(" TN "), None), AddressState::Alias(s, "TN") if s.code == 33));
+        assert!(matches!(address_state(Some("Tamilnadu"), None), AddressState::Alias(s, _) if s.code == 33));
+        assert!(matches!(address_state(Some("tamil nadu"), None), AddressState::Named(s) if s.code == 33));
         assert!(matches!(address_state(Some(""), Some("560034")), AddressState::FromPin(s, "560034") if s.code == 29));
         assert_eq!(code(address_state(None, Some("110001"))), Some(7));
         assert_eq!(address_state(None, Some("not a pin")), AddressState::Missing);

@@ -801,8 +801,12 @@ mod tests {
         let unknown = (Severity::Error, ExceptionKind::UnknownState);
         let b2c = (Severity::Note, ExceptionKind::MissingGstin);
         assert_eq!(found(&account(None, Some("IN"), Some("Karnatka"))), [b2c, unknown]);
-        // However people write it, a real state is no exception; nor is an empty one.
-        assert_eq!(found(&account(None, Some("in"), Some("Tamilnadu"))), [b2c]);
+        // However people write it, a real state is no discrepancy (a note says how it was
+        // read); nor is an empty one.
+        assert_eq!(
+            found(&account(None, Some("in"), Some("Tamilnadu"))),
+            [b2c, (Severity::Note, ExceptionKind::StateAlias)]
+        );
         assert_eq!(found(&account(None, None, None)), [b2c]);
         // With a valid GSTIN the place of supply is the GSTIN's: a warning only.
         assert_eq!(

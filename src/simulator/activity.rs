@@ -293,7 +293,8 @@ impl CallCore {
     fn apply_late(&mut self, ds: &Dataset, a: &Account, i: u32, change: LateChange) {
         let voided = match change {
             LateChange::Calls => false,
-            LateChange::Refund => a.late_calls.contains(&i),
+            // The refunded call stays as it was billed: the refund is a credit naming it.
+            LateChange::Refund => false,
             LateChange::Reversed => self.in_period(ds),
             LateChange::Rerate => {
                 if a.late_calls.contains(&i) {
@@ -518,7 +519,7 @@ pub enum LedgerSource {
     Orphan,
     /// Planted: a charge in a currency the account does not hold.
     ForeignCurrency,
-    /// Late: the refund of voided call `i`, booked after the period ([`LateChange::Refund`]).
+    /// Late: the refund of call `i`, naming it, booked after the period ([`LateChange::Refund`]).
     LateRefund(u32),
     /// Messy: the completed retry of call `i`'s failed debit ([`Messy::FailedCallDebit`]).
     ///
@@ -764,6 +765,8 @@ pub struct LedgerRow {
     /// Set only where a row is not in the account's currency.
     pub currency: Option<&'static str>,
     pub status: LedgerStatus,
+    /// The amount's text on the wire when it is not `amount` exactly ([`OtherEntry::wire_amount`]).
+    pub wire_amount: Option<&'static str>,
 }
 
 pub fn ledger_row(ds: &Dataset, a: &Account, k: &LedgerKey) -> LedgerRow {
@@ -790,6 +793,7 @@ pub fn ledger_row(ds: &Dataset, a: &Account, k: &LedgerKey) -> LedgerRow {
             filter_kind: "debit",
             currency: None,
             status: k.status,
+            wire_amount: None,
         }
     };
     let other = |o: &super::dataset::OtherEntry| LedgerRow {
@@ -803,6 +807,7 @@ pub fn ledger_row(ds: &Dataset, a: &Account, k: &LedgerKey) -> LedgerRow {
         filter_kind: o.filter_kind,
         currency: None,
         status: o.status,
+        wire_amount: o.wire_amount,
     };
     match k.source {
         LedgerSource::Call(i) => from_call(i, 1, "cdr"),
@@ -821,6 +826,7 @@ pub fn ledger_row(ds: &Dataset, a: &Account, k: &LedgerKey) -> LedgerRow {
                 filter_kind: "debit",
                 currency: None,
                 status: k.status,
+                wire_amount: None,
             }
         }
         LedgerSource::ForeignCurrency => LedgerRow {
@@ -834,6 +840,7 @@ pub fn ledger_row(ds: &Dataset, a: &Account, k: &LedgerKey) -> LedgerRow {
             filter_kind: "debit",
             currency: Some("USD"),
             status: k.status,
+            wire_amount: None,
         },
         LedgerSource::Stream(i) => from_call(i, 2, "stream_cdr"),
         LedgerSource::NonConnected(i) => from_call(i, 3, "ncc"),
@@ -846,14 +853,13 @@ pub fn ledger_row(ds: &Dataset, a: &Account, k: &LedgerKey) -> LedgerRow {
                 side: k.side,
                 amount: k.amount,
                 description: format!("Refund for call {uuid}"),
-                reference: Some(format!(
-                    "rfd_{}",
-                    rng.string(12, b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
-                )),
+                // Named as the call's debit names it, so that a client can reverse the supply.
+                reference: Some(ledger_reference(&uuid)),
                 reference_type: Some("refund"),
                 filter_kind: "refund",
                 currency: None,
                 status: k.status,
+                wire_amount: None,
             }
         }
         LedgerSource::Other(j) => other(&a.others[j as usize]),
@@ -869,6 +875,7 @@ pub fn ledger_row(ds: &Dataset, a: &Account, k: &LedgerKey) -> LedgerRow {
             filter_kind: "recharge",
             currency: None,
             status: k.status,
+            wire_amount: None,
         },
     }
 }
@@ -1153,7 +1160,8 @@ mod late_tests {
                 assert_eq!(x, y, "{}", x.auth_id);
             } else {
                 changed += 1;
-                assert_ne!(x.cdrs, y.cdrs, "{} changed", x.auth_id);
+                // Calls change, or (a refund) the balance does.
+                assert_ne!(x, y, "{} changed", x.auth_id);
             }
         }
         assert_eq!(changed, 4);
@@ -1203,20 +1211,22 @@ mod late_tests {
     }
 
     #[test]
-    fn refunded_call_is_voided_and_refunded_after_the_period() {
+    fn refunded_call_stays_billed_and_is_refunded_by_name_after_the_period() {
         let (now, late) = pair();
         let (a, b) = (carrier(&now, LateChange::Refund), carrier(&late, LateChange::Refund));
         let i = a.late_calls[0];
         let (c0, c1) = (cdr(&now, a, i), cdr(&late, b, i));
         assert!(in_period(&now, c0.start) && c0.status == CallStatus::Answered);
         assert!(!c0.cost.is_zero() && !c0.non_connected_fee);
-        assert_eq!(c1.uuid, c0.uuid);
-        assert_eq!((c1.cost, c1.streaming_cost), (Decimal::ZERO, Decimal::ZERO));
-        assert_eq!(period_cost(&now, a) - period_cost(&late, b), c0.total_cost());
+        assert_eq!(
+            (c1.uuid, c1.cost, c1.streaming_cost),
+            (c0.uuid, c0.cost, c0.streaming_cost)
+        );
+        assert_eq!(period_cost(&now, a), period_cost(&late, b));
         let (i0, i1) = (AccountIndex::build(&now, a), AccountIndex::build(&late, b));
         let of_call = |k: &&LedgerKey| matches!(k.source, LedgerSource::Call(j) | LedgerSource::Stream(j) | LedgerSource::NonConnected(j) if j == i);
         assert!(i0.ledger.iter().any(|k| of_call(&k)));
-        assert!(!i1.ledger.iter().any(|k| of_call(&k)), "its debits are gone");
+        assert!(i1.ledger.iter().any(|k| of_call(&k)), "its debit stays");
         assert!(
             !i0.ledger
                 .iter()
@@ -1236,11 +1246,7 @@ mod late_tests {
         assert_eq!((k.side, k.amount), (Side::Credit, c0.total_cost()));
         let row = ledger_row(&late, b, k);
         assert_eq!(row.description, format!("Refund for call {}", c0.uuid));
-        assert!(
-            row.reference
-                .as_deref()
-                .is_some_and(|r| r.starts_with("rfd_") && r.len() == 16)
-        );
+        assert_eq!(row.reference, Some(c0.ledger_reference()), "names the call");
         assert_eq!((row.reference_type, row.filter_kind), (Some("refund"), "refund"));
     }
 

@@ -145,8 +145,8 @@ pub enum LateChange {
     /// Calls mediated late: 2–5 extra calls in the period's last three days (CDR indices from
     /// `cdr_count` on, listed in [`Account::late_calls`]) that exist only when late.
     Calls,
-    /// One billed call voided: its CDR costs 0, its debit is gone, and a refund credit
-    /// (`rfd_…`, reference type `refund`) is booked after the period's end.
+    /// One billed call refunded: its CDR and debit stay as billed, and a refund credit of its
+    /// cost naming it (`cdr_<uuid>`, reference type `refund`) is booked after the period's end.
     Refund,
     /// One answered call re-rated: 60 more billable seconds, priced by the tier, and its debit
     /// follows.
@@ -212,7 +212,8 @@ pub enum Messy {
     RefundedCharge,
     /// A CDR whose cost is -0.45, without a debit.
     NegativeCost,
-    /// A completed `manual_adjustment` debit of 12.345678 (six decimals).
+    /// A completed `manual_adjustment` debit of 12.34 whose amount the wire shows with a
+    /// double's digits (`12.340000000000001`): more decimals than money has.
     SixDecimals,
     /// State written `Tamilnadu` (33).
     StateTamilnadu,
@@ -394,6 +395,9 @@ pub struct OtherEntry {
     pub filter_kind: &'static str,
     /// Only [`LedgerStatus::Completed`] rows move the wallet.
     pub status: LedgerStatus,
+    /// The amount as the wire shows it, when that is not `amount` exactly: a binary float's
+    /// digits (`12.340000000000001`), as a billing system serializing a double sends them.
+    pub wire_amount: Option<&'static str>,
 }
 
 /// A ledger row's `status`. Only completed rows move the wallet; every row is completed
@@ -943,6 +947,7 @@ fn account(
                 reference_type: Some("payment"),
                 filter_kind: "recharge",
                 status: LedgerStatus::Completed,
+                wire_amount: None,
             })
             .collect();
     }
@@ -977,6 +982,7 @@ fn other_entries(
                 reference_type: Some("payment"),
                 filter_kind: "recharge",
                 status: LedgerStatus::Completed,
+                wire_amount: None,
             });
         }
         for _ in 0..rng.range(0, 2) {
@@ -991,6 +997,7 @@ fn other_entries(
                 reference_type: None,
                 filter_kind: "transfer",
                 status: LedgerStatus::Completed,
+                wire_amount: None,
             });
         }
     }
@@ -1013,6 +1020,7 @@ fn other_entries(
                 reference_type: Some("did_rental"),
                 filter_kind: "debit",
                 status: LedgerStatus::Completed,
+                wire_amount: None,
             });
         }
     }
@@ -1027,6 +1035,7 @@ fn other_entries(
             reference_type: Some("refund"),
             filter_kind: "refund",
             status: LedgerStatus::Completed,
+            wire_amount: None,
         });
     }
     out

@@ -96,6 +96,11 @@ impl<'o> Object<'o> {
         }
     }
 
+    /// A value written exactly as given (valid JSON).
+    fn raw(&mut self, name: &str, text: &str) {
+        self.key(name).extend_from_slice(text.as_bytes());
+    }
+
     fn bool(&mut self, name: &str, v: bool) {
         self.key(name).extend_from_slice(if v { b"true" } else { b"false" });
     }
@@ -212,7 +217,10 @@ fn ledger_row(out: &mut Vec<u8>, l: &LedgerObject) {
     o.str("account_id", l.account_id);
     o.uuid("balance_id", &l.balance_id);
     o.constant("type", l.kind);
-    o.number("amount", l.amount);
+    match l.amount.text {
+        Some(text) => o.raw("amount", text),
+        None => o.number("amount", l.amount.exact),
+    }
     o.str("currency", l.currency);
     o.str("description", &l.description);
     if let Some(r) = &l.reference {

@@ -21,6 +21,9 @@ const HOUR: i64 = 3_600 * MICROS_PER_SEC;
 const DAY: i64 = 24 * HOUR;
 const UPPER: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 
+/// How the [`Messy::SixDecimals`] row's amount (12.34) reads on the wire: a double's digits.
+pub const SIX_DECIMALS_ON_THE_WIRE: &str = "12.340000000000001";
+
 fn shuffle<T>(rng: &mut Rng, v: &mut [T]) {
     for k in (1..v.len()).rev() {
         let j = rng.below(k as u64 + 1) as usize;
@@ -239,6 +242,7 @@ fn entry(
         reference_type,
         filter_kind,
         status,
+        wire_amount: None,
     }
 }
 
@@ -412,14 +416,19 @@ fn apply(ds: &mut Dataset, ai: u32, role: Messy, plan: Plan) {
                 &mut rng,
                 at,
                 Side::Debit,
-                d("12.345678"),
+                d("12.34"),
                 "Manual adjustment".into(),
                 Some(reference),
                 Some("manual_adjustment"),
                 "debit",
                 LedgerStatus::Completed,
             );
-            a.others.push(e);
+            // The wallet and the API's sums take 12.34; the row on the wire carries a
+            // double's digits, which no exact reader may round away.
+            a.others.push(OtherEntry {
+                wire_amount: Some(SIX_DECIMALS_ON_THE_WIRE),
+                ..e
+            });
         }
         (Messy::StateTamilnadu, _) => move_to(a, &mut rng, 33, "Tamilnadu", "Chennai", "600"),
         (Messy::StateTn, _) => move_to(a, &mut rng, 33, "TN", "Coimbatore", "641"),
@@ -664,7 +673,10 @@ mod tests {
             let call_refunds: Vec<&LedgerRow> = rs
                 .iter()
                 .filter(|r| {
-                    r.reference_type == Some("refund") && r.reference.as_deref().is_some_and(|x| x.starts_with("cdr_"))
+                    // In the period: a late refund (`LateChange::Refund`) is booked after it.
+                    r.reference_type == Some("refund")
+                        && r.reference.as_deref().is_some_and(|x| x.starts_with("cdr_"))
+                        && r.at < ds.period_end
                 })
                 .collect();
             assert_eq!(call_refunds.len(), has(Messy::RefundedCall) as usize);
@@ -725,10 +737,11 @@ mod tests {
                     "no debit"
                 );
             }
-            let fine: Vec<&LedgerRow> = rs.iter().filter(|r| r.amount.normalize().scale() > 5).collect();
+            let fine: Vec<&LedgerRow> = rs.iter().filter(|r| r.wire_amount.is_some()).collect();
             assert_eq!(fine.len(), has(Messy::SixDecimals) as usize);
             if let Some(r) = fine.first() {
-                assert_eq!(r.amount.to_string(), "12.345678");
+                assert_eq!(r.amount.to_string(), "12.34");
+                assert_eq!(r.wire_amount, Some(SIX_DECIMALS_ON_THE_WIRE));
                 assert_eq!(
                     (r.side, r.reference_type, r.status),
                     (Side::Debit, Some("manual_adjustment"), LedgerStatus::Completed)

@@ -203,9 +203,6 @@ fn account_truth(ds: &Dataset, a: &Account, idx: &AccountIndex) -> AccountTruth 
     }
 }
 
-/// Non-call amounts finer than this many decimals are malformed (no price has more).
-const MAX_AMOUNT_SCALE: u32 = 5;
-
 fn billable(ds: &Dataset, a: &Account, idx: &AccountIndex) -> BillableTruth {
     let in_period: Vec<_> = idx
         .visible_ledger(false)
@@ -247,7 +244,8 @@ fn billable(ds: &Dataset, a: &Account, idx: &AccountIndex) -> BillableTruth {
     for r in in_period.iter().filter(|r| {
         r.side == Side::Debit
             && !matches!(r.reference_type, Some("cdr" | "stream_cdr" | "ncc"))
-            && r.amount.normalize().scale() <= MAX_AMOUNT_SCALE
+            // The row whose wire amount is a float's digits is rejected: not billed.
+            && r.wire_amount.is_none()
     }) {
         let e = out
             .charges

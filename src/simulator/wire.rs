@@ -335,8 +335,7 @@ pub struct LedgerObject<'a> {
     pub balance_id: Uuid,
     #[serde(rename = "type")]
     pub kind: &'static str,
-    #[serde(serialize_with = "json::number")]
-    pub amount: Decimal,
+    pub amount: WireAmount,
     pub currency: &'a str,
     pub description: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -349,6 +348,25 @@ pub struct LedgerObject<'a> {
     pub updated_at: Stamp,
 }
 
+/// A ledger row's amount on the wire: a JSON number with the decimal's digits, or the text a
+/// row carries instead (a binary float's digits, [`super::dataset::OtherEntry::wire_amount`]).
+#[derive(Debug, Clone, Copy)]
+pub struct WireAmount {
+    pub exact: Decimal,
+    pub text: Option<&'static str>,
+}
+
+impl Serialize for WireAmount {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.text {
+            Some(t) => serde_json::value::RawValue::from_string(t.to_string())
+                .map_err(serde::ser::Error::custom)?
+                .serialize(s),
+            None => json::number(&self.exact, s),
+        }
+    }
+}
+
 impl<'a> LedgerObject<'a> {
     pub fn new(a: &'a Account, r: LedgerRow, with_reference_type: bool) -> Self {
         let at = ts_micros_z(r.at);
@@ -357,7 +375,10 @@ impl<'a> LedgerObject<'a> {
             account_id: &a.auth_id,
             balance_id: a.balance_id,
             kind: r.side.as_str(),
-            amount: r.amount,
+            amount: WireAmount {
+                exact: r.amount,
+                text: r.wire_amount,
+            },
             currency: r.currency.unwrap_or(a.currency),
             description: r.description,
             reference: r.reference,

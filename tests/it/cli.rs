@@ -187,6 +187,7 @@ fn demo_exit_code(out: &std::path::Path, extra: &[&str]) -> Option<i32> {
             "20",
             "--cdrs-per-account",
             "40",
+            "--clean",
         ])
         .args(extra)
         .arg("--out")

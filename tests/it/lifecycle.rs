@@ -148,7 +148,12 @@ fn recomputed(out: &Path, treatment: &BTreeMap<String, String>) -> BTreeMap<Stri
             texts(&b, "call_direction"),
             texts(&b, "currency"),
         );
-        let (cost, stream) = (decimals(&b, "cost"), decimals(&b, "streaming_cost"));
+        // A call is billed net of the refunds naming it.
+        let (cost, stream, refunded) = (
+            decimals(&b, "cost"),
+            decimals(&b, "streaming_cost"),
+            decimals(&b, "refunded"),
+        );
         for i in 0..b.num_rows() {
             if cur[i].as_deref() != Some("INR") {
                 continue;
@@ -157,7 +162,7 @@ fn recomputed(out: &Path, treatment: &BTreeMap<String, String>) -> BTreeMap<Stri
             let product = vobiz_billing::model::product::product_label(ctx[i].as_deref().unwrap_or(""));
             *lines
                 .entry((a.clone(), format!("{product}/{}", dir[i].clone().unwrap())))
-                .or_default() += cost[i].unwrap();
+                .or_default() += cost[i].unwrap() - refunded[i].unwrap();
             *lines.entry((a, "streaming".into())).or_default() += stream[i].unwrap();
         }
     }
@@ -168,18 +173,19 @@ fn recomputed(out: &Path, treatment: &BTreeMap<String, String>) -> BTreeMap<Stri
             texts(&b, "reference_type"),
             texts(&b, "currency"),
         );
-        let amount = decimals(&b, "amount");
+        let (amount, refunded, status) = (decimals(&b, "amount"), decimals(&b, "refunded"), texts(&b, "status"));
         for i in 0..b.num_rows() {
             let rt = rt[i].clone().unwrap_or_default();
             if kind[i].as_deref() != Some("debit")
                 || ["cdr", "stream_cdr", "ncc"].contains(&rt.as_str())
                 || cur[i].as_deref() != Some("INR")
+                || status[i].as_deref() != Some("completed")
             {
                 continue;
             }
             *lines
                 .entry((acct[i].clone().unwrap(), format!("charge/{rt}")))
-                .or_default() += amount[i].unwrap();
+                .or_default() += amount[i].unwrap() - refunded[i].unwrap();
         }
     }
     let mut due: BTreeMap<String, Heads> = BTreeMap::new();

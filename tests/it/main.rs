@@ -6,6 +6,7 @@ mod crash;
 mod hostile;
 mod invoice;
 mod lifecycle;
+mod messy;
 mod pipeline;
 mod reconcile;
 mod register;

@@ -1,4 +1,4 @@
-//! Fault sweep: 200 runs, each against a simulator with its own seeded mix of faults (429,
+//! Fault sweep: 220 runs, each against a simulator with its own seeded mix of faults (429,
 //! 5xx, resets, truncated bodies, slow responses, ledgers growing while paged, and in some
 //! runs outages longer than the client's retries). Every run either writes exactly what a
 //! fault-free run writes, or fails naming what it could not complete and leaves no partial
@@ -6,12 +6,13 @@
 //!
 //! Ledger drift (rows appearing while a client pages) changes the data itself, so a run with
 //! drift is held to the simulator's ground truth for that data instead, account by account.
+//! A fifth dataset is the messy month, under every fault but drift.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use vobiz_billing::pipeline;
-use vobiz_billing::simulator::truth;
+use vobiz_billing::simulator::{self, DatasetSpec, truth};
 
 use crate::crash::snapshot;
 use crate::pipeline::options;
@@ -19,6 +20,9 @@ use crate::support::start_sim;
 
 const DATASETS: u64 = 4;
 const FAULT_SEEDS_PER_DATASET: u64 = 50;
+/// And the messy month (ledger statuses, refunds, rejected rows, withheld invoices), under
+/// every fault but drift: drift changes the data, which the clean datasets hold to the truth.
+const MESSY_FAULT_SEEDS: u64 = 20;
 
 fn mix(seed: u64, salt: u64) -> u64 {
     // splitmix64: a different, reproducible draw per (seed, salt).
@@ -74,8 +78,23 @@ struct Tally {
 }
 
 async fn sweep_dataset(dataset: u64) -> Tally {
-    let accounts = 3;
-    let clean = start_sim(dataset, accounts, 40, "none").await;
+    sweep(dataset, false, FAULT_SEEDS_PER_DATASET).await
+}
+
+async fn sweep(dataset: u64, messy: bool, fault_seeds: u64) -> Tally {
+    let (accounts, calls) = if messy { (40, 6) } else { (3, 40) };
+    let start = |faults: String| async move {
+        if messy {
+            let mut spec = DatasetSpec::new(dataset, accounts, calls, "2026-03".parse().unwrap());
+            spec.messy = true;
+            simulator::start(spec, faults.parse().unwrap(), "127.0.0.1:0".parse().unwrap())
+                .await
+                .unwrap()
+        } else {
+            start_sim(dataset, accounts, calls, &faults).await
+        }
+    };
+    let clean = start("none".to_string()).await;
     let ids: Vec<String> = clean.sim.ds.accounts.iter().map(|a| a.auth_id.clone()).collect();
     let reference = tempfile::tempdir().unwrap();
     pipeline::run(&options(&clean.base_url(), reference.path()))
@@ -85,10 +104,15 @@ async fn sweep_dataset(dataset: u64) -> Tally {
     assert!(expected.keys().any(|k| k.starts_with("parquet/cdrs/")));
 
     let mut tally = Tally::default();
-    for n in 0..FAULT_SEEDS_PER_DATASET {
+    for n in 0..fault_seeds {
         let seed = dataset * 1_000 + n;
         let (faults, drift) = mixed_faults(seed);
-        let sim = start_sim(dataset, accounts, 40, &faults).await;
+        let (faults, drift) = if messy {
+            (faults.replace("drift=0.5", "drift=0"), false)
+        } else {
+            (faults, drift)
+        };
+        let sim = start(faults.clone()).await;
         let dir = tempfile::tempdir().unwrap();
         // Half the runs start empty, half over last run's complete output of the month.
         let over_earlier = n % 2 == 1;
@@ -157,9 +181,14 @@ async fn sweep_dataset(dataset: u64) -> Tally {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_hundred_fault_seeds_either_match_or_fail_naming_the_account() {
-    let tallies = futures_util::future::join_all((1..=DATASETS).map(sweep_dataset)).await;
-    let runs = DATASETS * FAULT_SEEDS_PER_DATASET;
+async fn two_hundred_and_twenty_fault_seeds_either_match_or_fail_naming_the_account() {
+    let (mut tallies, messy) = futures_util::future::join(
+        futures_util::future::join_all((1..=DATASETS).map(sweep_dataset)),
+        sweep(DATASETS + 1, true, MESSY_FAULT_SEEDS),
+    )
+    .await;
+    tallies.push(messy);
+    let runs = DATASETS * FAULT_SEEDS_PER_DATASET + MESSY_FAULT_SEEDS;
     let matched: u32 = tallies.iter().map(|t| t.matched + t.matched_the_truth_with_drift).sum();
     let failed: u32 = tallies
         .iter()
