@@ -93,9 +93,12 @@ pub struct Report {
     /// Accounts whose place of supply differs now from their invoice's (notes keep the
     /// invoice's; a change of recipient needs a person).
     pub place_of_supply_changed: Vec<String>,
-    /// Invoiced accounts missing from the period's accounts now: not recomputed, no note.
+    /// Invoiced accounts missing from the period's accounts now, or whose month can no longer
+    /// be decided (a charge of undocumented status, a refund above its charge): not
+    /// recomputed, no note.
     pub not_recomputed: Vec<String>,
-    /// Accounts with usage but no document, because their place of supply is unknown.
+    /// Accounts with usage but no document: their place of supply, registration or charges
+    /// cannot be decided.
     pub withheld: Vec<String>,
     pub tables: BTreeMap<String, TableStats>,
     pub seconds: f64,
@@ -351,8 +354,10 @@ fn correct(register: &mut Register, mut month: Month, report: &mut Report) -> an
             tracing::warn!(account = %account, invoice = %invoice.number, "the account's place of supply changed since its invoice; notes keep the invoice's");
             report.place_of_supply_changed.push(account.clone());
         }
-        // Recomputed at the invoice's terms: its recipient as issued, its rate.
-        let recomputed = build::invoice(
+        // Recomputed at the invoice's terms: its recipient as issued, its rate. A month that
+        // can no longer be decided (a charge of undocumented status, a refund above its
+        // charge) issues no note on a guess; the other accounts are corrected as usual.
+        let recomputed = match build::invoice(
             String::new(),
             month.end,
             month.period,
@@ -362,7 +367,14 @@ fn correct(register: &mut Register, mut month: Month, report: &mut Report) -> an
                 rate_percent: original.rate_percent,
                 ..month.terms
             },
-        )?;
+        ) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(account = %account, invoice = %invoice.number, "not recomputed, no note issued: {e:#}");
+                report.not_recomputed.push(account.clone());
+                continue;
+            }
+        };
         let billed = corrections::billed(docs.iter().map(|e| &e.content));
         for mut note in corrections::notes(original, &billed, &recomputed, month.today) {
             // A note is issued now, with the supplier's particulars as they are now.
