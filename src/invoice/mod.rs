@@ -38,6 +38,7 @@ use crate::context::RunContext;
 use crate::error::usage;
 use crate::layout::Table;
 use crate::model::document::{DocumentKind, DocumentStatus, MAX_INVOICE_DELAY_DAYS};
+use crate::model::tax::Treatment;
 use crate::model::{AccountId, Gstin, Period};
 use crate::output::write_atomic;
 use crate::render::Renderer;
@@ -90,8 +91,8 @@ pub struct Report {
     pub numbers: Vec<String>,
     pub credit_notes: Vec<String>,
     pub debit_notes: Vec<String>,
-    /// Accounts whose place of supply differs now from their invoice's (notes keep the
-    /// invoice's; a change of recipient needs a person).
+    /// Accounts whose place of supply or SEZ treatment differs now from their invoice's (notes
+    /// keep the invoice's; a change of recipient needs a person).
     pub place_of_supply_changed: Vec<String>,
     /// Invoiced accounts missing from the period's accounts now, or whose month can no longer
     /// be decided (a charge of undocumented status, a refund above its charge): not
@@ -350,9 +351,24 @@ fn correct(register: &mut Register, mut month: Month, report: &mut Report) -> an
             now.state.as_deref(),
             now.zip_code.as_deref(),
         );
-        if tax::place_of_supply(month.terms.supplier_state, &recipient).as_ref() != Some(&original.place_of_supply) {
-            tracing::warn!(account = %account, invoice = %invoice.number, "the account's place of supply changed since its invoice; notes keep the invoice's");
+        // SEZ treatment as issued, not as configured today: a customer configured as SEZ (or
+        // no longer) since its invoice is a change of recipient for a person, as a changed
+        // place of supply is.
+        let sez_as_issued = matches!(original.treatment, Treatment::SezWithPayment | Treatment::SezUnderLut)
+            .then_some(original.treatment);
+        if tax::place_of_supply(month.terms.supplier_state, &recipient).as_ref() != Some(&original.place_of_supply)
+            || month.terms.invoice.sez(&account) != sez_as_issued
+        {
+            tracing::warn!(account = %account, invoice = %invoice.number, "the account's place of supply or SEZ treatment changed since its invoice; notes keep the invoice's");
             report.place_of_supply_changed.push(account.clone());
+        }
+        let mut as_issued = month.terms.invoice.clone();
+        as_issued.sez_with_payment = Vec::new();
+        as_issued.sez_under_lut = Vec::new();
+        match sez_as_issued {
+            Some(Treatment::SezWithPayment) => as_issued.sez_with_payment.push(account.clone()),
+            Some(_) => as_issued.sez_under_lut.push(account.clone()),
+            None => {}
         }
         // Recomputed at the invoice's terms: its recipient as issued, its rate. A month that
         // can no longer be decided (a charge of undocumented status, a refund above its
@@ -365,6 +381,7 @@ fn correct(register: &mut Register, mut month: Month, report: &mut Report) -> an
             month.usage.get(&account).unwrap_or(&nothing),
             &build::Terms {
                 rate_percent: original.rate_percent,
+                invoice: &as_issued,
                 ..month.terms
             },
         ) {

@@ -232,4 +232,9 @@ async fn a_messy_month_is_billed_as_an_independent_calculation_says_and_every_od
             .collect();
         assert_eq!(reported, carriers, "accounts reported with {kind}");
     }
+
+    // The SEZ customer dropped from the configuration after its invoice was issued: a change
+    // of recipient for a person, never a credit and a debit note that re-tax the month.
+    let rerun = pipeline::run(&options(&sim.base_url(), out.path())).await.unwrap();
+    assert_eq!((rerun.invoice_stage, rerun.notes), ("final, unchanged", 0));
 }
