@@ -503,6 +503,13 @@ fn refunds(ledger: &mut [TransactionRow], calls: &mut [CdrRow]) {
         Call(usize),
         Debit(usize),
     }
+    let is_completed_refund = |l: &TransactionRow| {
+        l.kind == LedgerKind::Credit && is_refund(&l.reference_type) && moved(l.status.as_deref()) == Some(true)
+    };
+    // Most accounts have none: no lookup of their calls is built for them.
+    if !ledger.iter().any(is_completed_refund) {
+        return;
+    }
     let found: Vec<(usize, Target)> = {
         let call_at: HashMap<&str, usize> = calls.iter().enumerate().map(|(i, c)| (c.uuid.as_str(), i)).collect();
         let debit_at: HashMap<&str, usize> = ledger
@@ -514,9 +521,7 @@ fn refunds(ledger: &mut [TransactionRow], calls: &mut [CdrRow]) {
         ledger
             .iter()
             .enumerate()
-            .filter(|(_, l)| {
-                l.kind == LedgerKind::Credit && is_refund(&l.reference_type) && moved(l.status.as_deref()) == Some(true)
-            })
+            .filter(|(_, l)| is_completed_refund(l))
             .filter_map(|(i, l)| {
                 let target = match (
                     l.cdr_uuid.as_deref(),
