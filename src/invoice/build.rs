@@ -238,21 +238,21 @@ pub fn usage(layout: &Layout, period: Period, currency: &str) -> anyhow::Result<
 
 pub struct Terms<'a> {
     pub supplier_state: &'static crate::model::gstin::State,
-    /// The configured SEZ customers and how each is supplied.
-    pub invoice: &'a crate::config::InvoiceConfig,
     pub sac: &'a str,
     pub rate_percent: Decimal,
     pub currency: &'a str,
 }
 
-/// The invoice for one customer's usage (number and date given); an error when the
-/// customer's place of supply cannot be determined.
+/// The invoice for one customer's usage (number and date given), supplied as an SEZ unit when
+/// `sez` says how; an error when the customer's place of supply, registration or charges
+/// cannot be determined.
 pub fn invoice(
     number: String,
     date: NaiveDate,
     period: Period,
     customer: Customer,
     usage: &Usage,
+    sez: Option<Treatment>,
     terms: &Terms,
 ) -> anyhow::Result<Invoice> {
     // An inactive registration is no registration: B2C. A status nobody knows decides
@@ -283,7 +283,7 @@ pub fn invoice(
             customer.state.as_deref().unwrap_or_default()
         );
     };
-    let treatment = match terms.invoice.sez(&customer.auth_id) {
+    let treatment = match sez {
         // An SEZ unit is always registered: without a valid GSTIN the configuration and the
         // account disagree, and neither is guessed right.
         Some(_) if !recipient.is_b2b() => anyhow::bail!(
@@ -415,10 +415,8 @@ mod tests {
         assert_eq!(c.display_name(), "Rao Logistics");
         c.gstin = Some("27 aapfu 0939 f1zv".into());
         c.state = Some("Maharashtra".into());
-        let settings = crate::config::InvoiceConfig::default();
         let terms = Terms {
             supplier_state: crate::model::gstin::state_by_code(29).unwrap(),
-            invoice: &settings,
             sac: "998412",
             rate_percent: Decimal::from(18),
             currency: "INR",
@@ -431,6 +429,7 @@ mod tests {
             "2026-03".parse().unwrap(),
             c,
             &usage,
+            None,
             &terms,
         )
         .unwrap();
@@ -446,6 +445,7 @@ mod tests {
             "2026-03".parse().unwrap(),
             inactive.clone(),
             &usage,
+            None,
             &terms,
         )
         .unwrap();
@@ -457,6 +457,7 @@ mod tests {
             "2026-03".parse().unwrap(),
             inactive,
             &usage,
+            None,
             &terms,
         )
         .unwrap_err();

@@ -150,6 +150,8 @@ struct Month<'a> {
     end: NaiveDate,
     today: NaiveDate,
     supplier: &'a SupplierConfig,
+    /// The `[invoice]` settings, for the SEZ customers as configured now.
+    settings: &'a crate::config::InvoiceConfig,
     terms: build::Terms<'a>,
     /// What is due per account (unnumbered; billable accounts only).
     due: BTreeMap<String, Invoice>,
@@ -183,9 +185,9 @@ pub fn run(ctx: &RunContext) -> anyhow::Result<Report> {
         end,
         today,
         supplier,
+        settings,
         terms: build::Terms {
             supplier_state: Gstin::parse(&supplier.gstin).context("[supplier] gstin")?.state(),
-            invoice: settings,
             sac: &settings.sac,
             rate_percent: settings.rate_percent,
             currency: &ctx.currency,
@@ -278,7 +280,8 @@ fn what_is_due(ctx: &RunContext, month: &mut Month, report: &mut Report) -> anyh
         let Some(u) = month.usage.get(&c.auth_id) else {
             continue;
         };
-        let inv = match build::invoice(String::new(), month.end, month.period, c, u, &month.terms) {
+        let sez = month.settings.sez(&c.auth_id);
+        let inv = match build::invoice(String::new(), month.end, month.period, c, u, sez, &month.terms) {
             Ok(inv) => inv,
             Err(e) => {
                 // Never a guessed place of supply: no document until the address is fixed.
@@ -357,18 +360,10 @@ fn correct(register: &mut Register, mut month: Month, report: &mut Report) -> an
         let sez_as_issued = matches!(original.treatment, Treatment::SezWithPayment | Treatment::SezUnderLut)
             .then_some(original.treatment);
         if tax::place_of_supply(month.terms.supplier_state, &recipient).as_ref() != Some(&original.place_of_supply)
-            || month.terms.invoice.sez(&account) != sez_as_issued
+            || month.settings.sez(&account) != sez_as_issued
         {
             tracing::warn!(account = %account, invoice = %invoice.number, "the account's place of supply or SEZ treatment changed since its invoice; notes keep the invoice's");
             report.place_of_supply_changed.push(account.clone());
-        }
-        let mut as_issued = month.terms.invoice.clone();
-        as_issued.sez_with_payment = Vec::new();
-        as_issued.sez_under_lut = Vec::new();
-        match sez_as_issued {
-            Some(Treatment::SezWithPayment) => as_issued.sez_with_payment.push(account.clone()),
-            Some(_) => as_issued.sez_under_lut.push(account.clone()),
-            None => {}
         }
         // Recomputed at the invoice's terms: its recipient as issued, its rate. A month that
         // can no longer be decided (a charge of undocumented status, a refund above its
@@ -379,9 +374,9 @@ fn correct(register: &mut Register, mut month: Month, report: &mut Report) -> an
             month.period,
             original.customer.clone(),
             month.usage.get(&account).unwrap_or(&nothing),
+            sez_as_issued,
             &build::Terms {
                 rate_percent: original.rate_percent,
-                invoice: &as_issued,
                 ..month.terms
             },
         ) {

@@ -383,7 +383,10 @@ fn sez(a: &AccountInfo, configured: Option<Treatment>, gstin_status: &str, ex: &
             format!("configured as an SEZ customer, but its GSTIN is {gstin_status}: no invoice is issued until the two agree"),
         ),
         None => {
-            let says_sez = [&a.company, &a.address, &Some(a.name.clone())].into_iter().flatten().any(|t| {
+            let says_sez = [a.company.as_deref(), a.address.as_deref(), Some(a.name.as_str())]
+                .into_iter()
+                .flatten()
+                .any(|t| {
                 let t = t.to_ascii_lowercase();
                 t.split(|c: char| !c.is_ascii_alphanumeric()).any(|w| w == "sez") || t.contains("special economic zone")
             });
