@@ -19,7 +19,7 @@ use crate::simulator::{self, Anomalies, DatasetSpec, FaultSpec, Messy};
 #[command(
     name = "vobiz-billing",
     version,
-    about = "Monthly billing for Vobiz partners: extract, normalize, reconcile, invoice, report."
+    about = "Monthly billing for Vobiz partners: extract, normalize, reconcile, invoice, export, report."
 )]
 pub struct Cli {
     /// Log format on stderr: text on a terminal, JSON otherwise, unless set.
@@ -50,7 +50,11 @@ pub enum Command {
     Reconcile(StageArgs),
     /// Stage 4: GST invoices: drafts, issued once finalized, then credit/debit notes (offline).
     Invoice(StageArgs),
-    /// Stage 5: write the partner's monthly report, report.html (offline).
+    /// Stage 5: GSTR-1 JSON, finance.xlsx, CSV of every table, call statements (offline).
+    Export(StageArgs),
+    /// The month's GSTR-1 alone, gstr1.json: every document dated in it (offline).
+    Gstr1(StageArgs),
+    /// Stage 6: write the partner's monthly report, report.html (offline).
     Report(StageArgs),
     /// Issue the period's draft invoices now: numbered, frozen (offline; the period must be over)
     Finalize(StageArgs),
@@ -114,6 +118,9 @@ pub struct DemoArgs {
     /// usage) instead of the messy default (see `sim --messy`, which needs 40 accounts).
     #[arg(long)]
     pub clean: bool,
+    /// Give one customer a hostile name and address (HTML, Typst and formula markup).
+    #[arg(long)]
+    pub hostile_names: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -244,6 +251,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             tokio::task::spawn_blocking(move || pipeline::invoice(&ctx)).await??;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Export(args) => {
+            let (ctx, _lock) = offline(args)?;
+            tokio::task::spawn_blocking(move || pipeline::export(&ctx)).await??;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Gstr1(args) => {
+            let (ctx, _lock) = offline(args)?;
+            let path = ctx.layout.gstr1_json(ctx.period);
+            let counts = tokio::task::spawn_blocking(move || crate::export::run_gstr1(&ctx)).await??;
+            let filed: Vec<String> = counts
+                .iter()
+                .filter(|(_, n)| **n > 0)
+                .map(|(t, n)| format!("{t} {n}"))
+                .collect();
+            println!("{}: {}", path.display(), filed.join(", "));
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Report(args) => {
             let (ctx, _lock) = offline(args)?;
             tokio::task::spawn_blocking(move || pipeline::report(&ctx)).await??;
@@ -355,6 +379,7 @@ async fn demo(args: DemoArgs, progress: bool) -> anyhow::Result<ExitCode> {
     let mut spec = DatasetSpec::new(args.seed, args.accounts, args.cdrs_per_account, period);
     spec.anomalies = args.anomalies.0;
     spec.messy = !args.clean;
+    spec.hostile_names = args.hostile_names;
     // The API has no SEZ field: the demo's partner names its SEZ customer in the config, as a
     // real partner would.
     if spec.messy

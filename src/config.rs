@@ -26,6 +26,25 @@ pub struct Config {
     pub supplier: Option<SupplierConfig>,
     #[serde(default)]
     pub invoice: InvoiceConfig,
+    #[serde(default)]
+    pub exports: ExportsConfig,
+}
+
+/// What finance files and opens: GSTR-1 JSON, the workbook, CSV, call statements.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExportsConfig {
+    /// The `version` the GSTR-1 JSON declares: the offline tool's schema version the portal
+    /// accepts when it is filed (the portal moves it; set it to what the current tool writes).
+    pub gstr1_version: String,
+}
+
+impl Default for ExportsConfig {
+    fn default() -> Self {
+        Self {
+            gstr1_version: "GST3.2.3".into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]

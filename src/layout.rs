@@ -4,6 +4,7 @@
 //! <out>/parquet/<table>/period=YYYY-MM/part-0.parquet
 //! <out>/raw/YYYY-MM/<endpoint>/<account or "partner">.jsonl.zst
 //! <out>/YYYY-MM/{manifest.json, reconciliation.html, report.html, invoices/…}
+//! <out>/YYYY-MM/{gstr1.json, finance.xlsx, csv/<table>.csv, statements/<account>.csv}
 //! <out>/state/{invoice-register.json, locks/YYYY-MM.lock}
 //! ```
 //! File names built from upstream ids only ever use validated [`AccountId`]s.
@@ -198,6 +199,31 @@ impl Layout {
     /// Draft invoices of a period not yet finalized (not tax invoices; replaced on every run).
     pub fn drafts_dir(&self, period: Period) -> PathBuf {
         self.period_dir(period).join("drafts")
+    }
+
+    /// The period's GSTR-1 in the offline tool's JSON shape (documents dated in the period).
+    pub fn gstr1_json(&self, period: Period) -> PathBuf {
+        self.period_dir(period).join("gstr1.json")
+    }
+
+    /// The finance workbook.
+    pub fn finance_xlsx(&self, period: Period) -> PathBuf {
+        self.period_dir(period).join("finance.xlsx")
+    }
+
+    /// `csv/<table>.csv`: every table of the period as CSV.
+    pub fn csv_dir(&self, period: Period) -> PathBuf {
+        self.period_dir(period).join("csv")
+    }
+
+    /// `statements/<account>.csv`: each customer's billed calls.
+    pub fn statements_dir(&self, period: Period) -> PathBuf {
+        self.period_dir(period).join("statements")
+    }
+
+    /// One customer's call statement (a validated id, never raw upstream text).
+    pub fn statement(&self, period: Period, account: &AccountId) -> PathBuf {
+        self.statements_dir(period).join(format!("{account}.csv"))
     }
 
     /// `state/`: what outlives a period (the invoice register, the locks).

@@ -1,7 +1,7 @@
 //! vobiz-billing: monthly billing for Vobiz partners.
 //!
 //! Stages talk through files under the output root: extract → normalize → reconcile →
-//! invoice → report. The [`simulator`] is a faithful, deterministic stand-in for the Vobiz
+//! invoice → export → report. The [`simulator`] is a faithful, deterministic stand-in for the Vobiz
 //! Partner API, used by `demo` and by the tests.
 
 pub mod api;
@@ -10,6 +10,7 @@ pub mod config;
 pub mod context;
 pub mod crashpoint;
 pub mod error;
+pub mod export;
 pub mod extract;
 pub mod invoice;
 pub mod layout;

@@ -25,7 +25,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Remove temporary files a killed run left under `dir` (recursively). Call only while no
+/// Remove temporary files and directories a killed run left under `dir` (recursively). Call only while no
 /// other run can be writing there (at the start of a stage, under the period lock).
 pub fn remove_stale_temporaries(dir: &Path) -> anyhow::Result<u64> {
     let mut removed = 0;
@@ -36,7 +36,12 @@ pub fn remove_stale_temporaries(dir: &Path) -> anyhow::Result<u64> {
         let entry = entry?;
         let path = entry.path();
         let ty = entry.file_type()?;
-        if ty.is_dir() {
+        let stale = entry.file_name().to_string_lossy().starts_with(".tmp-");
+        if ty.is_dir() && stale {
+            // A staging directory of a killed export (or the old outputs it was replacing).
+            std::fs::remove_dir_all(&path).with_context(|| format!("cannot remove {}", path.display()))?;
+            removed += 1;
+        } else if ty.is_dir() {
             removed += remove_stale_temporaries(&path)?;
         } else if entry.file_name().to_string_lossy().starts_with(".tmp-") {
             std::fs::remove_file(&path).with_context(|| format!("cannot remove {}", path.display()))?;

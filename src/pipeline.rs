@@ -259,6 +259,7 @@ pub fn finalize(ctx: &RunContext) -> anyhow::Result<crate::invoice::Report> {
     let outcome = reconcile_outcome(&ctx)?;
     let issued = invoice(&ctx)?;
     reconciliation_html(&ctx, &outcome)?;
+    export(&ctx)?;
     report(&ctx)?;
     Ok(issued)
 }
@@ -275,6 +276,18 @@ pub fn invoice(ctx: &RunContext) -> anyhow::Result<crate::invoice::Report> {
         debit_notes = report.debit_notes.len(),
         total = %report.total,
         "invoice finished"
+    );
+    Ok(report)
+}
+
+/// What finance files and opens: GSTR-1, the workbook, CSV, call statements.
+pub fn export(ctx: &RunContext) -> anyhow::Result<crate::export::Report> {
+    let report = crate::export::run(ctx)?;
+    manifest::update(&ctx.layout, ctx.period, "export", &report)?;
+    tracing::info!(
+        statements = report.statements,
+        seconds = format!("{:.2}", report.seconds),
+        "export finished"
     );
     Ok(report)
 }
@@ -436,6 +449,7 @@ pub async fn run(opts: &RunOptions) -> anyhow::Result<RunSummary> {
         let i = invoice(&c2)?;
         // Again, now that this run's notes are issued.
         reconciliation_html(&c2, &outcome)?;
+        export(&c2)?;
         report(&c2)?;
         anyhow::Ok((outcome.report, i))
     })

@@ -64,6 +64,7 @@ pub fn document_row(e: &Entry) -> DocumentRow {
         place_of_supply_code: i.place_of_supply.code as i32,
         place_of_supply: i.place_of_supply.name.clone(),
         treatment: i.treatment,
+        rate_percent: i.rate_percent,
         currency: i.currency.clone(),
         taxable: i.totals.taxable,
         cgst: i.totals.cgst,

@@ -249,6 +249,7 @@ struct View {
     net_billed: String,
     document_summary: Vec<SummaryView>,
     foreign_currency_calls: i64,
+    files: Vec<FileView>,
 }
 
 #[derive(Serialize)]
@@ -324,6 +325,16 @@ struct InvoiceView {
     auth_id: String,
     name: String,
     total: String,
+    /// `statements/<auth_id>.csv` exists.
+    statement: bool,
+}
+
+/// A file finance opens, linked when the export stage wrote it.
+#[derive(Serialize)]
+struct FileView {
+    href: &'static str,
+    label: &'static str,
+    what: &'static str,
 }
 
 fn slice(name: &str, t: &Traffic) -> SliceView {
@@ -334,6 +345,36 @@ fn slice(name: &str, t: &Traffic) -> SliceView {
         minutes: t.minutes().to_string(),
         cost: indian(t.cost),
     }
+}
+
+/// The export stage's files that exist, relative to the report.
+fn finance_files(s: &RunContext) -> Vec<FileView> {
+    let (l, p) = (&s.layout, s.period);
+    [
+        (
+            l.finance_xlsx(p),
+            "finance.xlsx",
+            "finance.xlsx",
+            "invoices, lines, notes, HSN summary, reconciliation, exceptions, balances, documents",
+        ),
+        (
+            l.gstr1_json(p),
+            "gstr1.json",
+            "gstr1.json",
+            "GSTR-1 for the offline tool: every document dated in the month",
+        ),
+        (l.csv_dir(p), "csv/", "csv/", "every table as CSV, exact decimals"),
+        (
+            l.statements_dir(p),
+            "statements/",
+            "statements/",
+            "each customer's calls, one CSV per account",
+        ),
+    ]
+    .into_iter()
+    .filter(|(path, ..)| path.exists())
+    .map(|(_, href, label, what)| FileView { href, label, what })
+    .collect()
 }
 
 pub fn render(renderer: &Renderer, s: &RunContext, f: &Figures) -> anyhow::Result<String> {
@@ -391,6 +432,7 @@ pub fn render(renderer: &Renderer, s: &RunContext, f: &Figures) -> anyhow::Resul
         };
         *kinds.entry((rank, &e.severity, e.kind.as_str())).or_default() += 1;
     }
+    let statements = s.layout.statements_dir(s.period);
     let mut invoices: Vec<InvoiceView> = f
         .customers
         .iter()
@@ -406,6 +448,7 @@ pub fn render(renderer: &Renderer, s: &RunContext, f: &Figures) -> anyhow::Resul
                 auth_id: c.auth_id.clone(),
                 name: c.name.clone(),
                 total: indian(i.total),
+                statement: statements.join(format!("{}.csv", c.auth_id)).is_file(),
             })
         })
         .collect();
@@ -492,6 +535,7 @@ pub fn render(renderer: &Renderer, s: &RunContext, f: &Figures) -> anyhow::Resul
         net_billed: indian(net_billed),
         document_summary,
         foreign_currency_calls: f.foreign_currency_calls,
+        files: finance_files(s),
     };
     renderer.render("report.html", &view)
 }

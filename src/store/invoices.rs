@@ -76,6 +76,8 @@ table! {
         place_of_supply_code: i32 as Int32,
         place_of_supply: String as Text,
         treatment: Treatment as Text,
+        /// The GST rate the document was issued at, in percent (zero-rated supplies too).
+        rate_percent: Decimal as Decimal,
         currency: String as Text,
         /// Amounts as printed (positive on a credit note too; `kind` says which way).
         taxable: Decimal as Decimal,
