@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// The stages: each reads its inputs through the shared layers, never from another stage.
-const STAGES: &[&str] = &["extract", "normalize", "reconcile", "invoice", "report"];
+const STAGES: &[&str] = &["extract", "normalize", "reconcile", "invoice", "export", "report"];
 /// Only these wire stages together.
 const WIRING: &[&str] = &["pipeline", "cli", "main"];
 

@@ -441,4 +441,23 @@ async fn hostile_customer_text_is_inert_in_every_output() {
         .unwrap();
     assert_eq!(names[i].as_deref(), Some(hostile.name.as_str()));
     assert_eq!(companies[i].as_deref(), Some(hostile.company.as_str()));
+
+    // CSV: every cell holding the formula starts with the apostrophe that keeps a spreadsheet
+    // from running it (quoted, since it holds quotes and commas).
+    let csvs: Vec<_> = files(dir.path())
+        .into_iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "csv"))
+        .collect();
+    let mut cells = 0;
+    for f in &csvs {
+        let text = std::fs::read_to_string(f).unwrap();
+        for live in [",=HYPERLINK(", ",\"=HYPERLINK(", "\n=HYPERLINK(", "\n\"=HYPERLINK("] {
+            assert!(!text.contains(live), "a cell starting a formula in {}", f.display());
+        }
+        cells += text.matches("\"'=HYPERLINK(").count();
+    }
+    assert!(
+        cells >= 2,
+        "the hostile company in accounts.csv and more, neutralised: {cells}"
+    );
 }

@@ -364,6 +364,100 @@ async fn finalized_invoices_never_change_and_notes_correct_them_to_the_paisa() {
         1,
         "March dates only invoices"
     );
+    gstr1_files_each_document_in_the_month_it_is_dated(out, &docs);
+}
+
+/// March's GSTR-1 files the invoices dated 31 March; April's the four notes dated 9 April (a
+/// return is of the documents dated in its month, whatever supply they correct): registered
+/// customers' notes in `cdnr`, the others netted into `b2cs`, per place of supply, signed.
+fn gstr1_files_each_document_in_the_month_it_is_dated(out: &Path, docs: &[Doc]) {
+    let money = |v: &serde_json::Value| Decimal::from_str_exact(&v.to_string()).unwrap();
+    let april: Period = "2026-04".parse().unwrap();
+    let ctx = pipeline::offline_context(out.to_path_buf(), april, fast_config());
+    vobiz_billing::export::run_gstr1(&ctx).unwrap();
+    let layout = Layout::new(out);
+    let read = |p: Period| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(layout.gstr1_json(p)).unwrap()).unwrap()
+    };
+    let (march, april_return) = (read(period()), read(april));
+    assert_eq!(
+        (march["fp"].as_str(), april_return["fp"].as_str()),
+        (Some("032026"), Some("042026"))
+    );
+
+    // Every filed amount of a month, signed (credit notes down), against the documents.
+    let filed = |g: &serde_json::Value| -> Decimal {
+        let mut t = Decimal::ZERO;
+        for party in g["b2b"].as_array().unwrap() {
+            for inv in party["inv"].as_array().unwrap() {
+                t += money(&inv["itms"][0]["itm_det"]["txval"]);
+            }
+        }
+        for party in g["b2cl"].as_array().unwrap() {
+            for inv in party["inv"].as_array().unwrap() {
+                t += money(&inv["itms"][0]["itm_det"]["txval"]);
+            }
+        }
+        for row in g["b2cs"].as_array().unwrap() {
+            t += money(&row["txval"]);
+        }
+        for e in g["exp"].as_array().unwrap() {
+            for inv in e["inv"].as_array().unwrap() {
+                t += money(&inv["itms"][0]["txval"]);
+            }
+        }
+        for party in g["cdnr"].as_array().unwrap() {
+            for nt in party["nt"].as_array().unwrap() {
+                let sign = if nt["ntty"] == "C" {
+                    Decimal::NEGATIVE_ONE
+                } else {
+                    Decimal::ONE
+                };
+                t += sign * money(&nt["itms"][0]["itm_det"]["txval"]);
+            }
+        }
+        for nt in g["cdnur"].as_array().unwrap() {
+            let sign = if nt["ntty"] == "C" {
+                Decimal::NEGATIVE_ONE
+            } else {
+                Decimal::ONE
+            };
+            t += sign * money(&nt["itms"][0]["itm_det"]["txval"]);
+        }
+        t
+    };
+    let of = |dated_in: &str| -> Decimal {
+        docs.iter()
+            .filter(|d| {
+                vobiz_billing::model::time::from_date32(d.date)
+                    .format("%Y-%m")
+                    .to_string()
+                    == dated_in
+            })
+            .map(|d| {
+                if d.kind == "credit_note" {
+                    -d.heads.taxable
+                } else {
+                    d.heads.taxable
+                }
+            })
+            .sum()
+    };
+    assert_eq!(filed(&march), of("2026-03"));
+    assert_eq!(filed(&april_return), of("2026-04"));
+    assert!(march["cdnr"].as_array().unwrap().is_empty() && !march["b2cs"].as_array().unwrap().is_empty());
+
+    // Table 13 of April: one credit-note series and one debit-note series, two each.
+    let det = april_return["doc_issue"]["doc_det"].as_array().unwrap();
+    let counts: BTreeMap<u64, u64> = det
+        .iter()
+        .map(|d| (d["doc_num"].as_u64().unwrap(), d["docs"][0]["totnum"].as_u64().unwrap()))
+        .collect();
+    let notes = |kind: &str| docs.iter().filter(|d| d.kind == kind).count() as u64;
+    assert_eq!(
+        counts,
+        BTreeMap::from([(4, notes("debit_note")), (5, notes("credit_note"))])
+    );
 }
 
 /// An issued document changed on disk is refused, never overwritten; a deleted one comes back

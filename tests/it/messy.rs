@@ -233,8 +233,101 @@ async fn a_messy_month_is_billed_as_an_independent_calculation_says_and_every_od
         assert_eq!(reported, carriers, "accounts reported with {kind}");
     }
 
+    exports_agree_with_the_invoices(&layout, period, &invoices, &sez);
+
     // The SEZ customer dropped from the configuration after its invoice was issued: a change
     // of recipient for a person, never a credit and a debit note that re-tax the month.
     let rerun = pipeline::run(&options(&sim.base_url(), out.path())).await.unwrap();
     assert_eq!((rerun.invoice_stage, rerun.notes), ("final, unchanged", 0));
+}
+
+/// The exports of the messy month: each customer's call statement sums, per product and
+/// direction, to exactly the invoice's call line (refunds netted); the GSTR-1 files every
+/// invoice in its table, the SEZ unit as `SEWP`, the sums equal to the invoices to the paisa.
+fn exports_agree_with_the_invoices(
+    layout: &Layout,
+    period: Period,
+    invoices: &BTreeMap<String, InvoiceRow>,
+    sez: &str,
+) {
+    use vobiz_billing::store::invoices::DocumentLineRow;
+    let lines = read::all::<DocumentLineRow>(layout, period).unwrap();
+    let mut statements = 0;
+    for (id, inv) in invoices {
+        let want: BTreeMap<String, Decimal> = lines
+            .iter()
+            .filter(|l| l.number == inv.number && l.key.starts_with("calls/"))
+            .map(|l| (l.key.clone(), l.taxable))
+            .collect();
+        let path = layout.statement(period, &vobiz_billing::model::AccountId::parse(id).unwrap());
+        let mut got: BTreeMap<String, Decimal> = BTreeMap::new();
+        if path.exists() {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let mut rows = text.lines();
+            let header: Vec<&str> = rows.next().unwrap().split(',').collect();
+            let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+            let (product, direction, billed) = (col("product"), col("direction"), col("billed"));
+            for row in rows {
+                // Numbers and names in the demo data hold no commas (quoted fields would).
+                let f: Vec<&str> = row.split(',').collect();
+                *got.entry(format!("calls/{}/{}", f[product], f[direction])).or_default() +=
+                    Decimal::from_str_exact(f[billed]).unwrap();
+            }
+            statements += 1;
+        }
+        // The line's taxable is the exact sum rounded once to the paisa.
+        let got: BTreeMap<String, Decimal> = got
+            .into_iter()
+            .map(|(k, v)| (k, paise(v)))
+            .filter(|(_, v)| !v.is_zero())
+            .collect();
+        let want: BTreeMap<String, Decimal> = want.into_iter().filter(|(_, v)| !v.is_zero()).collect();
+        assert_eq!(got, want, "statement of {id}");
+    }
+    assert!(statements >= 30, "{statements} statements");
+
+    let g: serde_json::Value = serde_json::from_slice(&std::fs::read(layout.gstr1_json(period)).unwrap()).unwrap();
+    let money = |v: &serde_json::Value| Decimal::from_str_exact(&v.to_string()).unwrap();
+    let (mut b2b, mut b2c) = (Decimal::ZERO, Decimal::ZERO);
+    for party in g["b2b"].as_array().unwrap() {
+        for inv in party["inv"].as_array().unwrap() {
+            let number = inv["inum"].as_str().unwrap();
+            let r = invoices.values().find(|r| r.number == number).unwrap();
+            assert_eq!(party["ctin"].as_str(), r.gstin.as_deref());
+            assert_eq!(inv["inv_typ"], if r.auth_id == sez { "SEWP" } else { "R" }, "{number}");
+            assert_eq!(money(&inv["val"]), r.total);
+            b2b += money(&inv["itms"][0]["itm_det"]["txval"]);
+        }
+    }
+    for row in g["b2cs"].as_array().unwrap() {
+        b2c += money(&row["txval"]);
+    }
+    for party in g["b2cl"].as_array().unwrap() {
+        for inv in party["inv"].as_array().unwrap() {
+            b2c += money(&inv["itms"][0]["itm_det"]["txval"]);
+        }
+    }
+    for e in g["exp"].as_array().unwrap() {
+        for inv in e["inv"].as_array().unwrap() {
+            b2c += money(&inv["itms"][0]["txval"]);
+        }
+    }
+    let sum = |b2b_wanted: bool| -> Decimal {
+        invoices
+            .values()
+            .filter(|r| r.b2b == b2b_wanted)
+            .map(|r| r.taxable)
+            .sum()
+    };
+    assert_eq!((b2b, b2c), (sum(true), sum(false)), "GSTR-1 B2B and B2C taxable");
+    // The report links the workbook, the return and each invoiced customer's statement.
+    let report = std::fs::read_to_string(layout.report_html(period)).unwrap();
+    for href in ["finance.xlsx", "gstr1.json"] {
+        assert!(report.contains(&format!("href=\"{href}\"")), "report links {href}");
+    }
+    for id in invoices.keys() {
+        assert!(report.contains(&format!("href=\"statements/{id}.csv\"")), "report links the statement of {id}");
+    }
+    let issued = &g["doc_issue"]["doc_det"][0]["docs"][0];
+    assert_eq!(issued["totnum"].as_u64(), Some(invoices.len() as u64));
 }
