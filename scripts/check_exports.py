@@ -16,6 +16,7 @@ import csv
 import glob
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -227,15 +228,40 @@ with tempfile.TemporaryDirectory() as tmp:
     total = sum(Decimal(r["total"].replace(",", "")) for r in rows)
     exact_total = sum(r["total"] for r in table("invoices"))
     assert total == exact_total, (total, exact_total)
-    big = [r["total"] for r in rows if Decimal(r["total"].replace(",", "")) >= 100000]
-    for text in big:
-        # Lakh grouping: 1,23,456.78
-        assert text.count(",") >= 2 or Decimal(text.replace(",", "")) < 1000000, text
+    # Every amount LibreOffice shows at a lakh or more is grouped the Indian way, sign kept.
+    indian = re.compile(r"^-?[0-9]{1,2}(,[0-9]{2})*,[0-9]{3}\.[0-9]{2}$")
+    shown_large = 0
+    for path in converted:
+        with open(path, encoding="utf-8") as f:
+            for row in csv.reader(f):
+                for cell in row:
+                    plain = cell.replace(",", "")
+                    if re.fullmatch(r"-?[0-9]+\.[0-9]{2}", plain) and abs(Decimal(plain)) >= 100000:
+                        assert indian.match(cell), f"{cell} is not grouped in lakhs ({path})"
+                        shown_large += 1
     for path in converted:
         with open(path, encoding="utf-8") as f:
             for line in f:
                 assert "http://evil" not in line or "=HYPERLINK(" in line, line
-checked.append(f"LibreOffice headless converted all 8 sheets; invoice totals as shown = Parquet ({total})")
+    # The workbook's own money format on amounts of every size and sign (a month's invoices
+    # may hold none of a lakh): shown as finance reads them.
+    header = [c.value for c in wb["Invoices"][1]]
+    money_format = wb["Invoices"].cell(row=2, column=header.index("total") + 1).number_format
+    probe = openpyxl.Workbook()
+    samples = {12345678.9: "1,23,45,678.90", 123456.7: "1,23,456.70", 1234.5: "1,234.50",
+               -123.45: "-123.45", -123456.7: "-1,23,456.70", 0: "0.00"}
+    for i, v in enumerate(samples):
+        probe.active.cell(row=i + 1, column=1, value=v).number_format = money_format
+    probe.save(os.path.join(tmp, "probe.xlsx"))
+    subprocess.run(["soffice", profile, "--headless", "--convert-to",
+                    "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,true,false,false",
+                    "--outdir", tmp, os.path.join(tmp, "probe.xlsx")], check=True, capture_output=True, timeout=300)
+    with open(os.path.join(tmp, "probe.csv"), encoding="utf-8") as f:
+        shown = [r[0] for r in csv.reader(f)]
+    assert shown == list(samples.values()), (money_format, shown)
+checked.append(f"LibreOffice headless converted all 8 sheets; invoice totals as shown = Parquet ({total}); "
+               f"{shown_large} amounts of a lakh or more grouped in lakhs; the money format shows "
+               f"1,23,45,678.90 and -1,23,456.70")
 
 # ---------------------------------------------------------------- csv/
 for path in sorted(glob.glob(os.path.join(here, "csv", "*.csv"))):

@@ -1,6 +1,7 @@
 //! `finance.xlsx`: the period's tables as sheets a finance team can filter and sum. Money is
-//! a number cell shown with Indian digit grouping (12,34,567.89), dates and times are date
-//! cells, header rows are frozen and filtered, columns are as wide as what they hold.
+//! a number cell shown with Indian digit grouping (12,34,567.89, see [`INDIAN_MONEY`]), dates
+//! and times are date cells, header rows are frozen and filtered, columns are as wide as what
+//! they hold.
 //!
 //! Excel holds a number as a binary double: a cell shows the paisa exactly but sums of many
 //! may drift in the last place. The exact figures are the Parquet and CSV (README says so).
@@ -20,12 +21,15 @@ use arrow::datatypes::{
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
-use rust_xlsxwriter::{Color, DocProperties, ExcelDateTime, Format, FormatBorder, Workbook, Worksheet};
+use rust_xlsxwriter::{Color, DocProperties, ExcelDateTime, Format, FormatAlign, FormatBorder, Workbook, Worksheet};
 
 use super::gstr1::HsnRow;
 
-/// Lakh and crore grouping: 1,23,45,678.90 (Excel has no Indian grouping of its own).
-pub const INDIAN_MONEY: &str = r"[>=10000000]##\,##\,##\,##0.00;[>=100000]##\,##\,##0.00;##,##0.00";
+/// Lakh and crore grouping, 1,23,45,678.90 and -1,23,456.70: `#,##0.00` in the en-IN locale
+/// (LCID 4009). LibreOffice groups it so wherever it runs; Excel groups by the computer's region
+/// (Indian on an English (India) Windows). The conditional `[>=10000000]##\,##…` trick often
+/// used instead drops the minus sign of negative amounts (a credit shown as a debit).
+pub const INDIAN_MONEY: &str = "[$-4009]#,##0.00";
 /// Days from Excel's epoch (1899-12-30) to 1970-01-01.
 const EXCEL_UNIX_EPOCH: f64 = 25_569.0;
 /// Excel's last row.
@@ -33,6 +37,8 @@ const MAX_ROWS: u32 = 1_048_576;
 
 struct Formats {
     header: Format,
+    /// Over a column of numbers or dates: right-aligned, as they are.
+    header_right: Format,
     money: Format,
     quantity: Format,
     date: Format,
@@ -47,6 +53,11 @@ impl Formats {
                 .set_bold()
                 .set_background_color(Color::RGB(0xE8EEF4))
                 .set_border_bottom(FormatBorder::Thin),
+            header_right: Format::new()
+                .set_bold()
+                .set_background_color(Color::RGB(0xE8EEF4))
+                .set_border_bottom(FormatBorder::Thin)
+                .set_align(FormatAlign::Right),
             money: Format::new().set_num_format(INDIAN_MONEY),
             quantity: Format::new().set_num_format("#,##0.#####"),
             date: Format::new().set_num_format("dd-mmm-yyyy"),
@@ -115,7 +126,11 @@ impl Book {
                 _ => field.name().clone(),
             };
             widths[c] = widths[c].max(title.len() + 3);
-            sheet.write_string_with_format(0, c as u16, &title, &f.header)?;
+            let header = match field.data_type() {
+                DataType::Utf8 | DataType::Boolean => &f.header,
+                _ => &f.header_right,
+            };
+            sheet.write_string_with_format(0, c as u16, &title, header)?;
         }
         let keep = only
             .as_ref()
@@ -175,7 +190,8 @@ impl Book {
         let mut widths: Vec<usize> = titles.iter().map(|t| t.len() + 3).collect();
         widths[2] = 48;
         for (c, t) in titles.iter().enumerate() {
-            sheet.write_string_with_format(0, c as u16, *t, &f.header)?;
+            let header = if c < 4 { &f.header } else { &f.header_right };
+            sheet.write_string_with_format(0, c as u16, *t, header)?;
         }
         let mut row = 0;
         for (supply, rows) in [("B2B", b2b), ("B2C", b2c)] {
@@ -221,7 +237,7 @@ fn finish(sheet: &mut Worksheet, columns: usize, last_row: u32, widths: &[usize]
         sheet.autofilter(0, 0, last_row, columns as u16 - 1)?;
     }
     for (c, w) in widths.iter().enumerate() {
-        sheet.set_column_width(c as u16, (*w).min(60) as f64)?;
+        sheet.set_column_width(c as u16, (*w + 2).min(60) as f64)?;
     }
     Ok(())
 }
@@ -270,7 +286,7 @@ fn write_row(
             DataType::Date32 => {
                 let days = column.as_primitive::<Date32Type>().value(i);
                 sheet.write_number_with_format(row, col, f64::from(days) + EXCEL_UNIX_EPOCH, &f.date)?;
-                13
+                14
             }
             DataType::Timestamp(TimeUnit::Microsecond, _) => {
                 let t = column.as_primitive::<TimestampMicrosecondType>().value(i);
