@@ -2,13 +2,16 @@
 # Benchmarks against the local simulator, release build:
 #  1. extract + normalize throughput and peak memory: ACCOUNTS x CDRS calls over the period
 #     and its margins (default 100 x 11,000: ~1.0M CDRs fetched, plus ~0.9M ledger rows);
-#  2. invoice rendering: INVOICES accounts (default 1,040) with a few calls each; all but the
-#     dormant few are billable, so the invoice stage renders over 1,000 HTML + PDF documents.
+#  2. invoice rendering and exports: INVOICES accounts (default 1,040) with EXPORT_CDRS calls
+#     each (default 962: 1.0M calls); all but the dormant few are billable, so the invoice
+#     stage renders over 1,000 HTML + PDF documents, and the export stage writes GSTR-1, the
+#     workbook, every table as CSV and a call statement per customer.
 set -euo pipefail
 bin=${1:-target/release/vobiz-billing}
 accounts=${ACCOUNTS:-100}
 cdrs=${CDRS:-11000}
 invoices=${INVOICES:-1040}
+export_cdrs=${EXPORT_CDRS:-962}
 dir=$(mktemp -d)
 sim=
 trap 'kill "$sim" 2>/dev/null || true; rm -rf "$dir"' EXIT
@@ -62,7 +65,7 @@ print(f"peak memory          {r['peak_rss_mib']:>9} MiB  (pipeline), {sys.argv[2
 print(f"CPU time             {r['cpu_seconds']:>11.2f}s   (pipeline, to the end of normalize), {sim_cpu:.2f}s (simulator)")
 PY
 
-start_sim invoices "$invoices" 40
+start_sim invoices "$invoices" "$export_cdrs"
 run_month invoices
 python3 - "$dir/invoices/2026-03" <<'PY'
 import json, os, sys
@@ -72,4 +75,16 @@ docs = os.listdir(os.path.join(sys.argv[1], "invoices"))
 html, pdf = (sum(d.endswith(x) for d in docs) for x in (".html", ".pdf"))
 print(f"invoices             {i['seconds']:>11.2f}s   {i['invoices']:,} invoices: {html:,} HTML + {pdf:,} PDF, "
       f"{i['seconds'] / max(i['invoices'], 1) * 1000:.1f} ms each")
+x = m["export"]
+print(f"exports              {x['seconds']:>11.2f}s   {x['statements']:,} statements of {x['statement_calls']:,} calls, "
+      f"{sum(x['csv'].values()):,} CSV rows, {len(x['sheets'])} sheets, GSTR-1 {x['gstr1']}")
 PY
+# The export stage again on its own, so that its peak memory is its own.
+"$bin" --log-format json export --period 2026-03 --out "$dir/invoices" --config "$dir/billing.toml" 2>"$dir/export.log" \
+  || { tail -5 "$dir/export.log"; exit 1; }
+python3 - "$dir/invoices/2026-03" <<'PY'
+import json, os, sys
+x = json.load(open(os.path.join(sys.argv[1], "manifest.json")))["export"]
+print(f"exports, alone       {x['seconds']:>11.2f}s   peak memory {x['peak_rss_mib']} MiB (the export process)")
+PY
+du -sh "$dir/invoices/2026-03/csv" "$dir/invoices/2026-03/statements" "$dir/invoices/2026-03/finance.xlsx" | sed "s|$dir/invoices/||"
