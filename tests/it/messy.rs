@@ -326,7 +326,10 @@ fn exports_agree_with_the_invoices(
         assert!(report.contains(&format!("href=\"{href}\"")), "report links {href}");
     }
     for id in invoices.keys() {
-        assert!(report.contains(&format!("href=\"statements/{id}.csv\"")), "report links the statement of {id}");
+        assert!(
+            report.contains(&format!("href=\"statements/{id}.csv\"")),
+            "report links the statement of {id}"
+        );
     }
     let issued = &g["doc_issue"]["doc_det"][0]["docs"][0];
     assert_eq!(issued["totnum"].as_u64(), Some(invoices.len() as u64));
