@@ -209,6 +209,12 @@ for sheet, name in sheet_tables.items():
             # A cell is a double: each holds its value to ~15 digits; the sum of cells is
             # compared to the exact sum to the paisa.
             assert abs(v - exact_sum) < CENT, (sheet, col, v, exact_sum)
+# The HSN sheet is the return's Table 12.
+g_month = json.load(open(os.path.join(here, "gstr1.json")))
+n, sums = sheet_sums(wb["HSN summary"])
+assert n == len(g_month["hsn"]["hsn_b2b"]) + len(g_month["hsn"]["hsn_b2c"]), n
+hsn_total = sum((Decimal(str(r["txval"])) for p in ("hsn_b2b", "hsn_b2c") for r in g_month["hsn"][p]), Decimal(0))
+assert abs(sums["taxable"] - hsn_total) < CENT, (sums["taxable"], hsn_total)
 notes = [d for d in table("documents") if d["kind"] != "invoice"]
 n, sums = sheet_sums(wb["Notes"])
 assert n == len(notes), (n, len(notes))
