@@ -75,8 +75,12 @@ mod tests {
         std::fs::create_dir_all(dir.path().join("x/y")).unwrap();
         std::fs::write(dir.path().join("x/y/.tmp-abc"), b"half").unwrap();
         std::fs::write(dir.path().join("x/keep.parquet"), b"whole").unwrap();
-        assert_eq!(remove_stale_temporaries(dir.path()).unwrap(), 1);
+        // A killed export's staging directory, with what it had written.
+        std::fs::create_dir_all(dir.path().join("x/.tmp-exports-1/csv")).unwrap();
+        std::fs::write(dir.path().join("x/.tmp-exports-1/csv/cdrs.csv"), b"half").unwrap();
+        assert_eq!(remove_stale_temporaries(dir.path()).unwrap(), 2);
         assert!(dir.path().join("x/keep.parquet").exists());
+        assert!(!dir.path().join("x/.tmp-exports-1").exists());
         assert_eq!(remove_stale_temporaries(&dir.path().join("missing")).unwrap(), 0);
     }
 }

@@ -232,3 +232,30 @@ fn install(staged: &Path, target: &Path) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_staged_directory_replaces_the_old_one_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("statements");
+        std::fs::create_dir(&target).unwrap();
+        std::fs::write(target.join("MA_GONE0001.csv"), b"old").unwrap();
+        let staged = dir.path().join(".tmp-exports-x");
+        std::fs::create_dir(&staged).unwrap();
+        std::fs::write(staged.join("MA_NEW00001.csv"), b"new").unwrap();
+        install(&staged, &target).unwrap();
+        let names: Vec<_> = std::fs::read_dir(&target)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["MA_NEW00001.csv"]);
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, ["statements"], "nothing moved aside is left behind");
+    }
+}
