@@ -3,7 +3,7 @@
 #  1. extract + normalize throughput and peak memory: ACCOUNTS x CDRS calls over the period
 #     and its margins (default 100 x 11,000: ~1.0M CDRs fetched, plus ~0.9M ledger rows);
 #  2. invoice rendering and exports: INVOICES accounts (default 1,040) with EXPORT_CDRS calls
-#     each (default 962: 1.0M calls); all but the dormant few are billable, so the invoice
+#     each (default 1,180: 1.0M calls in the period); all but the dormant few are billable, so the invoice
 #     stage renders over 1,000 HTML + PDF documents, and the export stage writes GSTR-1, the
 #     workbook, every table as CSV and a call statement per customer.
 set -euo pipefail
@@ -11,7 +11,7 @@ bin=${1:-target/release/vobiz-billing}
 accounts=${ACCOUNTS:-100}
 cdrs=${CDRS:-11000}
 invoices=${INVOICES:-1040}
-export_cdrs=${EXPORT_CDRS:-962}
+export_cdrs=${EXPORT_CDRS:-1180}
 dir=$(mktemp -d)
 sim=
 trap 'kill "$sim" 2>/dev/null || true; rm -rf "$dir"' EXIT
@@ -33,9 +33,10 @@ start_sim() {
   url=$(sed -n 's/^listening on //p' "$dir/$1.sim")
 }
 
-# run_month NAME: the whole pipeline for 2026-03 into $dir/NAME.
+# run_month NAME: the whole pipeline for 2026-03 into $dir/NAME, as cron runs it on 5 April:
+# the invoices are finalized, dated 31 March, and so in March's GSTR-1.
 run_month() {
-  VOBIZ_AUTH_ID=PA_DEMO0001 VOBIZ_AUTH_TOKEN=sim-partner-token \
+  VOBIZ_BILLING_TODAY=2026-04-05 VOBIZ_AUTH_ID=PA_DEMO0001 VOBIZ_AUTH_TOKEN=sim-partner-token \
     "$bin" --log-format json run --period 2026-03 --base-url "$url" --out "$dir/$1" \
     --config "$dir/billing.toml" >"$dir/$1.out" 2>"$dir/$1.log" || { tail -5 "$dir/$1.log"; exit 1; }
 }
@@ -80,7 +81,7 @@ print(f"exports              {x['seconds']:>11.2f}s   {x['statements']:,} statem
       f"{sum(x['csv'].values()):,} CSV rows, {len(x['sheets'])} sheets, GSTR-1 {x['gstr1']}")
 PY
 # The export stage again on its own, so that its peak memory is its own.
-"$bin" --log-format json export --period 2026-03 --out "$dir/invoices" --config "$dir/billing.toml" 2>"$dir/export.log" \
+VOBIZ_BILLING_TODAY=2026-04-05 "$bin" --log-format json export --period 2026-03 --out "$dir/invoices" --config "$dir/billing.toml" 2>"$dir/export.log" \
   || { tail -5 "$dir/export.log"; exit 1; }
 python3 - "$dir/invoices/2026-03" <<'PY'
 import json, os, sys
