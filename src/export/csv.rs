@@ -9,14 +9,11 @@
 use std::io::Write;
 use std::path::Path;
 
-use anyhow::{Context, bail};
-use arrow::array::{Array, AsArray, RecordBatchReader};
-use arrow::datatypes::{
-    DataType, Date32Type, Decimal128Type, Int32Type, Int64Type, TimeUnit, TimestampMicrosecondType,
-};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use anyhow::Context;
+use arrow::array::{Array, RecordBatchReader};
 use rust_decimal::Decimal;
 
+use super::cell::{Cell, batches, cell};
 use crate::model::time::{format_utc, from_date32};
 
 /// The characters a spreadsheet may read as the start of a formula.
@@ -63,10 +60,7 @@ pub fn end_row(out: &mut Vec<u8>) {
 
 /// Copy a Parquet file to `dest` as CSV; returns the rows written.
 pub fn table(src: &Path, dest: &Path) -> anyhow::Result<u64> {
-    let f = std::fs::File::open(src).with_context(|| format!("cannot open {}", src.display()))?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(f)
-        .with_context(|| format!("cannot read {}", src.display()))?
-        .build()?;
+    let reader = batches(src)?;
     let schema = reader.schema();
     let mut w = std::io::BufWriter::new(
         std::fs::File::create(dest).with_context(|| format!("cannot create {}", dest.display()))?,
@@ -100,40 +94,17 @@ pub fn table(src: &Path, dest: &Path) -> anyhow::Result<u64> {
 
 /// One cell of an Arrow column as CSV text (empty for null).
 fn field(out: &mut Vec<u8>, column: &dyn Array, i: usize) -> anyhow::Result<()> {
-    if column.is_null(i) {
+    let Some(value) = cell(column, i)? else {
         return Ok(());
-    }
-    match column.data_type() {
-        DataType::Utf8 => text_field(out, column.as_string::<i32>().value(i)),
-        DataType::Boolean => out.extend_from_slice(if column.as_boolean().value(i) {
-            b"true"
-        } else {
-            b"false"
-        }),
-        DataType::Int32 => out.extend_from_slice(
-            itoa::Buffer::new()
-                .format(column.as_primitive::<Int32Type>().value(i))
-                .as_bytes(),
-        ),
-        DataType::Int64 => out.extend_from_slice(
-            itoa::Buffer::new()
-                .format(column.as_primitive::<Int64Type>().value(i))
-                .as_bytes(),
-        ),
-        DataType::Decimal128(_, scale) => {
-            let v = column.as_primitive::<Decimal128Type>().value(i);
-            let d = Decimal::try_from_i128_with_scale(v, *scale as u32).context("decimal out of range")?;
-            out.extend_from_slice(decimal_text(d).as_bytes());
-        }
-        DataType::Date32 => {
-            let d = from_date32(column.as_primitive::<Date32Type>().value(i));
-            out.extend_from_slice(d.format("%Y-%m-%d").to_string().as_bytes());
-        }
-        DataType::Timestamp(TimeUnit::Microsecond, _) => {
-            let t = column.as_primitive::<TimestampMicrosecondType>().value(i);
-            out.extend_from_slice(format_utc(t, true, "Z").as_bytes());
-        }
-        other => bail!("no CSV form for a column of {other}"),
+    };
+    match value {
+        Cell::Text(t) => text_field(out, t),
+        Cell::Bool(b) => out.extend_from_slice(if b { b"true" } else { b"false" }),
+        Cell::Int32(n) => out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes()),
+        Cell::Int64(n) => out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes()),
+        Cell::Decimal(d) => out.extend_from_slice(decimal_text(d).as_bytes()),
+        Cell::Date(days) => out.extend_from_slice(from_date32(days).format("%Y-%m-%d").to_string().as_bytes()),
+        Cell::Timestamp(t) => out.extend_from_slice(format_utc(t, true, "Z").as_bytes()),
     }
     Ok(())
 }

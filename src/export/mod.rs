@@ -9,6 +9,7 @@
 //! once complete: a failed or killed export leaves the previous outputs, never half of new
 //! ones. Tables are read a record batch at a time; nothing holds a whole table of calls.
 
+pub mod cell;
 pub mod csv;
 pub mod gstr1;
 pub mod statements;

@@ -15,14 +15,12 @@ use std::path::Path;
 
 use anyhow::Context;
 use arrow::array::{Array, AsArray, RecordBatch, RecordBatchReader};
-use arrow::datatypes::{
-    DataType, Date32Type, Decimal128Type, Int32Type, Int64Type, TimeUnit, TimestampMicrosecondType,
-};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use arrow::datatypes::DataType;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use rust_xlsxwriter::{Color, DocProperties, ExcelDateTime, Format, FormatAlign, FormatBorder, Workbook, Worksheet};
 
+use super::cell::{Cell, batches, cell};
 use super::gstr1::HsnRow;
 
 /// Lakh and crore grouping, 1,23,45,678.90 and -1,23,456.70: `#,##0.00` in the en-IN locale
@@ -48,16 +46,13 @@ struct Formats {
 
 impl Formats {
     fn new() -> Self {
+        let header = Format::new()
+            .set_bold()
+            .set_background_color(Color::RGB(0xE8EEF4))
+            .set_border_bottom(FormatBorder::Thin);
         Self {
-            header: Format::new()
-                .set_bold()
-                .set_background_color(Color::RGB(0xE8EEF4))
-                .set_border_bottom(FormatBorder::Thin),
-            header_right: Format::new()
-                .set_bold()
-                .set_background_color(Color::RGB(0xE8EEF4))
-                .set_border_bottom(FormatBorder::Thin)
-                .set_align(FormatAlign::Right),
+            header_right: header.clone().set_align(FormatAlign::Right),
+            header,
             money: Format::new().set_num_format(INDIAN_MONEY),
             quantity: Format::new().set_num_format("#,##0.#####"),
             date: Format::new().set_num_format("dd-mmm-yyyy"),
@@ -113,10 +108,7 @@ impl Book {
             self.sheets.push((name.to_string(), 0));
             return Ok(());
         }
-        let file = std::fs::File::open(src).with_context(|| format!("cannot open {}", src.display()))?;
-        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-            .with_context(|| format!("cannot read {}", src.display()))?
-            .build()?;
+        let reader = batches(src)?;
         let schema = reader.schema();
         let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
         let mut widths: Vec<usize> = names.iter().map(|n| n.len() + 3).collect();
@@ -252,49 +244,43 @@ fn write_row(
     widths: &mut [usize],
 ) -> anyhow::Result<()> {
     for (c, column) in batch.columns().iter().enumerate() {
-        if column.is_null(i) {
+        let Some(value) = cell(column.as_ref(), i)? else {
             continue;
-        }
+        };
         let col = c as u16;
-        let width = match column.data_type() {
-            DataType::Utf8 => {
-                let text = column.as_string::<i32>().value(i);
+        let width = match value {
+            Cell::Text(text) => {
                 // A string cell: shown as written, never evaluated.
                 sheet.write_string(row, col, text)?;
                 text.chars().count() * 11 / 10 + 2
             }
-            DataType::Boolean => {
+            Cell::Bool(b) => {
                 // Words, not TRUE/FALSE cells, which some spreadsheets show as 1 and 0.
-                sheet.write_string(row, col, if column.as_boolean().value(i) { "yes" } else { "no" })?;
+                sheet.write_string(row, col, if b { "yes" } else { "no" })?;
                 7
             }
-            DataType::Int32 => {
-                sheet.write_number(row, col, f64::from(column.as_primitive::<Int32Type>().value(i)))?;
+            Cell::Int32(n) => {
+                sheet.write_number(row, col, f64::from(n))?;
                 8
             }
-            DataType::Int64 => {
-                sheet.write_number(row, col, column.as_primitive::<Int64Type>().value(i) as f64)?;
+            Cell::Int64(n) => {
+                sheet.write_number(row, col, n as f64)?;
                 12
             }
-            DataType::Decimal128(_, scale) => {
-                let v = column.as_primitive::<Decimal128Type>().value(i);
-                let d = Decimal::try_from_i128_with_scale(v, *scale as u32).context("decimal out of range")?;
+            Cell::Decimal(d) => {
                 let format = if is_quantity(&names[c]) { &f.quantity } else { &f.money };
                 sheet.write_number_with_format(row, col, number(d), format)?;
                 16
             }
-            DataType::Date32 => {
-                let days = column.as_primitive::<Date32Type>().value(i);
+            Cell::Date(days) => {
                 sheet.write_number_with_format(row, col, f64::from(days) + EXCEL_UNIX_EPOCH, &f.date)?;
                 14
             }
-            DataType::Timestamp(TimeUnit::Microsecond, _) => {
-                let t = column.as_primitive::<TimestampMicrosecondType>().value(i);
+            Cell::Timestamp(t) => {
                 let serial = t as f64 / 86_400_000_000.0 + EXCEL_UNIX_EPOCH;
                 sheet.write_number_with_format(row, col, serial, &f.datetime)?;
                 21
             }
-            other => anyhow::bail!("no spreadsheet cell for a column of {other}"),
         };
         widths[c] = widths[c].max(width);
     }
