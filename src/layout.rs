@@ -29,6 +29,8 @@ pub enum Table {
     Cdrs,
     /// The partner's analytics per UTC day.
     AnalyticsDaily,
+    /// Customers' subaccounts as listed.
+    Subaccounts,
     /// One reconciliation row per account.
     Reconciliation,
     /// Reconciliation findings.
@@ -47,12 +49,13 @@ pub enum Table {
 
 impl Table {
     /// The tables normalize writes, in the order it writes them.
-    pub const NORMALIZED: [Table; 5] = [
+    pub const NORMALIZED: [Table; 6] = [
         Table::Accounts,
         Table::Balances,
         Table::Transactions,
         Table::Cdrs,
         Table::AnalyticsDaily,
+        Table::Subaccounts,
     ];
 
     /// The table's directory name under `parquet/`.
@@ -63,6 +66,7 @@ impl Table {
             Table::Transactions => "transactions",
             Table::Cdrs => "cdrs",
             Table::AnalyticsDaily => "analytics_daily",
+            Table::Subaccounts => "subaccounts",
             Table::Reconciliation => "reconciliation",
             Table::Exceptions => "exceptions",
             Table::Invoices => "invoices",
@@ -101,6 +105,8 @@ pub enum RawEndpoint {
     Wallet,
     /// `GET /partner/accounts/{id}/cdrs` pages
     Cdrs,
+    /// `GET /accounts/{id}/sub-accounts/` pages (subaccount tokens redacted)
+    Subaccounts,
 }
 
 impl RawEndpoint {
@@ -116,6 +122,7 @@ impl RawEndpoint {
             RawEndpoint::Balance => "balance",
             RawEndpoint::Wallet => "wallet",
             RawEndpoint::Cdrs => "cdrs",
+            RawEndpoint::Subaccounts => "subaccounts",
         }
     }
 }

@@ -162,7 +162,7 @@ pub(crate) fn page_rows<'a, W: serde::Deserialize<'a>>(
     #[derive(serde::Deserialize)]
     #[serde(bound(deserialize = "W: serde::Deserialize<'de>"))]
     struct Page<W> {
-        #[serde(alias = "accounts", alias = "transactions", alias = "data")]
+        #[serde(alias = "accounts", alias = "transactions", alias = "data", alias = "sub_accounts")]
         rows: Vec<W>,
     }
     if let Ok(p) = wire::parse::<Page<W>>(page) {
@@ -270,6 +270,7 @@ pub fn ledger_row(r: wire::LedgerRowWire) -> Result<TransactionRow, RowError> {
         reference: opt_text(r.reference),
         reference_type,
         cdr_period: None,
+        subaccount_id: None,
         // A documented status is stored as its word; anything else as sent, for reconcile to
         // report (it is not guessed).
         status: match LedgerStatus::parse(r.status.as_deref()) {
@@ -322,6 +323,7 @@ pub fn cdr_row(c: wire::CdrWire) -> Result<CdrRow, RowError> {
         currency: text(c.currency),
         trunk_id: opt_text(c.trunk_id),
         codec: opt_text(c.codec),
+        subaccount_id: None,
         uuid: text(c.uuid),
         debit_amount: Decimal::ZERO,
         debit_count: 0,

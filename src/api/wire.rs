@@ -155,8 +155,62 @@ pub struct CdrSummaryLite {
 /// rejected on its own, not with its page).
 #[derive(Debug, Deserialize)]
 pub struct RowsPage<'a> {
-    #[serde(borrow, alias = "accounts", alias = "transactions", alias = "data")]
+    #[serde(
+        borrow,
+        alias = "accounts",
+        alias = "transactions",
+        alias = "data",
+        alias = "sub_accounts"
+    )]
     pub rows: Vec<&'a RawValue>,
+}
+
+/// A page of the Subaccount API's list, ids only (extract's paging checks).
+#[derive(Debug, Deserialize)]
+pub struct SubaccountsPageLite {
+    pub sub_accounts: Vec<SubaccountLite>,
+    pub total: u64,
+    pub page: u64,
+    pub size: u64,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SubaccountLite {
+    pub auth_id: String,
+}
+
+/// One subaccount (its `auth_token` is not a field here: it is never read).
+#[derive(Debug, Deserialize)]
+pub struct SubaccountWire {
+    pub auth_id: String,
+    /// A numeric string in the docs; a number is taken as well.
+    #[serde(default)]
+    pub id: Option<serde_json::Value>,
+    pub name: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub enabled: Option<bool>,
+    #[serde(default)]
+    pub is_active: Option<bool>,
+    #[serde(default)]
+    pub permissions: Option<SubaccountPermissionsWire>,
+    #[serde(default)]
+    pub rate_limit: Option<i64>,
+    #[serde(default)]
+    pub created_at: Option<String>,
+    #[serde(default)]
+    pub updated_at: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SubaccountPermissionsWire {
+    #[serde(default)]
+    pub calls: Option<bool>,
+    #[serde(default)]
+    pub cdr: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -202,8 +202,9 @@ pub fn run(ctx: &RunContext) -> anyhow::Result<Report> {
 }
 
 /// Every table, for the CSV copies.
-const ALL_TABLES: [Table; 12] = [
+const ALL_TABLES: [Table; 13] = [
     Table::Accounts,
+    Table::Subaccounts,
     Table::Balances,
     Table::Transactions,
     Table::Cdrs,

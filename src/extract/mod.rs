@@ -32,6 +32,8 @@ use crate::store::raw::RawWriter;
 const ACCOUNTS_PER_PAGE: u64 = 100;
 const LEDGER_PER_PAGE: u64 = 200;
 const CDRS_PER_PAGE: u64 = 100;
+/// The Subaccount API's largest `size`.
+const SUBACCOUNTS_PER_PAGE: u64 = 100;
 /// Passes over a ledger that keeps growing before the account is given up.
 const MAX_LEDGER_PASSES: u32 = 4;
 /// Parsed rows an account may hand over (about 16 MiB of them). A larger account is handed
@@ -367,6 +369,7 @@ async fn extract_account(ctx: &Ctx, c: &Customer) -> anyhow::Result<AccountOutco
     let mut out = AccountOutcome::default();
     let (balance, totals, window) = ledger_and_balance(ctx, c, &mut out).await?;
     let wallet = wallet(ctx, c).await?;
+    out.pages += subaccounts(ctx, c).await?;
     if ctx.keep_rows {
         // Parsed once, here, from the bodies written to raw/: normalize need not read them back.
         out.rows.figures = Some(Box::new(AccountFigures {
@@ -661,6 +664,73 @@ async fn wallet(ctx: &Ctx, c: &Customer) -> anyhow::Result<Option<Wallet>> {
         Err(FetchError::Refused { status: 404, .. }) => Ok(None),
         Err(e) => Err(e.into()),
     }
+}
+
+/// The customer's subaccounts, disabled ones included (usage by one is told from usage by a
+/// stranger), read with the customer's own token like the wallet; the pages are kept with
+/// every subaccount's `auth_token` redacted. A customer without a token, or whose
+/// subaccounts the API does not serve (404), has no list: a call by a subaccount of it is
+/// then unknown to reconciliation. Returns the pages read.
+async fn subaccounts(ctx: &Ctx, c: &Customer) -> anyhow::Result<u64> {
+    let raw_path = ctx.layout.raw_account(ctx.period, RawEndpoint::Subaccounts, &c.id);
+    // No list this time: an earlier run's pages must not stand in for it.
+    let no_list = || match std::fs::remove_file(&raw_path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(anyhow::Error::from(e)),
+        _ => Ok(0),
+    };
+    let Some(token) = &c.token else {
+        return no_list();
+    };
+    let creds = Credentials {
+        id: c.id.to_string(),
+        token: token.clone(),
+    };
+    let path = format!("/api/v1/accounts/{}/sub-accounts/", c.id);
+    let mut pager = Pager::new(Scheme::PageSizeTotal, SUBACCOUNTS_PER_PAGE);
+    let mut raw: Option<RawWriter> = None;
+    let mut pages = 0;
+    while let Some(page) = pager.next_page() {
+        let q = [
+            ("page", page.to_string()),
+            ("size", SUBACCOUNTS_PER_PAGE.to_string()),
+            ("active_only", "false".to_string()),
+        ];
+        let parse = |b: &[u8]| wire::parse::<wire::SubaccountsPageLite>(b);
+        let (body, lite) = match ctx.client.get(&path, &q, Auth::Customer(&creds), parse).await {
+            Ok(r) => r,
+            Err(FetchError::Refused { status: 404, .. }) if pages == 0 => {
+                tracing::warn!(account = %c.id, "the API serves no subaccounts for this account");
+                return no_list();
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let info = PageInfo {
+            page: lite.page,
+            per_page: lite.size,
+            total: lite.total,
+            pages: None,
+            has_next: None,
+            keys: lite.sub_accounts.iter().map(|s| s.auth_id.as_str().into()).collect(),
+        };
+        pager.accept(info).with_context(|| format!("paging {path}"))?;
+        let w = match &mut raw {
+            Some(w) => w,
+            None => raw.insert(RawWriter::create(&raw_path)?),
+        };
+        w.append(&redact_string_member(&body, "auth_token"))?;
+        pages += 1;
+    }
+    let total = pager.last_total.unwrap_or(0);
+    if pager.unique_rows() != total {
+        bail!(
+            "{path} reported {total} subaccounts but {} were listed",
+            pager.unique_rows()
+        );
+    }
+    if let Some(w) = raw {
+        w.finish()?;
+    }
+    Ok(pages)
 }
 
 async fn cdrs(ctx: &Ctx, c: &Customer, out: &mut AccountOutcome) -> anyhow::Result<()> {

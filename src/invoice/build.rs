@@ -22,7 +22,7 @@ use crate::model::place::{Registration, registration};
 use crate::model::product::product_label;
 use crate::model::tax::Treatment;
 use crate::model::{LedgerKind, Period};
-use crate::store::normalized::{AccountRow, CdrRow, TransactionRow};
+use crate::store::normalized::{AccountRow, CdrRow, SubaccountRow, TransactionRow};
 use crate::store::read;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -81,6 +81,27 @@ pub struct Invoice {
     pub totals: Totals,
     pub amount_in_words: String,
     pub currency: String,
+    /// The annexure of an invoice whose customer's subaccounts placed calls: the call lines
+    /// split by who placed the calls (the customer's own calls first). Empty otherwise, and
+    /// then not part of the document's content.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub usage_by_subaccount: Vec<SubaccountUsage>,
+}
+
+/// One row of the "usage by subaccount" annexure.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SubaccountUsage {
+    /// `SA_…`; `None` for the calls the customer placed itself.
+    pub subaccount: Option<String>,
+    /// As the subaccount list names it; empty for a subaccount the list does not show.
+    pub name: String,
+    pub calls: i64,
+    pub minutes: Decimal,
+    /// The exact cost of its calls (net of refunds), before rounding.
+    pub amount: Decimal,
+    /// Its share of the call lines' taxable value: each line's rounded value apportioned by
+    /// exact cost (largest remainder), so that the shares add up to the lines to the paisa.
+    pub taxable: Decimal,
 }
 
 impl Customer {
@@ -101,14 +122,22 @@ pub struct Citation {
     pub date: NaiveDate,
 }
 
+/// (product, direction) → (calls, billable seconds, cost).
+pub type CallLines = BTreeMap<(String, String), (i64, i64, Decimal)>;
+
 /// Billable usage of one customer in the period, before numbering.
 #[derive(Debug, Default, Clone)]
 pub struct Usage {
     /// (product, direction) → (calls, billable seconds, cost)
-    pub calls: BTreeMap<(String, String), (i64, i64, Decimal)>,
+    pub calls: CallLines,
     pub streaming: (i64, Decimal),
     /// reference_type → (rows, amount)
     pub charges: BTreeMap<String, (i64, Decimal)>,
+    /// The calls of [`Usage::calls`] by who placed them: subaccount (`None`: the customer
+    /// itself) → (product, direction) → (calls, billable seconds, cost).
+    pub by_subaccount: BTreeMap<Option<String>, CallLines>,
+    /// Names of the customer's subaccounts as listed.
+    pub subaccount_names: BTreeMap<String, String>,
     /// Why the supply cannot be known (a charge whose status nobody documented, a refund
     /// larger than what it reverses): no document is issued until it is.
     pub undecidable: Vec<String>,
@@ -162,6 +191,7 @@ pub fn usage(layout: &Layout, period: Period, currency: &str) -> anyhow::Result<
         c.cost,
         c.streaming_cost,
         c.refunded,
+        c.subaccount_id,
     ];
     for calls in read::partition_columns::<CdrRow>(layout, period, &cdr_columns)? {
         for c in calls? {
@@ -180,10 +210,18 @@ pub fn usage(layout: &Layout, period: Period, currency: &str) -> anyhow::Result<
                     c.uuid, c.refunded, c.cost
                 ));
             }
-            let e = u.calls.entry(key).or_default();
-            e.0 += 1;
-            e.1 += c.billsec as i64;
-            e.2 += c.cost - c.refunded;
+            for e in [
+                u.calls.entry(key.clone()).or_default(),
+                u.by_subaccount
+                    .entry(c.subaccount_id.as_deref().map(str::to_owned))
+                    .or_default()
+                    .entry(key)
+                    .or_default(),
+            ] {
+                e.0 += 1;
+                e.1 += c.billsec as i64;
+                e.2 += c.cost - c.refunded;
+            }
             if !c.streaming_cost.is_zero() {
                 u.streaming.0 += 1;
                 u.streaming.1 += c.streaming_cost;
@@ -233,7 +271,74 @@ pub fn usage(layout: &Layout, period: Period, currency: &str) -> anyhow::Result<
             e.1 += t.amount - t.refunded;
         }
     }
+    for s in read::all::<SubaccountRow>(layout, period)? {
+        if let Some(u) = m.get_mut(&s.account_id) {
+            u.subaccount_names.insert(s.auth_id, s.name);
+        }
+    }
     Ok(m)
+}
+
+/// The annexure rows of `usage` (none when no subaccount placed a call), each call line's
+/// taxable value (`round_paise` of its exact cost, as [`tax::line_tax`] rounds it)
+/// apportioned over who placed its calls by the largest remainder.
+fn usage_by_subaccount(usage: &Usage) -> Vec<SubaccountUsage> {
+    if usage.by_subaccount.keys().all(Option::is_none) {
+        return Vec::new();
+    }
+    let mut rows: Vec<SubaccountUsage> = usage
+        .by_subaccount
+        .iter()
+        .map(|(sub, lines)| {
+            let (calls, secs, amount) = lines
+                .values()
+                .fold((0, 0, Decimal::ZERO), |acc, v| (acc.0 + v.0, acc.1 + v.1, acc.2 + v.2));
+            SubaccountUsage {
+                subaccount: sub.clone(),
+                name: sub
+                    .as_ref()
+                    .and_then(|s| usage.subaccount_names.get(s).cloned())
+                    .unwrap_or_default(),
+                calls,
+                minutes: round_paise(Decimal::from(secs) / Decimal::from(60)),
+                amount,
+                taxable: Decimal::ZERO,
+            }
+        })
+        .collect();
+    for (key, (_, _, line_cost)) in &usage.calls {
+        let parts: Vec<Decimal> = usage
+            .by_subaccount
+            .values()
+            .map(|lines| lines.get(key).map_or(Decimal::ZERO, |v| v.2))
+            .collect();
+        for (row, share) in rows.iter_mut().zip(apportion(round_paise(*line_cost), &parts)) {
+            row.taxable += share;
+        }
+    }
+    rows
+}
+
+/// `total` split in proportion to the exact `parts` (which sum to it before rounding): each
+/// part rounded half-up to the paisa, then the paise left over (or over-counted) given to the
+/// parts whose rounding lost (or gained) the most, earlier parts first on ties.
+pub fn apportion(total: Decimal, parts: &[Decimal]) -> Vec<Decimal> {
+    let paisa = Decimal::new(1, 2);
+    let mut shares: Vec<Decimal> = parts.iter().map(|p| round_paise(*p)).collect();
+    let left = total - shares.iter().sum::<Decimal>();
+    let lost = |i: usize| parts[i] - shares[i];
+    let mut order: Vec<usize> = (0..parts.len()).collect();
+    if left > Decimal::ZERO {
+        order.sort_by(|&a, &b| lost(b).cmp(&lost(a)).then(a.cmp(&b)));
+    } else {
+        order.sort_by(|&a, &b| lost(a).cmp(&lost(b)).then(a.cmp(&b)));
+    }
+    let step = if left > Decimal::ZERO { paisa } else { -paisa };
+    let paise = usize::try_from((left / paisa).round().abs().mantissa()).unwrap_or(usize::MAX);
+    for i in order.into_iter().cycle().take(paise) {
+        shares[i] += step;
+    }
+    shares
 }
 
 pub struct Terms<'a> {
@@ -340,6 +445,7 @@ pub fn invoice(
         );
     }
     let totals = tax::totals(lines.iter().map(|l| &l.tax));
+    let usage_by_subaccount = usage_by_subaccount(usage);
     Ok(Invoice {
         kind: DocumentKind::Invoice,
         draft: false,
@@ -358,6 +464,7 @@ pub fn invoice(
         totals,
         lines,
         currency: terms.currency.to_string(),
+        usage_by_subaccount,
     })
 }
 
@@ -398,12 +505,42 @@ pub(crate) fn test_document(kind: DocumentKind, account: &str, period: &str, dat
         totals: Default::default(),
         amount_in_words: String::new(),
         currency: "INR".into(),
+        usage_by_subaccount: Vec::new(),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Shares add up to the rounded total whatever the parts; each is its part rounded
+        /// half-up, give or take one paisa (computed here with integers, not the code above).
+        #[test]
+        fn apportioned_shares_add_up_to_the_rounded_total(parts in prop::collection::vec(0i64..5_000_000, 1..12)) {
+            // Parts in ten-thousandths of a rupee (per-second rating gives four places).
+            let exact: Vec<Decimal> = parts.iter().map(|&p| Decimal::new(p, 4)).collect();
+            let sum: i64 = parts.iter().sum();
+            // Half-up to the paisa: 100 ten-thousandths.
+            let total_paise = (sum + 50) / 100;
+            let total = Decimal::new(total_paise, 2);
+            let shares = apportion(total, &exact);
+            prop_assert_eq!(shares.iter().sum::<Decimal>(), total);
+            for (p, s) in parts.iter().zip(&shares) {
+                let rounded = Decimal::new((p + 50) / 100, 2);
+                prop_assert!((s - rounded).abs() <= Decimal::new(1, 2), "{} vs {}", s, rounded);
+            }
+        }
+    }
+
+    #[test]
+    fn three_thirds_of_a_rupee_share_the_odd_paisa() {
+        let third = Decimal::new(33_333, 5);
+        let shares = apportion(Decimal::ONE, &[third, third, third + Decimal::new(1, 5)]);
+        assert_eq!(shares.iter().sum::<Decimal>(), Decimal::ONE);
+        assert_eq!(shares, [Decimal::new(33, 2), Decimal::new(33, 2), Decimal::new(34, 2)]);
+    }
 
     #[test]
     fn documents_show_the_company_unless_blank_and_the_canonical_gstin() {

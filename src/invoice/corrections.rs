@@ -132,6 +132,7 @@ pub fn notes(invoice: &Invoice, billed: &BTreeMap<String, Billed>, due: &Invoice
             place_of_supply: invoice.place_of_supply.clone(),
             treatment: invoice.treatment,
             rate_percent: invoice.rate_percent,
+            usage_by_subaccount: Vec::new(),
             amount_in_words: amount_in_words(totals.total),
             totals,
             lines,

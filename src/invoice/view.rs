@@ -38,6 +38,26 @@ pub struct View<'a> {
     words: &'a str,
     currency: &'a str,
     sac_summary: Vec<SacView>,
+    /// "Usage by subaccount": empty when no subaccount placed a call.
+    annexure: Vec<AnnexureRow>,
+    /// Its totals: the call lines' taxable value, and which lines those are.
+    annexure_total: Option<AnnexureTotal>,
+}
+
+#[derive(Serialize)]
+struct AnnexureRow {
+    who: String,
+    account: String,
+    calls: String,
+    minutes: String,
+    taxable: String,
+}
+
+#[derive(Serialize)]
+struct AnnexureTotal {
+    calls: String,
+    taxable: String,
+    lines: String,
 }
 
 #[derive(Serialize)]
@@ -167,6 +187,35 @@ pub fn view<'a>(supplier: &'a SupplierConfig, inv: &'a Invoice) -> anyhow::Resul
         e.2 += l.tax.sgst;
         e.3 += l.tax.igst;
     }
+    let annexure: Vec<AnnexureRow> = inv
+        .usage_by_subaccount
+        .iter()
+        .map(|u| AnnexureRow {
+            who: match (&u.subaccount, u.name.trim()) {
+                (None, _) => "Main account".to_string(),
+                (Some(_), "") => "Not in the subaccount list".to_string(),
+                (Some(_), name) => name.to_string(),
+            },
+            account: u.subaccount.clone().unwrap_or_else(|| c.auth_id.clone()),
+            calls: u.calls.to_string(),
+            minutes: u.minutes.to_string(),
+            taxable: indian(u.taxable),
+        })
+        .collect();
+    let annexure_total = (!annexure.is_empty()).then(|| {
+        let call_lines: Vec<String> = inv
+            .lines
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.key.starts_with("calls/"))
+            .map(|(n, _)| (n + 1).to_string())
+            .collect();
+        AnnexureTotal {
+            calls: inv.usage_by_subaccount.iter().map(|u| u.calls).sum::<i64>().to_string(),
+            taxable: indian(inv.usage_by_subaccount.iter().map(|u| u.taxable).sum()),
+            lines: call_lines.join(", "),
+        }
+    });
     let tot = &inv.totals;
     Ok(View {
         title: inv.kind.title(),
@@ -229,5 +278,7 @@ pub fn view<'a>(supplier: &'a SupplierConfig, inv: &'a Invoice) -> anyhow::Resul
                 tax: indian(c + s + i),
             })
             .collect(),
+        annexure,
+        annexure_total,
     })
 }

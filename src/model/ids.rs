@@ -74,6 +74,14 @@ macro_rules! prefixed_id {
 }
 
 prefixed_id!(
+    /// A subaccount's `auth_id` (`SA_…`): a file name in the call statements.
+    SubaccountId,
+    "subaccount id",
+    ["SA_"],
+    "SA_ followed by 4 to 32 letters or digits"
+);
+
+prefixed_id!(
     /// A customer account's `auth_id` (`MA_…`, or `SA_…` for a sub-account).
     AccountId,
     "account id",

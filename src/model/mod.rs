@@ -15,7 +15,7 @@ pub mod tax;
 pub mod time;
 
 pub use gstin::Gstin;
-pub use ids::{AccountId, PartnerId};
+pub use ids::{AccountId, PartnerId, SubaccountId};
 pub use ledger::{LedgerKind, LedgerStatus};
 pub use money::Money;
 pub use period::Period;

@@ -51,6 +51,7 @@ pub struct Writers {
     transactions: PartitionWriter<TransactionRow>,
     cdrs: PartitionWriter<CdrRow>,
     analytics: PartitionWriter<AnalyticsDayRow>,
+    subaccounts: PartitionWriter<SubaccountRow>,
 }
 
 struct Ctx {
@@ -112,6 +113,7 @@ impl Normalizer {
             transactions: PartitionWriter::for_period(layout, period, meta())?,
             cdrs: PartitionWriter::for_period(layout, period, meta())?,
             analytics: PartitionWriter::for_period(layout, period, meta())?,
+            subaccounts: PartitionWriter::for_period(layout, period, meta())?,
         };
         let accounts = read_accounts(&layout.raw_partner(period, RawEndpoint::Accounts), &mut report)?;
         Ok(Self {
@@ -191,20 +193,27 @@ impl Normalizer {
             transactions,
             cdrs,
             analytics,
+            subaccounts,
         } = w;
-        let (transactions, cdrs, accounts, balances, analytics) = std::thread::scope(|s| {
+        let (transactions, cdrs, accounts, balances, analytics, subaccounts) = std::thread::scope(|s| {
             let transactions = s.spawn(|| transactions.finish());
             let cdrs = s.spawn(|| cdrs.finish());
-            let small = (accounts.finish(), balances.finish(), analytics.finish());
+            let small = (
+                accounts.finish(),
+                balances.finish(),
+                analytics.finish(),
+                subaccounts.finish(),
+            );
             let join =
                 |h: std::thread::ScopedJoinHandle<'_, _>| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
-            (join(transactions), join(cdrs), small.0, small.1, small.2)
+            (join(transactions), join(cdrs), small.0, small.1, small.2, small.3)
         });
         replaced(Table::Accounts, accounts?);
         replaced(Table::Balances, balances?);
         replaced(Table::Transactions, transactions?);
         replaced(Table::Cdrs, cdrs?);
         replaced(Table::AnalyticsDaily, analytics?);
+        replaced(Table::Subaccounts, subaccounts?);
         for r in &report.rejects {
             tracing::warn!(table = r.table, account = %r.account, key = ?r.key, reason = %r.reason, "row rejected");
         }
@@ -362,6 +371,41 @@ fn account(
     // Calls of the window, deduplicated by uuid.
     let mut calls = first_of_each(rows.calls, |r| &r.uuid, "cdrs", &acct, report);
     calls.sort_by(|a, b| (a.start_time, &a.uuid).cmp(&(b.start_time, &b.uuid)));
+
+    // Subaccounts, and whose each call and charge is: the customer's own, or one of its
+    // subaccounts' (listed under it with the subaccount's id, *inferred*), never another's.
+    for s in subaccounts(&raw(RawEndpoint::Subaccounts), &acct, report)? {
+        w.subaccounts.push(s)?;
+    }
+    attribute(
+        &mut calls,
+        &acct,
+        "cdrs",
+        |c| &mut c.account_id,
+        |c| &mut c.subaccount_id,
+        |c| &c.uuid,
+        report,
+    );
+    attribute(
+        &mut ledger,
+        &acct,
+        "transactions",
+        |l| &mut l.account_id,
+        |l| &mut l.subaccount_id,
+        |l| &l.id,
+        report,
+    );
+    {
+        let call_subaccount: HashMap<&str, &Text> = calls
+            .iter()
+            .filter_map(|c| Some((c.uuid.as_str(), c.subaccount_id.as_ref()?)))
+            .collect();
+        for l in ledger.iter_mut().filter(|l| l.subaccount_id.is_none()) {
+            if let Some(&s) = l.cdr_uuid.as_deref().and_then(|u| call_subaccount.get(u)) {
+                l.subaccount_id = Some(s.clone());
+            }
+        }
+    }
 
     // Which period each fetched call belongs to, for the ledger rows that charge it. Almost
     // every call is in the period itself: its period needs no time-zone arithmetic, and its
@@ -549,6 +593,105 @@ fn refunds(ledger: &mut [TransactionRow], calls: &mut [CdrRow]) {
         };
         ledger[i].refund_of = Some(what);
     }
+}
+
+/// Rows listed under `account` carry the customer's `auth_id` or a subaccount's (`SA_…`):
+/// the subaccount's moves to `subaccount_id` and the row becomes the customer's. A row naming
+/// any other account is rejected: it is not this customer's to bill.
+fn attribute<R>(
+    rows: &mut Vec<R>,
+    account: &str,
+    table: &'static str,
+    owner: impl Fn(&mut R) -> &mut Text,
+    subaccount: impl Fn(&mut R) -> &mut Option<Text>,
+    key: impl Fn(&R) -> &Text,
+    report: &mut Report,
+) {
+    rows.retain_mut(|r| {
+        let id = owner(r);
+        if id.as_str() == account {
+            return true;
+        }
+        if crate::model::SubaccountId::parse(id).is_ok() {
+            let sub = std::mem::replace(id, Text::from(account));
+            *subaccount(r) = Some(sub);
+            return true;
+        }
+        let reason = format!("listed under {account} but its account_id is {:?}", id.as_str());
+        report.rejects.push(Reject {
+            table,
+            account: account.to_string(),
+            key: short_key(key(r)),
+            reason,
+        });
+        false
+    });
+}
+
+/// The customer's subaccounts from their raw pages (none when there are none), by `auth_id`.
+/// A row without a valid `SA_…` id, a creation time or an unambiguous enabled flag is
+/// rejected: usage by it then shows as a subaccount nobody knows.
+fn subaccounts(path: &Path, account: &str, report: &mut Report) -> anyhow::Result<Vec<SubaccountRow>> {
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    let mut rows: BTreeMap<String, SubaccountRow> = BTreeMap::new();
+    for page in read_pages(path)?.iter() {
+        for parsed in page_rows::<wire::SubaccountWire>(page, "auth_id")? {
+            let row = parsed.and_then(|s| {
+                let reject = |reason: String| (short_key(&s.auth_id), reason);
+                crate::model::SubaccountId::parse(&s.auth_id).map_err(|e| reject(e.to_string()))?;
+                let enabled = match (s.enabled, s.is_active) {
+                    (Some(e), Some(a)) if e != a => {
+                        return Err(reject(format!("enabled is {e} but is_active is {a}")));
+                    }
+                    (Some(e), _) | (None, Some(e)) => e,
+                    (None, None) => return Err(reject("neither enabled nor is_active is given".into())),
+                };
+                let created_at = s
+                    .created_at
+                    .as_deref()
+                    .ok_or_else(|| reject("no created_at".into()))
+                    .and_then(|t| parse_timestamp_micros(t).map_err(|e| reject(e.to_string())))?;
+                let updated_at = match s.updated_at.as_deref() {
+                    Some(t) => Some(parse_timestamp_micros(t).map_err(|e| reject(e.to_string()))?),
+                    None => None,
+                };
+                let id = match s.id {
+                    Some(serde_json::Value::String(v)) => Some(v),
+                    Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+                    _ => None,
+                };
+                Ok(SubaccountRow {
+                    account_id: account.to_string(),
+                    auth_id: s.auth_id,
+                    id,
+                    name: s.name,
+                    email: s.email,
+                    description: s.description,
+                    enabled,
+                    calls_permitted: s.permissions.as_ref().and_then(|p| p.calls),
+                    cdr_permitted: s.permissions.as_ref().and_then(|p| p.cdr),
+                    rate_limit: s.rate_limit,
+                    created_at,
+                    updated_at,
+                })
+            });
+            match row {
+                Ok(r) if rows.contains_key(&r.auth_id) => report.duplicates_dropped += 1,
+                Ok(r) => {
+                    rows.insert(r.auth_id.clone(), r);
+                }
+                Err((key, reason)) => report.rejects.push(Reject {
+                    table: "subaccounts",
+                    account: account.to_string(),
+                    key,
+                    reason,
+                }),
+            }
+        }
+    }
+    Ok(rows.into_values().collect())
 }
 
 fn single(path: &Path) -> anyhow::Result<Vec<u8>> {

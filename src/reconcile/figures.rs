@@ -13,7 +13,7 @@ use rust_decimal::Decimal;
 use crate::context::RunContext;
 use crate::layout::Table;
 use crate::model::{LedgerKind, LedgerStatus};
-use crate::store::normalized::{AccountRow, AnalyticsDayRow, BalanceRow, CdrRow, TransactionRow};
+use crate::store::normalized::{AccountRow, AnalyticsDayRow, BalanceRow, CdrRow, SubaccountRow, TransactionRow};
 
 pub struct AccountInfo {
     pub auth_id: String,
@@ -112,6 +112,26 @@ pub struct Day {
     pub cost: Decimal,
 }
 
+/// The calls one subaccount placed in the period, and what the list says of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubaccountCalls {
+    pub subaccount: String,
+    pub calls: i64,
+    pub cost: Decimal,
+    /// `None` when the customer's list does not show it.
+    pub listed: Option<ListedSubaccount>,
+    /// Calls that started at or after it was disabled: count, cost and the first call.
+    pub after_disabled: Option<(i64, Decimal, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListedSubaccount {
+    pub name: String,
+    pub enabled: bool,
+    /// Its last modification: when a disabled one was disabled (*inferred*).
+    pub updated_at: Option<i64>,
+}
+
 pub struct Figures {
     pub accounts: Vec<AccountInfo>,
     pub balances: HashMap<String, BalanceInfo>,
@@ -128,6 +148,8 @@ pub struct Figures {
     pub days: Vec<Day>,
     /// UTC day → (calls, exact cost) from the CDRs.
     pub cdr_days: HashMap<String, (i64, Decimal)>,
+    /// Per customer, its subaccounts that placed calls, by subaccount id.
+    pub subaccount_calls: HashMap<String, Vec<SubaccountCalls>>,
 }
 
 fn scan(path: &Path) -> anyhow::Result<LazyFrame> {
@@ -563,6 +585,7 @@ impl Figures {
                 refunded: refunded[i],
             });
         }
+        let subaccount_calls = subaccount_calls(&cdrs, &file(Table::Subaccounts))?;
         let mut cdr_days = HashMap::new();
         let by_day = cdrs
             .with_column(col(c.start_time).dt().date().alias("day"))
@@ -609,6 +632,92 @@ impl Figures {
             over_refunds,
             days,
             cdr_days,
+            subaccount_calls,
         })
     }
+}
+
+/// Calls per customer and subaccount, each subaccount looked up in its customer's list; for a
+/// disabled one, the calls that started after it was disabled (usually none: only those are
+/// read call by call).
+fn subaccount_calls(cdrs: &LazyFrame, subaccounts: &Path) -> anyhow::Result<HashMap<String, Vec<SubaccountCalls>>> {
+    let (c, s) = (CdrRow::COL, SubaccountRow::COL);
+    let f = Frame::collect(
+        scan(subaccounts)?,
+        &[s.account_id, s.auth_id, s.name, s.enabled, s.updated_at],
+    )?;
+    let (owners, ids, names, enabled, updated) = (
+        f.text(s.account_id)?,
+        f.text(s.auth_id)?,
+        f.text(s.name)?,
+        f.flag(s.enabled)?,
+        f.micros(s.updated_at)?,
+    );
+    let mut listed: HashMap<(String, String), ListedSubaccount> = HashMap::new();
+    for i in 0..f.height() {
+        listed.insert(
+            (text(owners[i].clone()), text(ids[i].clone())),
+            ListedSubaccount {
+                name: text(names[i].clone()),
+                enabled: enabled[i].unwrap_or(false),
+                updated_at: updated[i],
+            },
+        );
+    }
+    let by_subaccount = cdrs
+        .clone()
+        .filter(col(c.subaccount_id).is_not_null())
+        .group_by([col(c.account_id), col(c.subaccount_id)])
+        .agg([
+            len().alias("n"),
+            col(c.total_cost).sum(),
+            col(c.start_time).max().alias("last"),
+        ])
+        .sort([c.account_id, c.subaccount_id], Default::default());
+    let f = Frame::collect(
+        by_subaccount,
+        &[c.account_id, c.subaccount_id, "n", c.total_cost, "last"],
+    )?;
+    let (owners, subs, n, cost, last) = (
+        f.text(c.account_id)?,
+        f.text(c.subaccount_id)?,
+        f.count("n")?,
+        f.money(c.total_cost)?,
+        f.micros("last")?,
+    );
+    let mut out: HashMap<String, Vec<SubaccountCalls>> = HashMap::new();
+    for i in 0..f.height() {
+        let (owner, sub) = (text(owners[i].clone()), text(subs[i].clone()));
+        let known = listed.remove(&(owner.clone(), sub.clone()));
+        let disabled_at = known.as_ref().filter(|l| !l.enabled).and_then(|l| l.updated_at);
+        let after_disabled = match (disabled_at, last[i]) {
+            (Some(at), Some(last)) if last >= at => {
+                let late = cdrs
+                    .clone()
+                    .filter(
+                        col(c.account_id)
+                            .eq(lit(owner.clone()))
+                            .and(col(c.subaccount_id).eq(lit(sub.clone())))
+                            .and(col(c.start_time).cast(DataType::Int64).gt_eq(lit(at))),
+                    )
+                    .sort([c.start_time, c.uuid], Default::default());
+                let f = Frame::collect(late, &[c.uuid, c.total_cost])?;
+                let (uuids, costs) = (f.text(c.uuid)?, f.money(c.total_cost)?);
+                Some((
+                    f.height() as i64,
+                    costs.iter().sum(),
+                    uuids.first().cloned().flatten().unwrap_or_default(),
+                ))
+            }
+            _ => None,
+        };
+        out.entry(owner).or_default().push(SubaccountCalls {
+            subaccount: sub,
+            calls: n[i],
+            cost: cost[i],
+            listed: known,
+            after_disabled,
+        });
+    }
+    Ok(out)
 }

@@ -13,7 +13,9 @@
 //! - every row is in the partner's currency;
 //! - the GSTIN, when present, is valid (a warning otherwise; missing GSTINs of Indian customers
 //!   are noted as B2C);
-//! - the balance is above the low-balance threshold.
+//! - the balance is above the low-balance threshold;
+//! - every call placed by a subaccount is by one the customer's list shows, and not after it
+//!   was disabled.
 //!
 //! And for the partner: per UTC day fully inside the period, calls and cost from the CDRs
 //! equal the analytics endpoint's figures (the API rounds each day's cost to the paisa).
@@ -38,6 +40,7 @@ use crate::store::partition::{PartitionWriter, TableStats};
 pub use crate::store::reconciliation::{AccountCheck, ExceptionKind, ExceptionRow, Severity};
 use figures::{
     AccountInfo, BalanceInfo, CallMismatch, Figures, Foreign, LedgerAgg, NotCompleted, Orphan, OverRefund, Refund,
+    SubaccountCalls,
 };
 
 #[derive(Debug, Clone, Serialize, Default)]
@@ -180,6 +183,7 @@ fn check_account(
     let gstin_status = recipient(a, &mut ex);
     sez(a, s.config.invoice.sez(&a.auth_id), gstin_status, &mut ex);
     opened_or_closed(a, calls.count, s, &mut ex);
+    subaccount_usage(f.subaccount_calls.get(&a.auth_id), &mut ex);
 
     let check = AccountCheck {
         auth_id: a.auth_id.clone(),
@@ -429,6 +433,46 @@ fn opened_or_closed(a: &AccountInfo, calls: i64, s: &RunContext, ex: &mut Found)
             None,
             format!("inactive now, with {calls} calls in the period: billed for them"),
         );
+    }
+}
+
+/// Calls by a subaccount the list does not show, or by a disabled one after it was disabled:
+/// still the customer's calls, charged to its wallet and billed to it (it is the recipient),
+/// but nobody can say which of its users made them, so each is an error to look into.
+fn subaccount_usage(used: Option<&Vec<SubaccountCalls>>, ex: &mut Found) {
+    for u in used.into_iter().flatten() {
+        match &u.listed {
+            None => ex.add(
+                Severity::Error,
+                ExceptionKind::UnknownSubaccount,
+                Some(u.subaccount.clone()),
+                None,
+                Some(u.cost),
+                format!(
+                    "{} calls costing {} by subaccount {}, which the customer's subaccount list does not show (deleted, or not listed)",
+                    u.calls, u.cost, u.subaccount
+                ),
+            ),
+            Some(l) => {
+                if let Some((n, cost, first)) = &u.after_disabled {
+                    ex.add(
+                        Severity::Error,
+                        ExceptionKind::DisabledSubaccount,
+                        Some(u.subaccount.clone()),
+                        None,
+                        Some(*cost),
+                        format!(
+                            "{n} calls costing {cost} by subaccount {} ({}) after it was disabled on {}, the first {first}",
+                            u.subaccount,
+                            l.name,
+                            l.updated_at
+                                .map(|t| crate::model::time::from_micros(t).format("%Y-%m-%d %H:%M UTC").to_string())
+                                .unwrap_or_default()
+                        ),
+                    );
+                }
+            }
+        }
     }
 }
 

@@ -21,7 +21,7 @@ use crate::model::product::product_label;
 use crate::output::write_atomic;
 use crate::render::Renderer;
 use crate::store::invoices::{DocumentRow, DocumentSummaryRow, InvoiceRow};
-use crate::store::normalized::{AccountRow, BalanceRow, CdrRow};
+use crate::store::normalized::{AccountRow, BalanceRow, CdrRow, SubaccountRow};
 use crate::store::read;
 use crate::store::reconciliation::{ExceptionKind, ExceptionRow};
 
@@ -56,6 +56,19 @@ pub struct Customer {
     pub closing_balance: Option<Decimal>,
     pub traffic: Traffic,
     pub invoice: Option<InvoiceRef>,
+    /// Its subaccounts as listed, and any unlisted one that placed calls, by `auth_id`.
+    pub subaccounts: BTreeMap<String, Subaccount>,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct Subaccount {
+    /// Empty when the list does not show it.
+    pub name: String,
+    /// `None` when the list does not show it.
+    pub enabled: Option<bool>,
+    /// Microseconds since the epoch.
+    pub created_at: Option<i64>,
+    pub traffic: Traffic,
 }
 
 #[derive(Debug, Clone)]
@@ -152,6 +165,19 @@ pub fn figures(ctx: &RunContext) -> anyhow::Result<Figures> {
             f.customers[k].closing_balance = Some(b.closing_balance);
         }
     }
+    for sub in read::all::<SubaccountRow>(layout, p)? {
+        if let Some(&k) = index.get(&sub.account_id) {
+            f.customers[k].subaccounts.insert(
+                sub.auth_id,
+                Subaccount {
+                    name: sub.name,
+                    enabled: Some(sub.enabled),
+                    created_at: Some(sub.created_at),
+                    traffic: Traffic::default(),
+                },
+            );
+        }
+    }
     for day in p.first_day().iter_days().take_while(|d| *d <= p.last_day()) {
         f.days.entry(day).or_default();
     }
@@ -166,6 +192,7 @@ pub fn figures(ctx: &RunContext) -> anyhow::Result<Figures> {
         k.call_direction,
         k.context,
         k.start_time,
+        k.subaccount_id,
     ];
     for calls in read::partition_columns::<CdrRow>(layout, p, &columns)? {
         for c in calls? {
@@ -185,7 +212,16 @@ pub fn figures(ctx: &RunContext) -> anyhow::Result<Figures> {
                 .or_default()
                 .add(answered, secs, cost);
             if let Some(k) = index.get(c.account_id.as_str()) {
-                f.customers[*k].traffic.add(answered, secs, cost);
+                let customer = &mut f.customers[*k];
+                customer.traffic.add(answered, secs, cost);
+                if let Some(sub) = c.subaccount_id.as_deref() {
+                    customer
+                        .subaccounts
+                        .entry(sub.to_string())
+                        .or_default()
+                        .traffic
+                        .add(answered, secs, cost);
+                }
             }
             if let Some(t) = chrono::DateTime::from_timestamp_micros(c.start_time) {
                 // Calls are in the period (normalize kept them so), so their day is one of its days.
@@ -250,6 +286,31 @@ struct View {
     document_summary: Vec<SummaryView>,
     foreign_currency_calls: i64,
     files: Vec<FileView>,
+    subaccounts: Vec<SubaccountsView>,
+}
+
+/// One customer's subaccounts.
+#[derive(Serialize)]
+struct SubaccountsView {
+    auth_id: String,
+    name: String,
+    count: usize,
+    enabled: usize,
+    /// Shown unfolded (a short list).
+    open: bool,
+    rows: Vec<SubaccountView>,
+}
+
+#[derive(Serialize)]
+struct SubaccountView {
+    auth_id: String,
+    name: String,
+    /// "enabled", "disabled" or "not listed".
+    status: &'static str,
+    created: String,
+    calls: i64,
+    minutes: String,
+    cost: String,
 }
 
 #[derive(Serialize)]
@@ -536,6 +597,43 @@ pub fn render(renderer: &Renderer, s: &RunContext, f: &Figures) -> anyhow::Resul
         document_summary,
         foreign_currency_calls: f.foreign_currency_calls,
         files: finance_files(s),
+        subaccounts: f
+            .customers
+            .iter()
+            .filter(|c| !c.subaccounts.is_empty())
+            .map(|c| SubaccountsView {
+                auth_id: c.auth_id.clone(),
+                name: c.name.clone(),
+                count: c.subaccounts.len(),
+                enabled: c.subaccounts.values().filter(|x| x.enabled == Some(true)).count(),
+                open: c.subaccounts.len() <= 10,
+                rows: c
+                    .subaccounts
+                    .iter()
+                    .map(|(id, x)| SubaccountView {
+                        auth_id: id.clone(),
+                        name: x.name.clone(),
+                        status: match x.enabled {
+                            Some(true) => "enabled",
+                            Some(false) => "disabled",
+                            None => "not listed",
+                        },
+                        created: x
+                            .created_at
+                            .map(|t| {
+                                crate::model::time::from_micros(t)
+                                    .with_timezone(&s.time_zone)
+                                    .date_naive()
+                                    .to_string()
+                            })
+                            .unwrap_or_default(),
+                        calls: x.traffic.calls,
+                        minutes: x.traffic.minutes().to_string(),
+                        cost: indian(x.traffic.cost),
+                    })
+                    .collect(),
+            })
+            .collect(),
     };
     renderer.render("report.html", &view)
 }

@@ -114,6 +114,8 @@ pub struct Cdr {
     pub packet_loss: Decimal,
     pub hangup_source: &'static str,
     pub hangup_disposition: &'static str,
+    /// The subaccount that placed it (an index into [`Account::subaccounts`]), if one did.
+    pub subaccount: Option<u32>,
 }
 
 impl Cdr {
@@ -495,6 +497,7 @@ pub fn cdr(ds: &Dataset, a: &Account, i: u32) -> Cdr {
         },
         hangup_source: rng.pick(&["Caller", "Callee", "Vobiz", "Carrier"]),
         hangup_disposition: rng.pick(&["send_bye", "recv_bye", "send_cancel", "send_refuse"]),
+        subaccount: super::subaccounts::caller_of(ds, a, i, core.start),
     }
 }
 
@@ -1127,7 +1130,13 @@ mod late_tests {
     fn month_end_truth_is_unchanged() {
         use sha2::{Digest, Sha256};
         let sim = Simulator::new(Dataset::generate(spec(false)), FaultSpec::default(), 4);
-        let json = serde_json::to_vec_pretty(&truth::compute(&sim)).unwrap();
+        let mut t = truth::compute(&sim);
+        // Subaccounts came later and only say who placed calls: everything else is as pinned.
+        assert!(t.accounts.iter().any(|a| !a.subaccounts.is_empty()));
+        for a in &mut t.accounts {
+            a.subaccounts.clear();
+        }
+        let json = serde_json::to_vec_pretty(&t).unwrap();
         let hex: String = Sha256::digest(&json).iter().map(|b| format!("{b:02x}")).collect();
         assert_eq!(hex, "5e28fec6cf40986d188e49bf87c930e43ab35534aa675538b875a359a5f644c6");
     }

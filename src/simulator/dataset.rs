@@ -215,6 +215,11 @@ pub enum Messy {
     /// A completed `manual_adjustment` debit of 12.34 whose amount the wire shows with a
     /// double's digits (`12.340000000000001`): more decimals than money has.
     SixDecimals,
+    /// Not planted by [`Messy::PLANTED`] (see [`super::subaccounts`]): a call by a subaccount
+    /// after it was disabled.
+    DisabledSubaccountUsage,
+    /// Not planted by [`Messy::PLANTED`]: a call by a subaccount the list does not show.
+    UnknownSubaccount,
     /// State written `Tamilnadu` (33).
     StateTamilnadu,
     /// State written `TN` (33).
@@ -294,6 +299,8 @@ impl Messy {
             Messy::RefundedCall | Messy::RefundedCharge => &["supply_refunded"],
             Messy::NegativeCost => &["rejected_row"],
             Messy::SixDecimals => &["ledger_inconsistent", "rejected_row"],
+            Messy::DisabledSubaccountUsage => &["disabled_subaccount"],
+            Messy::UnknownSubaccount => &["unknown_subaccount"],
             Messy::StateTamilnadu
             | Messy::StateTn
             | Messy::StateOrissa
@@ -486,6 +493,10 @@ pub struct Account {
     pub failed_call: Option<u32>,
     /// The call served with a negative cost and no debit ([`Messy::NegativeCost`]).
     pub negative_call: Option<u32>,
+    /// Its subaccounts, oldest first as created (see [`super::subaccounts`]).
+    pub subaccounts: Vec<super::subaccounts::SubAccount>,
+    /// Calls planted on a subaccount whatever the draw says: (call index, subaccount index).
+    pub subaccount_calls: Vec<(u32, u32)>,
 }
 
 #[derive(Debug)]
@@ -559,6 +570,7 @@ impl Dataset {
             super::messy::plant(&mut ds);
             ds.sort_newest_first();
         }
+        super::subaccounts::plant(&mut ds);
         ds
     }
 
@@ -933,6 +945,8 @@ fn account(
         closed_at: None,
         failed_call: None,
         negative_call: None,
+        subaccounts: Vec::new(),
+        subaccount_calls: Vec::new(),
     };
     acct.others = other_entries(&mut rng, spec, partner, &acct, lean, window_start, window_end);
     if rng.chance(spec.drift_per_mille) {

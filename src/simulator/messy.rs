@@ -942,6 +942,7 @@ mod tests {
         let expect = [
             ("blank_company", 1),
             ("closed_in_period", 1),
+            ("disabled_subaccount", 1),
             ("gstin_not_canonical", 1),
             ("inactive_gstin", 1),
             ("ledger_inconsistent", 1),
@@ -955,6 +956,7 @@ mod tests {
             ("unknown_gst_status", 1),
             ("unknown_ledger_status", 1),
             ("unknown_state", 1),
+            ("unknown_subaccount", 1),
         ];
         assert_eq!(
             kinds,

@@ -14,6 +14,7 @@ pub mod faults;
 pub mod messy;
 pub mod rng;
 pub mod server;
+pub mod subaccounts;
 pub mod truth;
 pub mod wire;
 

@@ -107,6 +107,21 @@ pub struct AccountTruth {
     pub window_cdrs: u64,
     /// Ledger rows since the account's creation (page-drift rows excluded).
     pub ledger_rows: u64,
+    /// Its subaccounts, listed or not, with the calls each placed in the period (absent when
+    /// it has none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub subaccounts: Vec<SubaccountTruth>,
+}
+
+/// One subaccount and its calls starting in the period.
+#[derive(Debug, Serialize, Default, Clone, PartialEq)]
+pub struct SubaccountTruth {
+    pub auth_id: String,
+    pub name: String,
+    pub enabled: bool,
+    /// Still shown by the list endpoint (`false`: deleted).
+    pub listed: bool,
+    pub calls: CdrTruth,
 }
 
 #[derive(Debug, Serialize, Clone, PartialEq)]
@@ -133,16 +148,33 @@ pub struct Totals {
 
 fn account_truth(ds: &Dataset, a: &Account, idx: &AccountIndex) -> AccountTruth {
     let mut cdrs = CdrTruth::default();
+    let mut subaccounts: Vec<SubaccountTruth> = a
+        .subaccounts
+        .iter()
+        .map(|s| SubaccountTruth {
+            auth_id: s.auth_id.clone(),
+            name: s.name.clone(),
+            enabled: s.enabled,
+            listed: s.listed,
+            calls: CdrTruth::default(),
+        })
+        .collect();
     for i in idx.cdr_range(ds.period_start, ds.period_end) {
         let k = &idx.cdrs[i];
         let c = super::activity::cdr(ds, a, k.index);
-        cdrs.count += 1;
-        cdrs.answered += (k.status == CallStatus::Answered) as u64;
-        cdrs.billable_seconds += k.billsec as u64;
-        cdrs.duration_seconds += k.duration as u64;
-        cdrs.cost += c.cost;
-        cdrs.streaming_cost += c.streaming_cost;
-        cdrs.total_cost += k.total_cost;
+        let count = |t: &mut CdrTruth| {
+            t.count += 1;
+            t.answered += (k.status == CallStatus::Answered) as u64;
+            t.billable_seconds += k.billsec as u64;
+            t.duration_seconds += k.duration as u64;
+            t.cost += c.cost;
+            t.streaming_cost += c.streaming_cost;
+            t.total_cost += k.total_cost;
+        };
+        count(&mut cdrs);
+        if let Some(s) = c.subaccount {
+            count(&mut subaccounts[s as usize].calls);
+        }
     }
     let mut ledger = LedgerTruth::default();
     let visible = idx.visible_ledger(false);
@@ -200,6 +232,7 @@ fn account_truth(ds: &Dataset, a: &Account, idx: &AccountIndex) -> AccountTruth 
         balance_now: idx.balance_before(i64::MAX, false),
         window_cdrs: idx.cdrs.len() as u64,
         ledger_rows: visible.len() as u64,
+        subaccounts,
     }
 }
 

@@ -500,7 +500,7 @@ impl<'a> CdrObject<'a> {
         Self {
             id: c.id,
             uuid: c.uuid,
-            account_id: &a.auth_id,
+            account_id: c.subaccount.map_or(&a.auth_id, |s| &a.subaccounts[s as usize].auth_id),
             call_direction: c.direction.as_str(),
             caller_id_name: c.caller_id_name,
             caller_id_number: c.caller_id_number,
@@ -689,4 +689,82 @@ pub struct Analytics<'a> {
     pub traffic: Traffic,
     pub by_product: ByProduct,
     pub time_series: Vec<DayPoint>,
+}
+
+/// A subaccount as the Subaccount API shows it. `auth_token` is the secret itself on the list
+/// and masked on retrieve (the docs' examples show both).
+#[derive(Serialize)]
+pub struct SubAccountObject<'a> {
+    pub id: &'a str,
+    pub auth_id: &'a str,
+    pub auth_token: String,
+    pub name: &'a str,
+    pub email: &'a str,
+    pub phone: &'a str,
+    pub description: Option<&'a str>,
+    pub permissions: Option<SubAccountPermissions>,
+    pub rate_limit: u32,
+    pub parent_account_id: &'a str,
+    pub parent_auth_id: &'a str,
+    pub api_id: Uuid,
+    pub email_verified: bool,
+    pub enabled: bool,
+    pub is_active: bool,
+    /// A date (`2026-03-12`), unlike the other timestamps.
+    pub created: String,
+    pub modified: Stamp,
+    pub created_at: Stamp,
+    pub updated_at: Stamp,
+    pub last_used: Option<Stamp>,
+    pub account: String,
+    pub resource_uri: String,
+}
+
+#[derive(Serialize)]
+pub struct SubAccountPermissions {
+    pub calls: bool,
+    pub cdr: bool,
+}
+
+impl<'a> SubAccountObject<'a> {
+    pub fn new(a: &'a Account, s: &'a super::subaccounts::SubAccount, masked: bool, now: Micros) -> Self {
+        let token = if masked {
+            format!("{}****", &s.auth_token[..4])
+        } else {
+            s.auth_token.clone()
+        };
+        Self {
+            id: &s.id,
+            auth_id: &s.auth_id,
+            auth_token: token,
+            name: &s.name,
+            email: &s.email,
+            phone: &s.phone,
+            description: s.description.as_deref(),
+            permissions: s.permissions.map(|(calls, cdr)| SubAccountPermissions { calls, cdr }),
+            rate_limit: s.rate_limit,
+            parent_account_id: &a.id,
+            parent_auth_id: &a.auth_id,
+            api_id: s.api_id,
+            email_verified: true,
+            enabled: s.enabled,
+            is_active: s.enabled,
+            created: crate::model::time::from_micros(s.created_at).date_naive().to_string(),
+            modified: ts_micros_offset(s.updated_at),
+            created_at: ts_micros_z(s.created_at),
+            updated_at: ts_micros_z(s.updated_at),
+            last_used: (s.calls && s.enabled).then(|| ts_micros_z(now - 3_600 * super::dataset::MICROS_PER_SEC)),
+            account: format!("/v1/Account/{}/", a.auth_id),
+            resource_uri: format!("/v1/Account/{}/Subaccount/{}/", a.auth_id, s.auth_id),
+        }
+    }
+}
+
+/// `GET /accounts/{auth_id}/sub-accounts/`.
+#[derive(Serialize)]
+pub struct SubAccountsPage<'a> {
+    pub sub_accounts: Vec<SubAccountObject<'a>>,
+    pub total: usize,
+    pub page: u64,
+    pub size: u64,
 }

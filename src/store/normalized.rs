@@ -98,6 +98,8 @@ table! {
         cdr_uuid: Option<Text> as Text,
         /// The period of that call, if it was among the calls fetched.
         cdr_period: Option<Text> as Text,
+        /// The subaccount whose call this row charges (from that call), if any.
+        subaccount_id: Option<Text> as Text,
         /// As sent, or its documented word in lower case (`completed`, `pending`, `failed`,
         /// `cancelled`). Only a completed row moved money.
         status: Option<Text> as Text,
@@ -138,11 +140,37 @@ table! {
         currency: Text as Text,
         trunk_id: Option<Text> as Text,
         codec: Option<Text> as Text,
+        /// The subaccount that placed the call (its `SA_…` id as the CDR's `account_id` gives
+        /// it); null for the account's own calls. `account_id` is always the customer.
+        subaccount_id: Option<Text> as Text,
         /// Ledger debits referencing this call (booked in or after the period), summed.
         debit_amount: Decimal as Decimal,
         debit_count: i32 as Int32,
         /// Completed refunds of this call (credits referencing it), booked in or after the period.
         refunded: Decimal as Decimal,
+    }
+}
+
+table! {
+    /// One subaccount of a customer as the Subaccount API lists it (its `auth_token` is never
+    /// read into this).
+    #[derive(Debug, Clone, Default, PartialEq)]
+    pub struct SubaccountRow for crate::layout::Table::Subaccounts, in SUBACCOUNT_COLUMNS, names SubaccountColumns {
+        /// The customer it belongs to.
+        account_id: String as Text,
+        auth_id: String as Text,
+        id: Option<String> as Text,
+        name: String as Text,
+        email: Option<String> as Text,
+        description: Option<String> as Text,
+        enabled: bool as Bool,
+        /// `permissions.calls` / `permissions.cdr`; null when the API gives none.
+        calls_permitted: Option<bool> as Bool,
+        cdr_permitted: Option<bool> as Bool,
+        rate_limit: Option<i64> as Int64,
+        created_at: i64 as Timestamp,
+        /// Last modification (for a disabled subaccount: when it was disabled, *inferred*).
+        updated_at: Option<i64> as Timestamp,
     }
 }
 

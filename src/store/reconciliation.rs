@@ -102,10 +102,14 @@ pub enum ExceptionKind {
     OpenedInPeriod,
     /// An inactive account with usage in the period: billed for that usage.
     ClosedInPeriod,
+    /// Calls by a subaccount the customer's list does not show (deleted, or never listed).
+    UnknownSubaccount,
+    /// Calls by a disabled subaccount after it was disabled.
+    DisabledSubaccount,
 }
 
 impl ExceptionKind {
-    pub const ALL: [ExceptionKind; 30] = [
+    pub const ALL: [ExceptionKind; 32] = [
         ExceptionKind::MissingBalance,
         ExceptionKind::BalanceMismatch,
         ExceptionKind::OpeningMismatch,
@@ -136,6 +140,8 @@ impl ExceptionKind {
         ExceptionKind::PossibleSez,
         ExceptionKind::OpenedInPeriod,
         ExceptionKind::ClosedInPeriod,
+        ExceptionKind::UnknownSubaccount,
+        ExceptionKind::DisabledSubaccount,
     ];
 
     /// The text the `exceptions` table, the HTML and the partner report show.
@@ -171,6 +177,8 @@ impl ExceptionKind {
             ExceptionKind::PossibleSez => "possible_sez",
             ExceptionKind::OpenedInPeriod => "opened_in_period",
             ExceptionKind::ClosedInPeriod => "closed_in_period",
+            ExceptionKind::UnknownSubaccount => "unknown_subaccount",
+            ExceptionKind::DisabledSubaccount => "disabled_subaccount",
         }
     }
 }

@@ -448,6 +448,12 @@ async fn hostile_customer_text_is_inert_in_every_output() {
         .into_iter()
         .filter(|f| f.extension().is_some_and(|e| e == "csv"))
         .collect();
+    // A subaccount's name is customer text too: inert in the table's CSV copy.
+    let subaccounts = std::fs::read_to_string(dir.path().join("2026-03/csv/subaccounts.csv")).unwrap();
+    assert!(
+        subaccounts.contains("'=1+2 <script>") && !subaccounts.contains(",=1+2"),
+        "{subaccounts}"
+    );
     let mut cells = 0;
     for f in &csvs {
         let text = std::fs::read_to_string(f).unwrap();

@@ -14,5 +14,6 @@ mod report;
 mod security;
 mod simulator;
 mod store;
+mod subaccounts;
 mod support;
 mod sweep;

@@ -199,6 +199,7 @@ fn credit(account: &str, n: usize, amount: Decimal) -> TransactionRow {
         reference_type: "payment".into(),
         cdr_uuid: None,
         cdr_period: None,
+        subaccount_id: None,
         status: Some("completed".into()),
         refund_of: None,
         refunded: Decimal::ZERO,
@@ -234,6 +235,7 @@ fn money_comparisons_are_exact_decimals() {
     );
     write(&layout, Table::Cdrs, CDR_COLUMNS, vec![]);
     write(&layout, Table::AnalyticsDaily, ANALYTICS_COLUMNS, vec![]);
+    write(&layout, Table::Subaccounts, SUBACCOUNT_COLUMNS, vec![]);
     let mut config = vobiz_billing::config::Config::default();
     config.reconcile.tolerance = Decimal::ZERO;
     config.reconcile.default_low_balance = Decimal::ZERO;

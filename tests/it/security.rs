@@ -20,7 +20,17 @@ async fn no_customer_token_is_written_anywhere() {
     )
     .await
     .unwrap();
-    let tokens: Vec<String> = sim.sim.ds.accounts.iter().map(|a| a.auth_token.clone()).collect();
+    let mut tokens: Vec<String> = sim.sim.ds.accounts.iter().map(|a| a.auth_token.clone()).collect();
+    // Subaccounts' tokens too: the list endpoint sends them in full.
+    let subaccount_tokens: Vec<String> = sim
+        .sim
+        .ds
+        .accounts
+        .iter()
+        .flat_map(|a| a.subaccounts.iter().map(|s| s.auth_token.clone()))
+        .collect();
+    assert!(!subaccount_tokens.is_empty(), "a customer with subaccounts");
+    tokens.extend(subaccount_tokens);
     assert!(tokens.iter().all(|t| t.len() >= 20));
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
@@ -63,7 +73,12 @@ async fn no_customer_token_is_written_anywhere() {
     for f in crate::support::files(&dir.path().join("out")) {
         searched.push((f.display().to_string(), crate::support::readable_text(&f)));
     }
-    assert!(searched.iter().any(|(n, _)| n.ends_with(".pdf")) && searched.iter().any(|(n, _)| n.contains("/wallet/")));
+    assert!(
+        searched.iter().any(|(n, _)| n.ends_with(".pdf"))
+            && searched.iter().any(|(n, _)| n.contains("/wallet/"))
+            && searched.iter().any(|(n, _)| n.contains("/subaccounts/")),
+        "the wallet and the subaccount list were read"
+    );
     for (name, text) in &searched {
         for t in &tokens {
             assert!(!text.contains(t.as_str()), "a customer token leaked into {name}");

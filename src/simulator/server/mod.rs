@@ -25,6 +25,7 @@ mod ledger;
 mod params;
 mod partner;
 mod state;
+mod subaccounts;
 
 use std::sync::Arc;
 
@@ -46,6 +47,7 @@ use accounts::{account_balance, account_get, accounts_list};
 use cdrs::{account_cdr, account_cdrs, all_cdrs};
 use ledger::{account_transactions, all_transactions};
 use partner::{analytics, dashboard, me};
+use subaccounts::{subaccount_get, subaccounts_list};
 
 type Query_ = Query<Vec<(String, String)>>;
 /// A handler's answer: errors are responses too, so handlers can use `?`.
@@ -71,6 +73,14 @@ pub fn router(sim: Arc<Simulator>) -> Router {
             .route(&format!("{base}/{{id}}/transactions"), get(ledger_v3))
             .route(&format!("{base}/{{id}}/balance/{{currency}}"), get(balance_v3))
             .route(&format!("{base}/{{id}}/cdr"), get(cdr_list_v3));
+    }
+    // The Subaccount API: the seed page's base URI and the current docs' (same data).
+    for base in ["/api/v1/accounts/{id}/sub-accounts", "/api/v1/Account/{id}/Subaccount"] {
+        r = r
+            .route(base, get(subaccounts_list))
+            .route(&format!("{base}/"), get(subaccounts_list))
+            .route(&format!("{base}/{{sub}}"), get(subaccount_get))
+            .route(&format!("{base}/{{sub}}/"), get(subaccount_get));
     }
     r.fallback(|| async { (StatusCode::NOT_FOUND, axum::Json(json!({"detail": "Not Found"}))) })
         .method_not_allowed_fallback(|| async {
