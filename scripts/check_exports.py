@@ -323,5 +323,24 @@ for auth_id, amount in exact_lines.items():
 checked.append(f"statements: {len(invoiced)} customers' billed calls = invoice + notes per call line; "
                f"{exactly} without notes equal to the invoice's exact amounts")
 
+# A customer's subaccount statements are its statement's rows of that subaccount, each once.
+split = 0
+for folder in glob.glob(os.path.join(here, "statements", "*", "")):
+    auth_id = os.path.basename(os.path.dirname(folder))
+    with open(os.path.join(here, "statements", f"{auth_id}.csv"), encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    by_sub = defaultdict(list)
+    for r in rows:
+        if r["subaccount"]:
+            by_sub[r["subaccount"]].append(r)
+    files = {os.path.basename(p)[:-4]: p for p in glob.glob(os.path.join(folder, "*.csv"))}
+    assert set(files) == set(by_sub), (auth_id, sorted(files), sorted(by_sub))
+    for sub, path in files.items():
+        with open(path, encoding="utf-8", newline="") as f:
+            assert list(csv.DictReader(f)) == by_sub[sub], (auth_id, sub)
+    split += len(files)
+assert split > 0, "no customer's calls were split by subaccount"
+checked.append(f"statements/<account>/: {split} subaccount statements = their rows of the customer's statement")
+
 for c in checked:
     print("ok", c)

@@ -22,12 +22,14 @@ MONEY = {
     "invoices": ["taxable", "cgst", "sgst", "igst", "total"],
     "documents": ["taxable", "cgst", "sgst", "igst", "total"],
     "document_lines": ["taxable", "cgst", "sgst", "igst"],
+    "subaccounts": [],
 }
 TIMES = {
     "cdrs": ["start_time"],
     "transactions": ["created_at"],
     "balances": ["balance_at"],
     "accounts": ["created_at"],
+    "subaccounts": ["created_at", "updated_at"],
 }
 
 out, period = pathlib.Path(sys.argv[1]), sys.argv[2]
@@ -79,6 +81,19 @@ for table, money_cols in MONEY.items():
             "polars": pf["total_cost"].sum(),
         }
         check(len({decimal.Decimal(v) for v in totals.values()}) == 1, f"cdrs total_cost differs across readers: {totals}")
+
+# Subaccounts: each one's calls join to it through the calls' subaccount_id, and no column
+# holds a secret.
+con = duckdb.connect()
+subs = f"read_parquet('{out}/parquet/subaccounts/period={period}/part-0.parquet')"
+calls = f"read_parquet('{out}/parquet/cdrs/period={period}/part-0.parquet')"
+names = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {subs}").fetchall()]
+check(not any("token" in n for n in names), f"subaccounts has a token column: {names}")
+joined = con.execute(
+    f"SELECT count(*), count(s.auth_id) FROM {calls} c LEFT JOIN {subs} s "
+    "ON s.account_id = c.account_id AND s.auth_id = c.subaccount_id WHERE c.subaccount_id IS NOT NULL"
+).fetchone()
+check(joined[0] > 0 and joined[0] == joined[1], f"calls by a subaccount / of them by a listed one: {joined}")
 
 # Hive-style partition discovery works too.
 ds = duckdb.connect().execute(

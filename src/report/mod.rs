@@ -607,31 +607,41 @@ pub fn render(renderer: &Renderer, s: &RunContext, f: &Figures) -> anyhow::Resul
                 count: c.subaccounts.len(),
                 enabled: c.subaccounts.values().filter(|x| x.enabled == Some(true)).count(),
                 open: c.subaccounts.len() <= 10,
-                rows: c
-                    .subaccounts
-                    .iter()
-                    .map(|(id, x)| SubaccountView {
-                        auth_id: id.clone(),
-                        name: x.name.clone(),
-                        status: match x.enabled {
-                            Some(true) => "enabled",
-                            Some(false) => "disabled",
-                            None => "not listed",
-                        },
-                        created: x
-                            .created_at
-                            .map(|t| {
-                                crate::model::time::from_micros(t)
-                                    .with_timezone(&s.time_zone)
-                                    .date_naive()
-                                    .to_string()
-                            })
-                            .unwrap_or_default(),
-                        calls: x.traffic.calls,
-                        minutes: x.traffic.minutes().to_string(),
-                        cost: indian(x.traffic.cost),
-                    })
-                    .collect(),
+                rows: {
+                    // By name; those the list does not show last.
+                    let mut subs: Vec<(&String, &Subaccount)> = c.subaccounts.iter().collect();
+                    subs.sort_by(|a, b| {
+                        (a.1.enabled.is_none(), &a.1.name, a.0).cmp(&(b.1.enabled.is_none(), &b.1.name, b.0))
+                    });
+                    subs
+                }
+                .into_iter()
+                .map(|(id, x)| SubaccountView {
+                    auth_id: id.clone(),
+                    name: if x.enabled.is_none() {
+                        "(not in the subaccount list)".to_string()
+                    } else {
+                        x.name.clone()
+                    },
+                    status: match x.enabled {
+                        Some(true) => "enabled",
+                        Some(false) => "disabled",
+                        None => "not listed",
+                    },
+                    created: x
+                        .created_at
+                        .map(|t| {
+                            crate::model::time::from_micros(t)
+                                .with_timezone(&s.time_zone)
+                                .date_naive()
+                                .to_string()
+                        })
+                        .unwrap_or_default(),
+                    calls: x.traffic.calls,
+                    minutes: x.traffic.minutes().to_string(),
+                    cost: indian(x.traffic.cost),
+                })
+                .collect(),
             })
             .collect(),
     };
