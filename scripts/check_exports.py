@@ -173,16 +173,18 @@ for month in returns:
 xlsx = os.path.join(here, "finance.xlsx")
 wb = openpyxl.load_workbook(xlsx)
 assert wb.sheetnames == ["Invoices", "Lines", "Notes", "HSN summary", "Reconciliation",
-                         "Exceptions", "Balances", "Documents"], wb.sheetnames
+                         "Exceptions", "Balances", "Subaccounts", "Documents"], wb.sheetnames
 sheet_tables = {"Invoices": "invoices", "Lines": "invoice_lines", "Reconciliation": "reconciliation",
-                "Exceptions": "exceptions", "Balances": "balances", "Documents": "documents"}
+                "Exceptions": "exceptions", "Balances": "balances", "Subaccounts": "subaccounts",
+                "Documents": "documents"}
 hostile_cells = 0
 for ws in wb.worksheets:
     assert ws.freeze_panes == "A2", (ws.title, ws.freeze_panes)
     assert ws.auto_filter.ref, f"{ws.title} has no filter"
     for row in ws.iter_rows():
         for c in row:
-            if isinstance(c.value, str) and "HYPERLINK(" in c.value:
+            # The hostile company's formula, and the hostile subaccount's name (`=1+2 …`).
+            if isinstance(c.value, str) and ("HYPERLINK(" in c.value or c.value.startswith("=1+2")):
                 assert c.data_type == "s", f"{ws.title}!{c.coordinate} is a formula"
                 hostile_cells += 1
 
@@ -218,7 +220,7 @@ assert abs(sums["taxable"] - hsn_total) < CENT, (sums["taxable"], hsn_total)
 notes = [d for d in table("documents") if d["kind"] != "invoice"]
 n, sums = sheet_sums(wb["Notes"])
 assert n == len(notes), (n, len(notes))
-checked.append(f"finance.xlsx: 8 sheets, frozen headers, filters, totals = Parquet; {hostile_cells} cells of hostile text are strings")
+checked.append(f"finance.xlsx: 9 sheets, frozen headers, filters, totals = Parquet; {hostile_cells} cells of hostile text are strings")
 
 # LibreOffice headless: every sheet to CSV (filter option -1: one file per sheet).
 with tempfile.TemporaryDirectory() as tmp:
@@ -227,7 +229,7 @@ with tempfile.TemporaryDirectory() as tmp:
                     'csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,true,false,false,-1',
                     "--outdir", tmp, xlsx], check=True, capture_output=True, timeout=300)
     converted = sorted(glob.glob(os.path.join(tmp, "finance-*.csv")))
-    assert len(converted) == 8, converted
+    assert len(converted) == 9, converted
     inv = os.path.join(tmp, "finance-Invoices.csv")
     with open(inv, encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
@@ -265,7 +267,7 @@ with tempfile.TemporaryDirectory() as tmp:
     with open(os.path.join(tmp, "probe.csv"), encoding="utf-8") as f:
         shown = [r[0] for r in csv.reader(f)]
     assert shown == list(samples.values()), (money_format, shown)
-checked.append(f"LibreOffice headless converted all 8 sheets; invoice totals as shown = Parquet ({total}); "
+checked.append(f"LibreOffice headless converted all 9 sheets; invoice totals as shown = Parquet ({total}); "
                f"{shown_large} amounts of a lakh or more grouped in lakhs; the money format shows "
                f"1,23,45,678.90 and -1,23,456.70")
 

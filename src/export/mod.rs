@@ -185,6 +185,7 @@ pub fn run(ctx: &RunContext) -> anyhow::Result<Report> {
     book.table_sheet("Reconciliation", &file(Table::Reconciliation), None)?;
     book.table_sheet("Exceptions", &file(Table::Exceptions), None)?;
     book.table_sheet("Balances", &file(Table::Balances), None)?;
+    book.table_sheet("Subaccounts", &file(Table::Subaccounts), None)?;
     book.table_sheet("Documents", &file(Table::Documents), None)?;
     report.sheets = book.save(&stage(layout.finance_xlsx(period)))?;
 
