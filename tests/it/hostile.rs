@@ -467,3 +467,52 @@ async fn hostile_customer_text_is_inert_in_every_output() {
         "the hostile company in accounts.csv and more, neutralised: {cells}"
     );
 }
+
+/// A call listed under one customer but naming another account is not that customer's to
+/// bill: rejected with a reason, an error of the customer it was listed under. One naming a
+/// subaccount id that is a path (`SA_../x`) is rejected the same way, never a file name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_naming_another_account_or_a_path_as_subaccount_are_rejected() {
+    let sim = start_sim(25, 4, 30, "none").await;
+    let ids: Vec<String> = sim.sim.ds.accounts.iter().map(|a| a.auth_id.clone()).collect();
+    let (listed_under, other) = (ids[0].clone(), ids[1].clone());
+    let url = proxy(
+        &sim,
+        Box::new(move |target, body| {
+            (target.starts_with(&format!("/api/v1/partner/accounts/{listed_under}/cdrs?"))
+                && target.contains("page=1&"))
+            .then(|| {
+                edit(body, |v| {
+                    let i = mid_month(&v["data"], "start_time").unwrap();
+                    v["data"][i]["account_id"] = other.clone().into();
+                    v["data"][i + 1]["account_id"] = "SA_../x".into();
+                })
+            })?
+        }),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    pipeline::run(&options(&url, dir.path())).await.unwrap();
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("2026-03/manifest.json")).unwrap()).unwrap();
+    let reasons: Vec<String> = manifest["normalize"]["rejects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["account"] == ids[0].as_str() && r["table"] == "cdrs")
+        .map(|r| r["reason"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(reasons.len(), 2, "{reasons:?}");
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains(&format!("its account_id is \"{}\"", ids[1]))),
+        "{reasons:?}"
+    );
+    assert!(reasons.iter().any(|r| r.contains("\"SA_../x\"")), "{reasons:?}");
+    let names = relative_names(dir.path());
+    assert!(
+        !names.iter().any(|n| n.contains("SA_..") || n.ends_with("/x.csv")),
+        "{names:?}"
+    );
+}

@@ -15,7 +15,7 @@ use vobiz_billing::pipeline;
 use vobiz_billing::simulator::dataset::Account;
 use vobiz_billing::simulator::subaccounts::RESELLER_SUBACCOUNTS;
 use vobiz_billing::simulator::{self, DatasetSpec};
-use vobiz_billing::store::normalized::{CdrRow, SubaccountRow};
+use vobiz_billing::store::normalized::{CdrRow, SubaccountRow, TransactionRow};
 use vobiz_billing::store::read;
 use vobiz_billing::store::reconciliation::ExceptionRow;
 
@@ -203,7 +203,22 @@ async fn a_month_with_subaccounts_is_attributed_exactly_and_each_annexure_adds_u
 
     // Per subaccount, calls and costs as the simulator made them, to the last decimal.
     let mut by_sub: BTreeMap<(String, Option<String>), Calls> = BTreeMap::new();
-    for c in read::all::<CdrRow>(&layout, period()).unwrap() {
+    let calls = read::all::<CdrRow>(&layout, period()).unwrap();
+    // Each charge of a call is its subaccount's too.
+    let placed_by: BTreeMap<String, Option<String>> = calls
+        .iter()
+        .map(|c| (c.uuid.to_string(), c.subaccount_id.as_ref().map(|s| s.to_string())))
+        .collect();
+    let mut charges = 0;
+    for t in read::all::<TransactionRow>(&layout, period()).unwrap() {
+        assert!(!t.account_id.starts_with("SA_"), "{}", t.id);
+        if let Some(by) = t.cdr_uuid.as_ref().and_then(|u| placed_by.get(u.as_str())) {
+            assert_eq!(t.subaccount_id.as_ref().map(|s| s.to_string()), *by, "{}", t.id);
+            charges += usize::from(by.is_some());
+        }
+    }
+    assert!(charges > 100, "{charges} charges of subaccounts' calls");
+    for c in calls {
         let e = by_sub
             .entry((c.account_id.to_string(), c.subaccount_id.map(|s| s.to_string())))
             .or_default();
