@@ -169,7 +169,6 @@ pub fn write(layout: &Layout, period: Period, tz: Tz, currency: &str, dir: &Path
             written.calls += 1;
             if let Some(sub) = call.subaccount_id.as_deref() {
                 // The row again, in the subaccount's own statement.
-                let row = buf[line_start..].to_vec();
                 let file = match o.subaccounts.get_mut(sub) {
                     Some(f) => f,
                     None => {
@@ -183,7 +182,7 @@ pub fn write(layout: &Layout, period: Period, tz: Tz, currency: &str, dir: &Path
                         o.subaccounts.entry(sub.to_string()).or_insert(file)
                     }
                 };
-                file.write_all(&row)?;
+                file.write_all(&buf[line_start..])?;
             }
             if buf.len() > 1 << 16 {
                 o.file.write_all(&buf)?;
