@@ -180,7 +180,7 @@ pub struct ApiConfig {
     pub initial_backoff_ms: u64,
     /// Longest single wait between retries (a server's Retry-After is honoured up to this).
     pub max_backoff_secs: u64,
-    /// Accounts extracted at the same time.
+    /// Requests in flight at once (and accounts extracted at once).
     pub concurrency: usize,
 }
 

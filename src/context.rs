@@ -91,6 +91,7 @@ impl ApiAccess {
             base_delay: std::time::Duration::from_millis(api.initial_backoff_ms),
             max_delay: std::time::Duration::from_secs(api.max_backoff_secs),
             timeout: api.timeout(),
+            concurrency: api.concurrency,
             ..RetryPolicy::default()
         };
         let creds = Credentials {

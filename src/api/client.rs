@@ -46,6 +46,8 @@ pub struct RetryPolicy {
     pub timeout: Duration,
     /// Largest response body accepted.
     pub max_body_bytes: usize,
+    /// Requests in flight at once, over every account and page of the run.
+    pub concurrency: usize,
 }
 
 impl Default for RetryPolicy {
@@ -55,6 +57,7 @@ impl Default for RetryPolicy {
             base_delay: Duration::from_millis(250),
             max_delay: Duration::from_secs(30),
             timeout: Duration::from_secs(30),
+            concurrency: 8,
             max_body_bytes: 64 << 20,
         }
     }
@@ -125,6 +128,9 @@ pub struct ApiClient {
     base: Url,
     partner: Credentials,
     policy: RetryPolicy,
+    /// One permit per request in flight: accounts and the pages of one large account all
+    /// draw from it, so the server sees at most `concurrency` requests however work is split.
+    in_flight: tokio::sync::Semaphore,
     pub stats: Stats,
 }
 
@@ -156,6 +162,7 @@ impl ApiClient {
             http,
             base,
             partner,
+            in_flight: tokio::sync::Semaphore::new(policy.concurrency.max(1)),
             policy,
             stats: Stats::default(),
         })
@@ -230,6 +237,9 @@ impl ApiClient {
         what: &str,
         parse: &impl Fn(&[u8]) -> Result<T, serde_json::Error>,
     ) -> Result<(Vec<u8>, T), Attempt> {
+        // Held for the request and its body: not while the body is parsed, nor for a backoff
+        // wait between attempts.
+        let permit = self.in_flight.acquire().await.expect("the semaphore is never closed");
         let resp = self
             .http
             .get(url.clone())
@@ -250,6 +260,7 @@ impl ApiClient {
         let status = resp.status();
         let wait = retry_after(resp.headers());
         let body = self.read_body(resp, what).await?;
+        drop(permit);
         if status.is_success() {
             return match parse(&body) {
                 Ok(v) => Ok((body, v)),

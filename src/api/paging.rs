@@ -123,6 +123,8 @@ pub struct Pager {
     pub duplicates: u64,
     /// The latest `total` the server reported.
     pub last_total: Option<u64>,
+    /// The last page as the latest page put it (its page count, or its total over its size).
+    planned_last: Option<u64>,
     pub pages_fetched: u64,
 }
 
@@ -136,6 +138,7 @@ impl Pager {
             seen: HashSet::default(),
             duplicates: 0,
             last_total: None,
+            planned_last: None,
             pages_fetched: 0,
         }
     }
@@ -147,6 +150,12 @@ impl Pager {
 
     pub fn per_page(&self) -> u64 {
         self.per_page
+    }
+
+    /// The list's last page as the pages so far say (`None` before the first page): what a
+    /// caller may request ahead. Paging still ends only where [`Pager::accept`] says.
+    pub fn planned_last_page(&self) -> Option<u64> {
+        self.planned_last
     }
 
     /// Rows seen so far, deduplicated.
@@ -192,6 +201,10 @@ impl Pager {
         }
         self.pages_fetched += 1;
         self.last_total = Some(info.total);
+        self.planned_last = Some(match self.scheme {
+            Scheme::PageSizeTotal => info.total.div_ceil(size),
+            Scheme::TotalPages | Scheme::HasNext => info.pages.unwrap_or_else(|| info.total.div_ceil(size)),
+        });
         let fresh: Vec<bool> = info.keys.iter().map(|k| self.seen.insert(k.clone())).collect();
         self.duplicates += fresh.iter().filter(|&&f| !f).count() as u64;
         let more = !info.keys.is_empty()
@@ -269,6 +282,11 @@ mod tests {
             );
             let partial = serve(scheme, 25, 10, 0, false).unwrap();
             assert_eq!((partial.pages_fetched, partial.unique_rows()), (3, 25));
+            assert_eq!(
+                partial.planned_last_page(),
+                Some(3),
+                "{scheme:?}: 25 rows are 3 pages of 10"
+            );
         }
     }
 

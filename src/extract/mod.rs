@@ -7,8 +7,11 @@
 //! totals and summaries the API reports; rows that appear while paging (drift) trigger
 //! another pass. An account that cannot be completed is reported by name, never half-written.
 
+mod ahead;
+
 use std::borrow::Cow;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, anyhow, bail};
@@ -168,6 +171,8 @@ struct Ctx {
     windows: Windows,
     /// Keep each account's typed rows for the consumer of [`Event`]s.
     keep_rows: bool,
+    /// Pages of one list requested at once once its length is known (see [`ahead`]).
+    pages_ahead: usize,
 }
 
 fn day(d: NaiveDate) -> String {
@@ -197,6 +202,7 @@ pub async fn run(
         period: run.period,
         windows: Windows::new(run.start, run.end),
         keep_rows,
+        pages_ahead: run.config.api.concurrency.max(1),
     });
     let mut report = Report::default();
     crate::output::remove_stale_temporaries(&layout.raw_period_dir(run.period))?;
@@ -398,23 +404,35 @@ async fn ledger_and_balance(
     let mut raw = RawWriter::create(&ctx.layout.raw_account(ctx.period, RawEndpoint::Transactions, &c.id))?;
     // Sums of the rows seen once (the pager says which are new), to check the API's own sums.
     let (mut credit, mut debit, mut unreadable) = (Decimal::ZERO, Decimal::ZERO, 0u64);
+    // Whether pages are still parsed into typed rows: read when a page is requested, which
+    // may be before the pages ahead of it are accepted.
+    let keep = AtomicBool::new(out.keeps_rows(ctx));
     for pass in 1..=MAX_LEDGER_PASSES {
-        while let Some(page) = pager.next_page() {
-            let q = [
-                ("from_date", from.clone()),
-                ("page", page.to_string()),
-                ("per_page", LEDGER_PER_PAGE.to_string()),
-            ];
-            let keep = out.keeps_rows(ctx);
-            let parse = |b: &[u8]| LedgerPage::parse(b, keep);
-            let (body, page) = ctx.client.get(&path, &q, Auth::Partner, parse).await?;
-            if keep {
+        let fetch = |page: u64| {
+            let (client, path, from) = (ctx.client.clone(), path.clone(), from.clone());
+            let keep = keep.load(Ordering::Relaxed);
+            async move {
+                let q = [
+                    ("from_date", from),
+                    ("page", page.to_string()),
+                    ("per_page", LEDGER_PER_PAGE.to_string()),
+                ];
+                let parse = |b: &[u8]| LedgerPage::parse(b, keep);
+                client
+                    .get(&path, &q, Auth::Partner, parse)
+                    .await
+                    .map_err(anyhow::Error::from)
+            }
+        };
+        let accept = |pager: &mut Pager, (body, page): (Vec<u8>, LedgerPage)| {
+            if out.keeps_rows(ctx) {
                 reserve_for_total(&mut out.rows.ledger, page.info.total, out.rows.calls.len());
+                // Every page as written to raw/, repeats and all: normalize dedups them the same way.
+                out.rows.ledger.extend(page.typed.into_iter().flatten());
+                out.bound_rows();
+                keep.store(out.keeps_rows(ctx), Ordering::Relaxed);
             }
             let fresh = pager.accept(page.info).with_context(|| format!("paging {path}"))?;
-            // Every page as written to raw/, repeats and all: normalize dedups them the same way.
-            out.rows.ledger.extend(page.typed.into_iter().flatten());
-            out.bound_rows();
             for (signed, _) in page.signed.iter().zip(&fresh).filter(|(_, new)| **new) {
                 match signed {
                     Some(a) if a.is_sign_negative() => debit -= a,
@@ -424,7 +442,9 @@ async fn ledger_and_balance(
             }
             raw.append(&body)?;
             out.pages += 1;
-        }
+            Ok(())
+        };
+        ahead::in_order(&mut pager, ctx.pages_ahead, fetch, accept).await?;
         let (balance_body, balance) = ctx
             .client
             .get(
@@ -741,22 +761,32 @@ async fn cdrs(ctx: &Ctx, c: &Customer, out: &mut AccountOutcome) -> anyhow::Resu
     let mut sum = Decimal::ZERO;
     let mut unreadable = 0;
     let mut reported = None;
-    while let Some(page) = pager.next_page() {
-        let q = [
-            ("start_date", start.clone()),
-            ("end_date", end.clone()),
-            ("page", page.to_string()),
-            ("per_page", CDRS_PER_PAGE.to_string()),
-        ];
-        let keep = out.keeps_rows(ctx);
-        let parse = |b: &[u8]| CdrPage::parse(b, keep);
-        let (body, page) = ctx.client.get(&path, &q, Auth::Partner, parse).await?;
-        let p = page.pagination;
-        if keep {
-            reserve_for_total(&mut out.rows.calls, page.info.total, out.rows.ledger.len());
+    let keep = AtomicBool::new(out.keeps_rows(ctx));
+    let fetch = |page: u64| {
+        let (client, path, start, end) = (ctx.client.clone(), path.clone(), start.clone(), end.clone());
+        let keep = keep.load(Ordering::Relaxed);
+        async move {
+            let q = [
+                ("start_date", start),
+                ("end_date", end),
+                ("page", page.to_string()),
+                ("per_page", CDRS_PER_PAGE.to_string()),
+            ];
+            let parse = |b: &[u8]| CdrPage::parse(b, keep);
+            client
+                .get(&path, &q, Auth::Partner, parse)
+                .await
+                .map_err(anyhow::Error::from)
         }
-        out.rows.calls.extend(page.typed.into_iter().flatten());
-        out.bound_rows();
+    };
+    let accept = |pager: &mut Pager, (body, page): (Vec<u8>, CdrPage)| {
+        let p = page.pagination;
+        if out.keeps_rows(ctx) {
+            reserve_for_total(&mut out.rows.calls, page.info.total, out.rows.ledger.len());
+            out.rows.calls.extend(page.typed.into_iter().flatten());
+            out.bound_rows();
+            keep.store(out.keeps_rows(ctx), Ordering::Relaxed);
+        }
         let fresh = pager.accept(page.info).with_context(|| format!("paging {path}"))?;
         for (cost, _) in page.costs.iter().zip(&fresh).filter(|(_, new)| **new) {
             match cost {
@@ -767,7 +797,9 @@ async fn cdrs(ctx: &Ctx, c: &Customer, out: &mut AccountOutcome) -> anyhow::Resu
         reported = Some((p.total, page.summary));
         raw.append(&body)?;
         out.pages += 1;
-    }
+        Ok(())
+    };
+    ahead::in_order(&mut pager, ctx.pages_ahead, fetch, accept).await?;
     let (total, summary) = reported.expect("at least one page");
     if pager.unique_rows() != total || summary.total_calls != total {
         bail!(
