@@ -406,15 +406,16 @@ fn complete(
     dir: &std::path::Path,
     pending: &[Entry],
 ) -> anyhow::Result<()> {
-    let mut hashes = Vec::new();
-    for e in pending {
+    // Typesetting is nearly all of the stage's time and each document is independent: they
+    // are rendered on every core. The register records them in number order afterwards.
+    let hashes = on_every_core(pending, |e| {
         let (html, pdf) = press.render(&e.content)?;
         let stem = file_stem(&e.number);
         write_once(&dir.join(format!("{stem}.html")), html.as_bytes())?;
         write_once(&dir.join(format!("{stem}.pdf")), &pdf)?;
         crate::crashpoint::here("invoice.document");
-        hashes.push((e.number.clone(), sha256_hex(html.as_bytes()), sha256_hex(&pdf)));
-    }
+        Ok((e.number.clone(), sha256_hex(html.as_bytes()), sha256_hex(&pdf)))
+    })?;
     if hashes.is_empty() {
         return Ok(());
     }
@@ -423,6 +424,51 @@ fn complete(
         register.complete(&number, html, pdf)?;
     }
     register.save()
+}
+
+/// `work` on every item, on every core, the results in the items' order; the error of the
+/// first item that failed, if any (no item is started once one has failed).
+///
+/// Threads of our own, not rayon's: typst parallelises inside a document with rayon, and a
+/// rayon worker waiting for that work takes up other queued work meanwhile, on its own stack;
+/// documents rendered from rayon workers nested that way until the stack overflowed.
+fn on_every_core<T: Sync, R: Send>(
+    items: &[T],
+    work: impl Fn(&T) -> anyhow::Result<R> + Sync,
+) -> anyhow::Result<Vec<R>> {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(items.len());
+    let (next, failed) = (AtomicUsize::new(0), AtomicBool::new(false));
+    let worker = || {
+        let mut done = Vec::new();
+        while !failed.load(Ordering::Relaxed) {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(item) = items.get(i) else { break };
+            let r = work(item);
+            failed.fetch_or(r.is_err(), Ordering::Relaxed);
+            done.push((i, r));
+        }
+        done
+    };
+    let mut results: Vec<(usize, anyhow::Result<R>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                std::thread::Builder::new()
+                    // What the main thread has: typesetting recurses deeply.
+                    .stack_size(8 << 20)
+                    .spawn_scoped(s, worker)
+                    .expect("spawning a render thread")
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
 }
 
 /// The invoice date at finalize: the period's last day when finalized within 30 days of it
@@ -503,20 +549,23 @@ fn drafts(
     started: std::time::Instant,
 ) -> anyhow::Result<Report> {
     let dir = ctx.layout.drafts_dir(ctx.period);
-    let mut written = BTreeSet::new();
-    let mut invoices = Vec::new();
-    for (account, mut inv) in due {
-        inv.draft = true;
-        let (html, pdf) = press.render(&inv)?;
-        for (name, bytes) in [
-            (format!("{account}.html"), html.as_bytes()),
-            (format!("{account}.pdf"), &pdf[..]),
-        ] {
-            write_atomic(&dir.join(&name), bytes)?;
-            written.insert(name);
-        }
-        invoices.push(inv);
-    }
+    let invoices: Vec<(String, Invoice)> = due
+        .into_iter()
+        .map(|(account, mut inv)| {
+            inv.draft = true;
+            (account, inv)
+        })
+        .collect();
+    on_every_core(&invoices, |(account, inv)| {
+        let (html, pdf) = press.render(inv)?;
+        write_atomic(&dir.join(format!("{account}.html")), html.as_bytes())?;
+        write_atomic(&dir.join(format!("{account}.pdf")), &pdf)
+    })?;
+    let written: BTreeSet<String> = invoices
+        .iter()
+        .flat_map(|(account, _)| [format!("{account}.html"), format!("{account}.pdf")])
+        .collect();
+    let invoices: Vec<Invoice> = invoices.into_iter().map(|(_, inv)| inv).collect();
     // Drafts of accounts no longer billable go: a draft is no document.
     if let Ok(entries) = std::fs::read_dir(&dir) {
         for e in entries.flatten() {
@@ -616,4 +665,23 @@ pub fn summary(dated_here: &[Entry]) -> Vec<DocumentSummaryRow> {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn work_on_every_core_keeps_the_items_order_and_reports_the_first_failure() {
+        let items: Vec<u32> = (0..500).collect();
+        let squares = on_every_core(&items, |&i| Ok(u64::from(i) * u64::from(i))).unwrap();
+        assert_eq!(squares, (0..500u64).map(|i| i * i).collect::<Vec<_>>());
+        let err = on_every_core(&items, |&i| {
+            anyhow::ensure!(i % 100 != 37, "item {i} failed");
+            Ok(i)
+        })
+        .unwrap_err();
+        assert_eq!(err.to_string(), "item 37 failed");
+        assert!(on_every_core(&[] as &[u32], |&i| Ok(i)).unwrap().is_empty());
+    }
 }
