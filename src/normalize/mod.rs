@@ -26,7 +26,7 @@ use crate::model::time::{date32, parse_date, parse_timestamp_micros};
 use crate::model::{AccountId, LedgerKind, Period};
 use crate::store::normalized::*;
 use crate::store::partition::{PartitionWriter, TableStats};
-use crate::store::raw::read_pages;
+use crate::store::raw::{for_each_page, read_pages};
 
 /// A row that was left out, and why.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -306,14 +306,19 @@ fn read_accounts(path: &Path, report: &mut Report) -> anyhow::Result<Vec<Account
 /// The typed rows of an account's raw ledger and CDR pages.
 fn read_account_rows(layout: &Layout, period: Period, id: &AccountId) -> anyhow::Result<AccountRows> {
     let mut rows = AccountRows::default();
-    let ledger_pages = read_pages(&layout.raw_account(period, RawEndpoint::Transactions, id))?;
-    for page in ledger_pages.iter() {
+    // Page by page: a large account's pages, decompressed, would outweigh its rows.
+    let mut last = Vec::new();
+    for_each_page(&layout.raw_account(period, RawEndpoint::Transactions, id), |page| {
         rows.ledger.extend(rows::ledger_page(page)?);
-    }
-    rows.last_ledger_page = ledger_pages.last().map(<[u8]>::to_vec);
-    for page in read_pages(&layout.raw_account(period, RawEndpoint::Cdrs, id))?.iter() {
+        last.clear();
+        last.extend_from_slice(page);
+        Ok(())
+    })?;
+    rows.last_ledger_page = (!last.is_empty()).then_some(last);
+    for_each_page(&layout.raw_account(period, RawEndpoint::Cdrs, id), |page| {
         rows.calls.extend(rows::cdr_page(page)?);
-    }
+        Ok(())
+    })?;
     Ok(rows)
 }
 

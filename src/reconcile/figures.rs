@@ -163,11 +163,13 @@ fn scan(path: &Path) -> anyhow::Result<LazyFrame> {
 struct Frame(DataFrame);
 
 impl Frame {
+    /// Run a query on polars' streaming engine: the scan is read in morsels and aggregated as
+    /// it goes, so memory follows the query's result (a row per account, day or exception),
+    /// not the month's calls. The in-memory engine would first load every call's columns.
     fn collect(lf: LazyFrame, columns: &[&str]) -> anyhow::Result<Self> {
-        Ok(Self(
-            lf.select(columns.iter().map(|c| col(*c)).collect::<Vec<_>>())
-                .collect()?,
-        ))
+        let query = lf.select(columns.iter().map(|c| col(*c)).collect::<Vec<_>>());
+        // One query, one sink: always a single frame.
+        Ok(Self(query.collect_with_engine(Engine::Streaming)?.unwrap_single()))
     }
 
     fn height(&self) -> usize {

@@ -3,7 +3,7 @@
 //!
 //! Extract redacts customer `auth_token`s (`api::redact`) before it hands a page here.
 
-use std::io::{Read, Write};
+use std::io::{BufRead, Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -109,6 +109,27 @@ pub fn read_pages(path: &Path) -> anyhow::Result<RawPages> {
     Ok(RawPages { text })
 }
 
+/// Every page of a raw file, in the order fetched, handed to `f` one at a time: memory holds
+/// one page, not the file (a call centre's CDR file is gigabytes once decompressed).
+pub fn for_each_page(path: &Path, mut f: impl FnMut(&[u8]) -> anyhow::Result<()>) -> anyhow::Result<()> {
+    let file = std::fs::File::open(path).with_context(|| format!("missing raw pages {}", path.display()))?;
+    let mut reader = std::io::BufReader::with_capacity(1 << 16, zstd::Decoder::new(file)?);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let n = reader
+            .read_until(b'\n', &mut line)
+            .with_context(|| format!("corrupt raw pages {}", path.display()))?;
+        if n == 0 {
+            return Ok(());
+        }
+        let page = line.strip_suffix(b"\n").unwrap_or(&line);
+        if !page.is_empty() {
+            f(page)?;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,6 +149,13 @@ mod tests {
         let pages = read_pages(&p).unwrap();
         let pages: Vec<&[u8]> = pages.iter().collect();
         assert_eq!(pages.len(), 2);
+        let mut streamed = Vec::new();
+        for_each_page(&p, |page| {
+            streamed.push(page.to_vec());
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(streamed, pages, "one page at a time, the same pages");
         assert_eq!(
             serde_json::from_slice::<serde_json::Value>(pages[1]).unwrap()["b"],
             "two"
