@@ -22,8 +22,16 @@ use crate::layout::Layout;
 use crate::model::Period;
 use crate::store::schema::{Column, DECIMAL_SCALE, Kind, Row, batch, schema};
 
-/// Rows buffered before they become a record batch; also the row-group size.
+/// Rows buffered before they become a record batch.
 const BATCH_ROWS: usize = 65_536;
+
+/// Rows per row group: the unit a reader skips by its statistics, and fetches by range from
+/// object storage. Rows are written in account order (CDRs by account, then start time), so
+/// one customer's rows lie in one row group or a few, and a query for one customer reads
+/// those and skips the rest by the `account_id` min/max. Bigger groups mean fewer, larger
+/// ranged reads (a CDR group of this size is a few MiB compressed) and better compression;
+/// smaller ones skip more finely. The writer holds one group's encoded pages until it is full.
+const ROW_GROUP_ROWS: usize = 262_144;
 
 /// Text columns whose values are (nearly) all distinct (ids, phrases, the numbers people
 /// call): a dictionary there only costs time before the writer gives up on it (as it does
@@ -121,7 +129,7 @@ impl<R: 'static> PartitionWriter<R> {
         }
         let props = props
             .set_compression(Compression::ZSTD(ZstdLevel::try_new(1)?))
-            .set_max_row_group_row_count(Some(BATCH_ROWS))
+            .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
             .set_statistics_enabled(EnabledStatistics::Page)
             .set_key_value_metadata(Some(
                 metadata
@@ -253,7 +261,7 @@ mod tests {
         let target = dir.path().join("t/part-0.parquet");
         let mut w = PartitionWriter::create(&target, ANALYTICS_COLUMNS, vec![("k".into(), "v".into())]).unwrap();
         // More than one row group, so that the file is written in several pieces.
-        for day in 0..(BATCH_ROWS as i32 + 10) {
+        for day in 0..(ROW_GROUP_ROWS as i32 + 10) {
             w.push(AnalyticsDayRow {
                 date: day,
                 currency: "INR".into(),
@@ -271,8 +279,17 @@ mod tests {
             .unwrap();
         }
         let stats = w.finish().unwrap();
-        assert_eq!(stats.rows, BATCH_ROWS as u64 + 10);
+        assert_eq!(stats.rows, ROW_GROUP_ROWS as u64 + 10);
         assert_eq!(stats.bytes, std::fs::metadata(&target).unwrap().len());
         assert_eq!(stats.sha256, sha256_of(&target).unwrap());
+        // Row groups of the configured size, not of the record batches, each with statistics.
+        use parquet::file::reader::{FileReader, SerializedFileReader};
+        let meta = SerializedFileReader::new(File::open(&target).unwrap())
+            .unwrap()
+            .metadata()
+            .clone();
+        let groups: Vec<i64> = meta.row_groups().iter().map(|g| g.num_rows()).collect();
+        assert_eq!(groups, [ROW_GROUP_ROWS as i64, 10]);
+        assert!(meta.row_groups().iter().all(|g| g.column(0).statistics().is_some()));
     }
 }
