@@ -444,12 +444,19 @@ pub async fn run(opts: &RunOptions) -> anyhow::Result<RunSummary> {
     )?;
     // Offline stages, in order; exceptions do not stop the invoices (exit code 3 says so).
     let c2 = ctx.clone();
+    // Each stage's freed memory goes back to the OS before the next one starts, so that the
+    // run's peak is its largest stage's, not two stages' added up.
+    let release = crate::resources::release_free_memory;
     let (reconciled, invoiced) = tokio::task::spawn_blocking(move || {
+        release();
         let outcome = reconcile_outcome(&c2)?;
+        release();
         let i = invoice(&c2)?;
         // Again, now that this run's notes are issued.
         reconciliation_html(&c2, &outcome)?;
+        release();
         export(&c2)?;
+        release();
         report(&c2)?;
         anyhow::Ok((outcome.report, i))
     })

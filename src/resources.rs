@@ -23,3 +23,22 @@ pub fn cpu_seconds() -> Option<f64> {
     let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
     Some(secs(usage.ru_utime) + secs(usage.ru_stime))
 }
+
+/// Hand the memory a finished stage freed back to the OS now. The allocator (mimalloc, in the
+/// binary) otherwise keeps freed pages for a few seconds for reuse, which suits a stage's own
+/// steady churn but lets the next stage's working set pile on top of the last one's, so a
+/// run's peak was the sum of two stages' peaks. Harmless where mimalloc is not the global
+/// allocator (the tests): it then collects mimalloc's own, empty heap.
+pub fn release_free_memory() {
+    // Links mimalloc (and with it `mi_collect`) into every binary of the crate, the tests too.
+    use mimalloc as _;
+    #[allow(unsafe_code, reason = "mimalloc's C API: the Rust bindings do not wrap mi_collect")]
+    unsafe extern "C" {
+        fn mi_collect(force: bool);
+    }
+    // SAFETY: mi_collect takes no pointers; it frees and returns to the OS what is unused.
+    #[allow(unsafe_code, reason = "a call into mimalloc's C API")]
+    unsafe {
+        mi_collect(true);
+    }
+}
