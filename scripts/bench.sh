@@ -6,7 +6,16 @@
 #     each (default 1,180: 1.0M calls in the period); all but the dormant few are billable, so the invoice
 #     stage renders over 1,000 HTML + PDF documents, and the export stage writes GSTR-1, the
 #     workbook, every table as CSV and a call statement per customer.
+# BENCH_SCALE picks the cases: `1m` (the default: the two above), `whale` (one customer with
+# 3,000,000 calls), `10m` (1,000 customers x 10,000 calls), or `all` (the three, back to back,
+# so that their rows/s compare on one machine in one session). Every case prints the whole
+# run's peak RSS and CPU time.
 set -euo pipefail
+scale=${BENCH_SCALE:-1m}
+case $scale in
+  1m | whale | 10m | all) ;;
+  *) echo "BENCH_SCALE must be 1m, whale, 10m or all (got '$scale')" >&2; exit 2 ;;
+esac
 bin=${1:-target/release/vobiz-billing}
 accounts=${ACCOUNTS:-100}
 cdrs=${CDRS:-11000}
@@ -33,16 +42,53 @@ start_sim() {
   url=$(sed -n 's/^listening on //p' "$dir/$1.sim")
 }
 
+# The whole process's peak RSS and CPU time (what the kernel accounts to a waited-for child),
+# without depending on GNU time being installed.
+cat >"$dir/rusage.py" <<'PY'
+import json, resource, subprocess, sys
+rc = subprocess.call(sys.argv[2:])
+ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+json.dump({"peak_rss_mib": ru.ru_maxrss // 1024, "cpu_seconds": ru.ru_utime + ru.ru_stime}, open(sys.argv[1], "w"))
+sys.exit(rc)
+PY
+
 # run_month NAME: the whole pipeline for 2026-03 into $dir/NAME, as cron runs it on 5 April:
-# the invoices are finalized, dated 31 March, and so in March's GSTR-1.
+# the invoices are finalized, dated 31 March, and so in March's GSTR-1. Its peak RSS and CPU
+# time go to $dir/NAME.rusage.
 run_month() {
   VOBIZ_BILLING_TODAY=2026-04-05 VOBIZ_AUTH_ID=PA_DEMO0001 VOBIZ_AUTH_TOKEN=sim-partner-token \
-    "$bin" --log-format json run --period 2026-03 --base-url "$url" --out "$dir/$1" \
+    python3 "$dir/rusage.py" "$dir/$1.rusage" "$bin" --log-format json run --period 2026-03 --base-url "$url" --out "$dir/$1" \
     --config "$dir/billing.toml" >"$dir/$1.out" 2>"$dir/$1.log" || { tail -5 "$dir/$1.log"; exit 1; }
 }
 
 # cpu_ticks PID: user + system CPU time of a process so far, in clock ticks.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# scale_case NAME ACCOUNTS CDRS: one whole run at scale, in one block of figures.
+scale_case() {
+  start_sim "$1" "$2" "$3"
+  run_month "$1"
+  kill "$sim"
+  python3 - "$1" "$2" "$3" "$dir/$1/2026-03/manifest.json" "$dir/$1.rusage" <<'PY'
+import json, sys
+name, accounts, calls = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+m, ru = (json.load(open(p)) for p in sys.argv[4:6])
+e, n, r = m["extract"], m["normalize"], m["run"]
+whole = sum(m[s]["seconds"] for s in ("reconcile", "invoice", "export", "report") if s in m) + r["seconds"]
+print(f"{name}: {accounts:,} account(s) x {calls:,} calls")
+print(f"  fetched            {e['cdr_rows']:>12,} calls, {e['ledger_rows']:,} ledger rows, {e['requests']:,} requests")
+print(f"  extract+normalize  {r['seconds']:>11.2f}s   {e['cdr_rows'] / r['seconds']:,.0f} CDR rows/s, {r['rows_per_second']:,.0f} rows/s (CDRs + ledger)")
+print(f"  whole run          {whole:>11.2f}s   peak RSS {ru['peak_rss_mib']:,} MiB, CPU {ru['cpu_seconds']:.1f}s "
+      f"(peak RSS at the end of normalize: {r['peak_rss_mib']:,} MiB)")
+stages = ", ".join(f"{s} {m[s]['seconds']:.1f}s" for s in ("reconcile", "invoice", "export", "report") if s in m)
+print(f"  later stages       {stages}")
+PY
+  rm -rf "${dir:?}/$1"
+}
+
+if [[ $scale == whale || $scale == all ]]; then scale_case whale 1 3000000; fi
+if [[ $scale == 10m || $scale == all ]]; then scale_case 10m 1000 10000; fi
+[[ $scale == 1m || $scale == all ]] || exit 0
 
 start_sim etl "$accounts" "$cdrs"
 sim_ticks=$(cpu_ticks "$sim")
@@ -51,9 +97,10 @@ sim_cpu=$(( $(cpu_ticks "$sim") - sim_ticks ))
 sim_peak=$(awk '/VmHWM/ {print int($2/1024)}' "/proc/$sim/status")
 kill "$sim"
 du -sh "$dir/etl/raw" "$dir/etl/parquet" | sed "s|$dir/etl/||"
-python3 - "$dir/etl/2026-03/manifest.json" "$sim_peak" "$sim_cpu" "$(getconf CLK_TCK)" <<'PY'
+python3 - "$dir/etl/2026-03/manifest.json" "$sim_peak" "$sim_cpu" "$(getconf CLK_TCK)" "$dir/etl.rusage" <<'PY'
 import json, sys
 m = json.load(open(sys.argv[1]))
+ru = json.load(open(sys.argv[5]))
 sim_cpu = int(sys.argv[3]) / int(sys.argv[4])
 e, n, r = m["extract"], m["normalize"], m["run"]
 cdrs = e["cdr_rows"]
@@ -64,6 +111,7 @@ print(f"end to end           {r['seconds']:>11.2f}s   {cdrs / r['seconds']:,.0f}
 print(f"peak memory          {r['peak_rss_mib']:>9} MiB  (pipeline), {sys.argv[2]} MiB (simulator)")
 # Both processes share the machine's cores: CPU time is the steadier measure of work.
 print(f"CPU time             {r['cpu_seconds']:>11.2f}s   (pipeline, to the end of normalize), {sim_cpu:.2f}s (simulator)")
+print(f"whole run            {ru['peak_rss_mib']:>9} MiB  peak RSS, {ru['cpu_seconds']:.2f}s CPU (pipeline, every stage)")
 PY
 
 start_sim invoices "$invoices" "$export_cdrs"
