@@ -6,16 +6,35 @@ use std::path::Path;
 
 use anyhow::Context;
 
+/// A temporary file in `dir` (named `.tmp-…<suffix>`, so that [`remove_stale_temporaries`]
+/// finds it), to be renamed over an output. Created with the mode any new file gets (0666
+/// less the umask), not `tempfile`'s private 0600: the rename publishes it, and analysts and
+/// finance read the outputs from their own accounts.
+pub fn temporary_in(dir: &Path, suffix: &str) -> anyhow::Result<tempfile::NamedTempFile> {
+    #[cfg(unix)]
+    let permissions = {
+        use std::os::unix::fs::PermissionsExt;
+        Some(std::fs::Permissions::from_mode(0o666))
+    };
+    #[cfg(not(unix))]
+    let permissions = None;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".tmp-").suffix(suffix);
+    if let Some(p) = permissions {
+        builder.permissions(p);
+    }
+    builder
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))
+}
+
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".tmp-")
-        .tempfile_in(dir)
-        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+    let mut tmp = temporary_in(dir, "")?;
     tmp.write_all(bytes)
         .and_then(|_| tmp.as_file().sync_all())
         .with_context(|| format!("cannot write {}", path.display()))?;
@@ -67,6 +86,18 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("b.json")]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_published_file_has_the_mode_of_any_new_file_not_a_private_one() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        std::fs::write(dir.path().join("plain"), b"x").unwrap();
+        write_atomic(&dir.path().join("published"), b"x").unwrap();
+        // Under the usual umask 022: 0644 both (it was 0600, readable by its owner only).
+        assert_eq!(mode(&dir.path().join("published")), mode(&dir.path().join("plain")));
     }
 
     #[test]

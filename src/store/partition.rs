@@ -109,10 +109,7 @@ impl<R: 'static> PartitionWriter<R> {
         // A partition has one writer per run (runs of a period never overlap), so anything
         // temporary already here is what a killed run left behind.
         crate::output::remove_stale_temporaries(dir)?;
-        let tmp = tempfile::Builder::new()
-            .prefix(".tmp-")
-            .suffix(".parquet")
-            .tempfile_in(dir)?;
+        let tmp = crate::output::temporary_in(dir, ".parquet")?;
         let schema = schema(columns);
         let mut props = WriterProperties::builder();
         for c in columns

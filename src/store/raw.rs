@@ -29,7 +29,7 @@ impl RawWriter {
     pub fn create(path: &Path) -> anyhow::Result<Self> {
         let dir = path.parent().expect("raw files live in a directory");
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        let tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)?;
+        let tmp = crate::output::temporary_in(dir, "")?;
         let mut compressor = zstd::bulk::Compressor::new(RAW_ZSTD_LEVEL)?;
         // Matches of 7 bytes or more: JSON's repeats are whole keys and values, and the
         // shorter matches cost more time to find than they save (measured on our pages: 4%
