@@ -408,21 +408,10 @@ async fn ledger_and_balance(
     // may be before the pages ahead of it are accepted.
     let keep = AtomicBool::new(out.keeps_rows(ctx));
     for pass in 1..=MAX_LEDGER_PASSES {
-        let fetch = |page: u64| {
-            let (client, path, from) = (ctx.client.clone(), path.clone(), from.clone());
+        let filters = [("from_date", from.clone())];
+        let fetch = |page| {
             let keep = keep.load(Ordering::Relaxed);
-            async move {
-                let q = [
-                    ("from_date", from),
-                    ("page", page.to_string()),
-                    ("per_page", LEDGER_PER_PAGE.to_string()),
-                ];
-                let parse = |b: &[u8]| LedgerPage::parse(b, keep);
-                client
-                    .get(&path, &q, Auth::Partner, parse)
-                    .await
-                    .map_err(anyhow::Error::from)
-            }
+            partner_page(ctx, &path, &filters, (page, LEDGER_PER_PAGE), keep, LedgerPage::parse)
         };
         let accept = |pager: &mut Pager, (body, page): (Vec<u8>, LedgerPage)| {
             if out.keeps_rows(ctx) {
@@ -633,6 +622,28 @@ impl CdrPage {
     }
 }
 
+/// One page of a partner list (`filters`, then `page` and `per_page`), parsed by `parse`
+/// (keeping typed rows if `keep_rows`), as a future that owns what it needs, so that it can
+/// run as a task of its own (see [`ahead`]).
+fn partner_page<P: Send + 'static>(
+    ctx: &Ctx,
+    path: &str,
+    filters: &[(&'static str, String)],
+    (page, per_page): (u64, u64),
+    keep_rows: bool,
+    parse: fn(&[u8], bool) -> Result<P, serde_json::Error>,
+) -> impl std::future::Future<Output = anyhow::Result<(Vec<u8>, P)>> + Send + 'static {
+    let (client, path) = (ctx.client.clone(), path.to_string());
+    let mut query = filters.to_vec();
+    query.extend([("page", page.to_string()), ("per_page", per_page.to_string())]);
+    async move {
+        client
+            .get(&path, &query, Auth::Partner, |b| parse(b, keep_rows))
+            .await
+            .map_err(anyhow::Error::from)
+    }
+}
+
 /// The all-time totals of the rows that moved money (`status=completed`): the balance must be
 /// their net.
 async fn ledger_totals(ctx: &Ctx, c: &Customer) -> anyhow::Result<LedgerTotals> {
@@ -762,22 +773,10 @@ async fn cdrs(ctx: &Ctx, c: &Customer, out: &mut AccountOutcome) -> anyhow::Resu
     let mut unreadable = 0;
     let mut reported = None;
     let keep = AtomicBool::new(out.keeps_rows(ctx));
-    let fetch = |page: u64| {
-        let (client, path, start, end) = (ctx.client.clone(), path.clone(), start.clone(), end.clone());
+    let filters = [("start_date", start), ("end_date", end)];
+    let fetch = |page| {
         let keep = keep.load(Ordering::Relaxed);
-        async move {
-            let q = [
-                ("start_date", start),
-                ("end_date", end),
-                ("page", page.to_string()),
-                ("per_page", CDRS_PER_PAGE.to_string()),
-            ];
-            let parse = |b: &[u8]| CdrPage::parse(b, keep);
-            client
-                .get(&path, &q, Auth::Partner, parse)
-                .await
-                .map_err(anyhow::Error::from)
-        }
+        partner_page(ctx, &path, &filters, (page, CDRS_PER_PAGE), keep, CdrPage::parse)
     };
     let accept = |pager: &mut Pager, (body, page): (Vec<u8>, CdrPage)| {
         let p = page.pagination;
