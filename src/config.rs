@@ -28,6 +28,24 @@ pub struct Config {
     pub invoice: InvoiceConfig,
     #[serde(default)]
     pub exports: ExportsConfig,
+    #[serde(default)]
+    pub normalize: NormalizeConfig,
+}
+
+/// How much of an account normalize holds in memory.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NormalizeConfig {
+    /// Rows of one table an account's sort holds in memory; a larger account is sorted in
+    /// runs spilled to temporary Parquet files beside the partition, then merged. About 0.5
+    /// KiB per row; normalize holds up to four such buffers at once.
+    pub sort_rows: usize,
+}
+
+impl Default for NormalizeConfig {
+    fn default() -> Self {
+        Self { sort_rows: 65_536 }
+    }
 }
 
 /// What finance files and opens: GSTR-1 JSON, the workbook, CSV, call statements.
@@ -266,6 +284,9 @@ impl Config {
         }
         if self.api.concurrency == 0 || self.api.concurrency > 64 {
             return Err(usage("[api] concurrency must be within 1..=64"));
+        }
+        if self.normalize.sort_rows == 0 {
+            return Err(usage("[normalize] sort_rows must be at least 1"));
         }
         if self.api.timeout_secs == 0 {
             return Err(usage("[api] timeout_secs must be at least 1"));

@@ -1,32 +1,32 @@
 //! Normalize: raw pages → typed rows → Parquet partitions for one period.
 //!
 //! Works offline from `raw/` (so it can be re-run without the API), or, in `run`, from the
-//! rows extract parsed from the same pages; one account at a time either way, so memory stays
-//! bounded by the largest accounts. Rows are deduplicated by primary key and
-//! written in a stable order, so the same raw pages always give byte-identical files.
+//! rows extract parsed from the same pages; one account at a time either way, and within an
+//! account by sorts that spill to disk past `[normalize] sort_rows` ([`account`]), so memory
+//! is bounded by configuration, not by the largest customer. Rows are deduplicated by primary
+//! key and written in a stable order, so the same raw pages always give byte-identical files.
 //! A row that cannot be read (a missing field, money with more than 5 decimals, a bad
 //! timestamp) is rejected on its own with a reason; the rest of its page is kept.
+
+mod account;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use anyhow::{Context, bail};
-// foldhash: dedup and joins hash every row's key (SipHash took 5% of normalize).
+use anyhow::Context;
 use chrono_tz::Tz;
-use foldhash::{HashMap, HashSet};
-use rust_decimal::Decimal;
 use serde::Serialize;
 
-use crate::api::rows::{self, AccountFigures, AccountRows, opt, page_rows, short_key};
+use self::account::{Source, account};
+use crate::api::rows::{AccountRows, opt, page_rows, short_key};
 use crate::api::wire;
 use crate::context::RunContext;
 use crate::layout::{Layout, RawEndpoint, Table};
-use crate::model::ledger::{is_refund, moved, refunded_debit_id};
 use crate::model::time::{date32, parse_date, parse_timestamp_micros};
-use crate::model::{AccountId, LedgerKind, Period};
+use crate::model::{AccountId, Period};
 use crate::store::normalized::*;
 use crate::store::partition::{PartitionWriter, TableStats};
-use crate::store::raw::{for_each_page, read_pages};
+use crate::store::raw::read_pages;
 
 /// A row that was left out, and why.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -42,6 +42,9 @@ pub struct Report {
     pub tables: BTreeMap<String, TableStats>,
     pub rejects: Vec<Reject>,
     pub duplicates_dropped: u64,
+    /// Sorted runs written to disk because an account had more rows than `[normalize]
+    /// sort_rows` (none when every account fitted in memory).
+    pub sort_runs: u64,
     pub seconds: f64,
 }
 
@@ -59,6 +62,8 @@ struct Ctx {
     tz: Tz,
     start: i64,
     end: i64,
+    /// Rows of one table an account's sort holds in memory (`[normalize] sort_rows`).
+    sort_rows: usize,
 }
 
 /// Normalize a period from its raw pages, all accounts in order.
@@ -95,6 +100,7 @@ impl Normalizer {
             tz,
             start: run.start.timestamp_micros(),
             end: run.end.timestamp_micros(),
+            sort_rows: run.config.normalize.sort_rows,
         };
         let mut report = Report::default();
         let meta = || {
@@ -140,9 +146,7 @@ impl Normalizer {
     ///
     /// [`account_ids`]: Normalizer::account_ids
     pub fn add_account(&mut self, id: &AccountId) -> anyhow::Result<()> {
-        let rows = read_account_rows(&self.layout, self.ctx.period, id)
-            .with_context(|| format!("normalizing account {id}"))?;
-        self.add_account_rows(id, rows)
+        self.add(id, Source::Raw)
     }
 
     /// Add the next account from rows already parsed from its pages (by extract, from the
@@ -151,12 +155,16 @@ impl Normalizer {
     ///
     /// [`add_account`]: Normalizer::add_account
     pub fn add_account_rows(&mut self, id: &AccountId, rows: AccountRows) -> anyhow::Result<()> {
+        self.add(id, Source::Rows(rows))
+    }
+
+    fn add(&mut self, id: &AccountId, source: Source) -> anyhow::Result<()> {
         let expected = self.accounts.get(self.next).map(|a| a.auth_id.as_str());
         anyhow::ensure!(
             expected == Some(id.as_str()),
             "account {id} added out of order (expected {expected:?})"
         );
-        account(&self.layout, &self.ctx, id, rows, &mut self.writers, &mut self.report)
+        account(&self.layout, &self.ctx, id, source, &mut self.writers, &mut self.report)
             .with_context(|| format!("normalizing account {id}"))?;
         self.next += 1;
         Ok(())
@@ -303,336 +311,6 @@ fn read_accounts(path: &Path, report: &mut Report) -> anyhow::Result<Vec<Account
     Ok(rows.into_values().collect())
 }
 
-/// The typed rows of an account's raw ledger and CDR pages.
-fn read_account_rows(layout: &Layout, period: Period, id: &AccountId) -> anyhow::Result<AccountRows> {
-    let mut rows = AccountRows::default();
-    // Page by page: a large account's pages, decompressed, would outweigh its rows.
-    let mut last = Vec::new();
-    for_each_page(&layout.raw_account(period, RawEndpoint::Transactions, id), |page| {
-        rows.ledger.extend(rows::ledger_page(page)?);
-        last.clear();
-        last.extend_from_slice(page);
-        Ok(())
-    })?;
-    rows.last_ledger_page = (!last.is_empty()).then_some(last);
-    for_each_page(&layout.raw_account(period, RawEndpoint::Cdrs, id), |page| {
-        rows.calls.extend(rows::cdr_page(page)?);
-        Ok(())
-    })?;
-    Ok(rows)
-}
-
-/// The rows that parsed, the first of each key kept (overlapping pages repeat rows when rows
-/// shift between requests); rejects are recorded in order. Keys are borrowed, not copied.
-fn first_of_each<R>(
-    rows: Vec<Result<R, rows::RowError>>,
-    key: impl Fn(&R) -> &str,
-    table: &'static str,
-    account: &str,
-    report: &mut Report,
-) -> Vec<R> {
-    // Collected in place (the rows' buffer is reused, not copied into a new one).
-    let mut parsed: Vec<R> = rows
-        .into_iter()
-        .filter_map(|row| match row {
-            Ok(r) => Some(r),
-            Err((key, reason)) => {
-                report.rejects.push(Reject {
-                    table,
-                    account: account.to_string(),
-                    key,
-                    reason,
-                });
-                None
-            }
-        })
-        .collect();
-    let first: Vec<bool> = {
-        let mut seen = HashSet::with_capacity_and_hasher(parsed.len(), Default::default());
-        parsed.iter().map(|r| seen.insert(key(r))).collect()
-    };
-    let before = parsed.len();
-    let mut first = first.into_iter();
-    parsed.retain(|_| first.next().expect("one flag per row"));
-    report.duplicates_dropped += (before - parsed.len()) as u64;
-    parsed
-}
-
-fn account(
-    layout: &Layout,
-    ctx: &Ctx,
-    id: &AccountId,
-    rows: AccountRows,
-    w: &mut Writers,
-    report: &mut Report,
-) -> anyhow::Result<()> {
-    let acct = id.to_string();
-    let raw = |e| layout.raw_account(ctx.period, e, id);
-
-    // Ledger rows of the window, deduplicated by id, oldest first.
-    let mut ledger = first_of_each(rows.ledger, |r| &r.id, "transactions", &acct, report);
-    ledger.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
-
-    // Calls of the window, deduplicated by uuid.
-    let mut calls = first_of_each(rows.calls, |r| &r.uuid, "cdrs", &acct, report);
-    calls.sort_by(|a, b| (a.start_time, &a.uuid).cmp(&(b.start_time, &b.uuid)));
-
-    // Subaccounts, and whose each call and charge is: the customer's own, or one of its
-    // subaccounts' (listed under it with the subaccount's id, *inferred*), never another's.
-    for s in subaccounts(&raw(RawEndpoint::Subaccounts), &acct, report)? {
-        w.subaccounts.push(s)?;
-    }
-    attribute(
-        &mut calls,
-        &acct,
-        "cdrs",
-        |c| &mut c.account_id,
-        |c| &mut c.subaccount_id,
-        |c| &c.uuid,
-        report,
-    );
-    attribute(
-        &mut ledger,
-        &acct,
-        "transactions",
-        |l| &mut l.account_id,
-        |l| &mut l.subaccount_id,
-        |l| &l.id,
-        report,
-    );
-    {
-        let call_subaccount: HashMap<&str, &Text> = calls
-            .iter()
-            .filter_map(|c| Some((c.uuid.as_str(), c.subaccount_id.as_ref()?)))
-            .collect();
-        for l in ledger.iter_mut().filter(|l| l.subaccount_id.is_none()) {
-            if let Some(&s) = l.cdr_uuid.as_deref().and_then(|u| call_subaccount.get(u)) {
-                l.subaccount_id = Some(s.clone());
-            }
-        }
-    }
-
-    // Which period each fetched call belongs to, for the ledger rows that charge it. Almost
-    // every call is in the period itself: its period needs no time-zone arithmetic, and its
-    // label is shared rather than formatted again for every ledger row.
-    {
-        use compact_str::ToCompactString;
-        let in_period = |t: i64| (ctx.start..ctx.end).contains(&t);
-        let call_period: HashMap<&str, Period> = calls
-            .iter()
-            .map(|c| {
-                let period = if in_period(c.start_time) {
-                    ctx.period
-                } else {
-                    Period::containing(crate::model::time::from_micros(c.start_time), ctx.tz)
-                };
-                (c.uuid.as_str(), period)
-            })
-            .collect();
-        let label = ctx.period.to_compact_string();
-        for l in &mut ledger {
-            l.cdr_period = l.cdr_uuid.as_deref().and_then(|u| call_period.get(u)).map(|&p| {
-                if p == ctx.period {
-                    label.clone()
-                } else {
-                    p.to_compact_string()
-                }
-            });
-        }
-    }
-    refunds(&mut ledger, &mut calls);
-    // Debits per call that moved money, wherever in the window they were booked (a failed
-    // debit and its completed retry are one charge, not a duplicate).
-    {
-        let mut debits: HashMap<&str, (Decimal, i32)> = HashMap::default();
-        for l in ledger
-            .iter()
-            .filter(|l| l.kind == LedgerKind::Debit && moved(l.status.as_deref()) == Some(true))
-        {
-            if let Some(u) = l.cdr_uuid.as_deref() {
-                let e = debits.entry(u).or_default();
-                e.0 += l.amount;
-                e.1 += 1;
-            }
-        }
-        for mut c in calls
-            .into_iter()
-            .filter(|c| c.start_time >= ctx.start && c.start_time < ctx.end)
-        {
-            if let Some(&(amount, count)) = debits.get(c.uuid.as_str()) {
-                (c.debit_amount, c.debit_count) = (amount, count);
-            }
-            w.cdrs.push(c)?;
-        }
-    }
-    // Only rows that moved money count towards balances; the window's sums count every row,
-    // as the API's summary does, to tell rows lost on the way from rows that did not happen.
-    let (mut credit, mut debit, mut net_after, mut rows_after) = (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO, 0i64);
-    let (mut window_credit, mut window_debit) = (Decimal::ZERO, Decimal::ZERO);
-    for l in ledger {
-        match l.kind {
-            LedgerKind::Credit => window_credit += l.amount,
-            LedgerKind::Debit => window_debit += l.amount,
-        }
-        let counts = moved(l.status.as_deref()) == Some(true);
-        if l.created_at >= ctx.end {
-            if counts {
-                net_after += l.signed_amount;
-            }
-            rows_after += 1;
-        } else if l.created_at >= ctx.start {
-            if counts {
-                match l.kind {
-                    LedgerKind::Credit => credit += l.amount,
-                    LedgerKind::Debit => debit += l.amount,
-                }
-            }
-            w.transactions.push(l)?;
-        }
-    }
-
-    let figures = match rows.figures {
-        Some(f) => *f,
-        None => {
-            let wallet_path = raw(RawEndpoint::Wallet);
-            let wallet = if wallet_path.exists() {
-                Some(single(&wallet_path)?)
-            } else {
-                None
-            };
-            AccountFigures::from_pages(
-                &single(&raw(RawEndpoint::Balance))?,
-                &single(&raw(RawEndpoint::LedgerTotals))?,
-                rows.last_ledger_page.as_deref(),
-                wallet.as_deref(),
-            )?
-        }
-    };
-    let AccountFigures {
-        balance: bal,
-        totals,
-        window,
-        wallet,
-    } = figures;
-    if bal.auth_id != acct {
-        bail!("balance page is for {:?}, not {acct}", bal.auth_id);
-    }
-    let balance_at = parse_timestamp_micros(&bal.updated_at)?;
-    let (threshold, credit_limit) = wallet.map_or((None, None), |w| (w.low_balance_threshold, w.credit_limit));
-    let closing = bal.cash_credits - net_after;
-    w.balances.push(BalanceRow {
-        auth_id: acct.clone(),
-        currency: bal.currency,
-        balance: bal.cash_credits,
-        balance_at,
-        net_after_period: net_after,
-        rows_after_period: rows_after,
-        closing_balance: closing,
-        opening_balance: closing - (credit - debit),
-        period_credit: credit,
-        period_debit: debit,
-        ledger_rows_all_time: totals.rows as i64,
-        ledger_net_all_time: totals.credit - totals.debit,
-        low_balance_threshold: threshold,
-        credit_limit,
-        api_window_credit: window.as_ref().map(|t| t.credit),
-        api_window_debit: window.as_ref().map(|t| t.debit),
-        window_credit,
-        window_debit,
-    })?;
-    Ok(())
-}
-
-/// Refunds that reverse a billed charge: a completed credit of reference type `refund` that
-/// names a call (`cdr_<uuid>`, as its debit does) or a debit (`txn_<id>`) fetched in the
-/// window. The call's or the debit's `refunded` grows by it, and the refund records what it
-/// reversed. Refunds naming nothing fetched reverse nothing (reconcile reports them).
-fn refunds(ledger: &mut [TransactionRow], calls: &mut [CdrRow]) {
-    enum Target {
-        Call(usize),
-        Debit(usize),
-    }
-    let is_completed_refund = |l: &TransactionRow| {
-        l.kind == LedgerKind::Credit && is_refund(&l.reference_type) && moved(l.status.as_deref()) == Some(true)
-    };
-    // Most accounts have none: no lookup of their calls is built for them.
-    if !ledger.iter().any(is_completed_refund) {
-        return;
-    }
-    let found: Vec<(usize, Target)> = {
-        let call_at: HashMap<&str, usize> = calls.iter().enumerate().map(|(i, c)| (c.uuid.as_str(), i)).collect();
-        let debit_at: HashMap<&str, usize> = ledger
-            .iter()
-            .enumerate()
-            .filter(|(_, l)| l.kind == LedgerKind::Debit)
-            .map(|(i, l)| (l.id.as_str(), i))
-            .collect();
-        ledger
-            .iter()
-            .enumerate()
-            .filter(|(_, l)| is_completed_refund(l))
-            .filter_map(|(i, l)| {
-                let target = match (
-                    l.cdr_uuid.as_deref(),
-                    l.reference.as_deref().and_then(refunded_debit_id),
-                ) {
-                    (Some(u), _) => Target::Call(*call_at.get(u)?),
-                    (None, Some(id)) => Target::Debit(*debit_at.get(id)?),
-                    (None, None) => return None,
-                };
-                Some((i, target))
-            })
-            .collect()
-    };
-    for (i, target) in found {
-        let amount = ledger[i].amount;
-        let what = match target {
-            Target::Call(c) => {
-                calls[c].refunded += amount;
-                compact_str::CompactString::const_new("cdr")
-            }
-            Target::Debit(d) => {
-                ledger[d].refunded += amount;
-                ledger[d].reference_type.clone()
-            }
-        };
-        ledger[i].refund_of = Some(what);
-    }
-}
-
-/// Rows listed under `account` carry the customer's `auth_id` or a subaccount's (`SA_…`):
-/// the subaccount's moves to `subaccount_id` and the row becomes the customer's. A row naming
-/// any other account is rejected: it is not this customer's to bill.
-fn attribute<R>(
-    rows: &mut Vec<R>,
-    account: &str,
-    table: &'static str,
-    owner: impl Fn(&mut R) -> &mut Text,
-    subaccount: impl Fn(&mut R) -> &mut Option<Text>,
-    key: impl Fn(&R) -> &Text,
-    report: &mut Report,
-) {
-    rows.retain_mut(|r| {
-        let id = owner(r);
-        if id.as_str() == account {
-            return true;
-        }
-        if crate::model::SubaccountId::parse(id).is_ok() {
-            let sub = std::mem::replace(id, Text::from(account));
-            *subaccount(r) = Some(sub);
-            return true;
-        }
-        let reason = format!("listed under {account} but its account_id is {:?}", id.as_str());
-        report.rejects.push(Reject {
-            table,
-            account: account.to_string(),
-            key: short_key(key(r)),
-            reason,
-        });
-        false
-    });
-}
-
 /// The customer's subaccounts from their raw pages (none when there are none), by `auth_id`.
 /// A row without a valid `SA_…` id, a creation time or an unambiguous enabled flag is
 /// rejected: usage by it then shows as a subaccount nobody knows.
@@ -738,59 +416,4 @@ fn analytics(path: &Path, w: &mut Writers, report: &mut Report) -> anyhow::Resul
         })?;
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn row(
-        id: &str,
-        kind: LedgerKind,
-        amount: i64,
-        reference: &str,
-        reference_type: &str,
-        status: &str,
-    ) -> TransactionRow {
-        TransactionRow {
-            id: id.into(),
-            kind,
-            amount: Decimal::from(amount),
-            reference: Some(reference.into()),
-            reference_type: reference_type.into(),
-            cdr_uuid: reference.strip_prefix("cdr_").map(Into::into),
-            status: Some(status.into()),
-            ..Default::default()
-        }
-    }
-
-    #[test]
-    fn completed_refunds_reverse_the_call_or_charge_they_name_and_nothing_else() {
-        let mut calls = vec![CdrRow {
-            uuid: "u1".into(),
-            cost: Decimal::from(5),
-            ..Default::default()
-        }];
-        let mut ledger = vec![
-            row(
-                "d1",
-                LedgerKind::Debit,
-                300,
-                "did_918000000001",
-                "did_rental",
-                "completed",
-            ),
-            row("r1", LedgerKind::Credit, 5, "cdr_u1", "refund", "completed"),
-            row("r2", LedgerKind::Credit, 300, "txn_d1", "Refund", "completed"),
-            // Not completed, naming nothing fetched, or not a refund: no reversal.
-            row("r3", LedgerKind::Credit, 1, "cdr_u1", "refund", "pending"),
-            row("r4", LedgerKind::Credit, 1, "txn_nope", "refund", "completed"),
-            row("r5", LedgerKind::Credit, 1, "cdr_u1", "payment", "completed"),
-        ];
-        refunds(&mut ledger, &mut calls);
-        assert_eq!(calls[0].refunded, Decimal::from(5));
-        assert_eq!(ledger[0].refunded, Decimal::from(300));
-        let of: Vec<Option<&str>> = ledger.iter().map(|l| l.refund_of.as_deref()).collect();
-        assert_eq!(of, [None, Some("cdr"), Some("did_rental"), None, None, None]);
-    }
 }

@@ -9,6 +9,7 @@ pub mod raw;
 pub mod read;
 pub mod reconciliation;
 pub mod schema;
+pub mod sort;
 
 #[cfg(test)]
 mod tests {

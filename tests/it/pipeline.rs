@@ -71,7 +71,9 @@ fn per_account(
 
 /// `run` normalizes from the rows extract parsed while fetching; normalize re-run offline reads
 /// the raw pages. Both must write the same Parquet, byte for byte.
-pub async fn assert_offline_normalize_agrees(out: &Path) {
+/// Normalize `out`'s raw pages again offline, in memory and then in sorted runs of `sort_rows`
+/// spilled to disk: both give the run's tables and the same report.
+pub async fn assert_offline_normalize_agrees(out: &Path, sort_rows: usize) {
     let tables = |out: &Path| -> BTreeMap<String, String> {
         crate::crash::snapshot(out)
             .into_iter()
@@ -81,14 +83,31 @@ pub async fn assert_offline_normalize_agrees(out: &Path) {
     let from_run = tables(out);
     assert!(from_run.keys().any(|k| k.starts_with("parquet/cdrs/")), "{from_run:?}");
     let period: Period = "2026-03".parse().unwrap();
-    pipeline::normalize(&pipeline::offline_context(out.to_path_buf(), period, fast_config()))
-        .await
-        .unwrap();
+    let normalize = |config| async move {
+        let report = pipeline::normalize(&pipeline::offline_context(out.to_path_buf(), period, config))
+            .await
+            .unwrap();
+        let runs = report.sort_runs;
+        let mut report = serde_json::to_value(report).unwrap();
+        report["seconds"] = 0.into();
+        report["sort_runs"] = 0.into();
+        (report, runs)
+    };
+    let (in_memory, runs) = normalize(fast_config()).await;
+    assert_eq!(runs, 0, "a test month fits in memory");
     assert_eq!(
         tables(out),
         from_run,
         "normalize from raw/ differs from the run's tables"
     );
+    // Every account sorted in runs spilled to disk and merged: the same tables, byte for
+    // byte, and the same rejects (in the same order) and duplicates.
+    let mut spilling = fast_config();
+    spilling.normalize.sort_rows = sort_rows;
+    let (spilled, runs) = normalize(spilling).await;
+    assert!(runs > 20, "only {runs} runs spilled");
+    assert_eq!(tables(out), from_run, "normalize in spilled runs differs");
+    assert_eq!(spilled, in_memory, "normalize in spilled runs reports otherwise");
 }
 
 /// Compare every normalized table with the truth, account by account.
@@ -176,7 +195,8 @@ async fn accounts_too_large_to_hand_over_are_normalized_from_raw() {
         "no account was too large to hand over: {}",
         m["extract"]
     );
-    assert_offline_normalize_agrees(dir.path()).await;
+    // 500 rows a run: more runs than one merge takes, so runs are merged into runs first.
+    assert_offline_normalize_agrees(dir.path(), 500).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -197,7 +217,7 @@ async fn twenty_seeds_match_the_truth_with_every_fault_at_once() {
     let (mut retries, mut repasses) = (0, 0);
     for (dir, truth) in &runs {
         assert_matches_truth(dir.path(), truth);
-        assert_offline_normalize_agrees(dir.path()).await;
+        assert_offline_normalize_agrees(dir.path(), 3).await;
         let m: serde_json::Value =
             serde_json::from_slice(&std::fs::read(dir.path().join("2026-03/manifest.json")).unwrap()).unwrap();
         retries += m["extract"]["retries"].as_u64().unwrap();

@@ -136,7 +136,7 @@ async fn sweep(dataset: u64, messy: bool, fault_seeds: u64) -> Tally {
         match result {
             Ok(_) if drift && !messy => {
                 crate::pipeline::assert_matches_truth(dir.path(), &truth::compute(&sim.sim));
-                crate::pipeline::assert_offline_normalize_agrees(dir.path()).await;
+                crate::pipeline::assert_offline_normalize_agrees(dir.path(), 3).await;
                 tally.matched_with_drift += 1;
             }
             Ok(_) => {

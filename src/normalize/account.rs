@@ -1,0 +1,425 @@
+//! One account's ledger and calls: deduplicated, attributed, joined and written, in memory
+//! bounded by `[normalize] sort_rows` however many rows the account has.
+//!
+//! Every step is a sort or a merge of sorted streams ([`Sorter`] spills to disk past the
+//! bound), so a call centre with millions of calls costs what a small customer costs, plus
+//! temporary files:
+//!
+//! 1. ledger rows by (id, arrival) and calls by (uuid, arrival): the first of each key is
+//!    kept (overlapping pages repeat rows when rows shift between requests);
+//! 2. each kept row is attributed to the customer or one of its subaccounts;
+//! 3. ledger rows re-sorted by the call they charge, and merged with the calls (in uuid
+//!    order): a charge takes its call's subaccount and period, a call sums its debits and
+//!    the refunds that name it;
+//! 4. calls written by (start, uuid), ledger rows by (created_at, id), as before.
+//!
+//! Only refunds that name a debit (`txn_<id>`) are held in memory, one small entry each:
+//! they are rare, and matching them needs the whole ledger seen once.
+
+use std::cmp::Ordering;
+use std::path::PathBuf;
+
+use compact_str::ToCompactString;
+use foldhash::HashMap;
+use rust_decimal::Decimal;
+
+use super::{Ctx, Reject, Report, Writers, single, subaccounts};
+use crate::api::rows::{self, AccountFigures, AccountRows, RowError, short_key};
+use crate::layout::{Layout, RawEndpoint, Table};
+use crate::model::ledger::{is_refund, moved, refunded_debit_id};
+use crate::model::{AccountId, LedgerKind, Period};
+use crate::store::normalized::{BalanceRow, CdrRow, Text, TransactionRow};
+use crate::store::raw::for_each_page;
+use crate::store::sort::{Sorted, Sorter};
+
+/// Where an account's rows come from.
+pub(super) enum Source {
+    /// Parsed by extract from the pages it wrote (a small account, handed over).
+    Rows(AccountRows),
+    /// Its raw pages, read one page at a time.
+    Raw,
+}
+
+fn by_id(a: &TransactionRow, b: &TransactionRow) -> Ordering {
+    a.id.cmp(&b.id)
+}
+
+fn by_call(a: &TransactionRow, b: &TransactionRow) -> Ordering {
+    (&a.cdr_uuid, &a.id).cmp(&(&b.cdr_uuid, &b.id))
+}
+
+fn by_booking(a: &TransactionRow, b: &TransactionRow) -> Ordering {
+    (a.created_at, &a.id).cmp(&(b.created_at, &b.id))
+}
+
+fn by_uuid(a: &CdrRow, b: &CdrRow) -> Ordering {
+    a.uuid.cmp(&b.uuid)
+}
+
+fn by_start(a: &CdrRow, b: &CdrRow) -> Ordering {
+    (a.start_time, &a.uuid).cmp(&(b.start_time, &b.uuid))
+}
+
+/// A reject whose place in the report is the row's place in its table's written order.
+type Placed = ((i64, Text), Reject);
+
+pub(super) fn account(
+    layout: &Layout,
+    ctx: &Ctx,
+    id: &AccountId,
+    source: Source,
+    w: &mut Writers,
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    let acct = id.to_string();
+    let raw = |e| layout.raw_account(ctx.period, e, id);
+    let spill = |table| -> PathBuf { layout.partition_dir(table, ctx.period) };
+    let sort_rows = ctx.sort_rows;
+
+    // 1. Every row in key order, rows that failed to parse rejected in arrival order.
+    let mut ledger_by_id = Sorter::new(by_id, sort_rows, &spill(Table::Transactions));
+    let mut calls_by_uuid = Sorter::new(by_uuid, sort_rows, &spill(Table::Cdrs));
+    let mut reject = |table: &'static str, (key, reason): RowError| {
+        report.rejects.push(Reject {
+            table,
+            account: acct.clone(),
+            key,
+            reason,
+        })
+    };
+    let (figures, last_ledger_page) = match source {
+        Source::Rows(rows) => {
+            for r in rows.ledger {
+                match r {
+                    Ok(r) => ledger_by_id.push(r)?,
+                    Err(e) => reject("transactions", e),
+                }
+            }
+            for r in rows.calls {
+                match r {
+                    Ok(r) => calls_by_uuid.push(r)?,
+                    Err(e) => reject("cdrs", e),
+                }
+            }
+            (rows.figures, rows.last_ledger_page)
+        }
+        Source::Raw => {
+            let mut last = Vec::new();
+            for_each_page(&raw(RawEndpoint::Transactions), |page| {
+                for r in rows::ledger_page(page)? {
+                    match r {
+                        Ok(r) => ledger_by_id.push(r)?,
+                        Err(e) => reject("transactions", e),
+                    }
+                }
+                last.clear();
+                last.extend_from_slice(page);
+                Ok(())
+            })?;
+            for_each_page(&raw(RawEndpoint::Cdrs), |page| {
+                for r in rows::cdr_page(page)? {
+                    match r {
+                        Ok(r) => calls_by_uuid.push(r)?,
+                        Err(e) => reject("cdrs", e),
+                    }
+                }
+                Ok(())
+            })?;
+            (None, (!last.is_empty()).then_some(last))
+        }
+    };
+
+    for s in subaccounts(&raw(RawEndpoint::Subaccounts), &acct, report)? {
+        w.subaccounts.push(s)?;
+    }
+    let mut call_rejects: Vec<Placed> = Vec::new();
+    let mut ledger_rejects: Vec<Placed> = Vec::new();
+
+    // 2. The first ledger row of each id, attributed; refunds naming a debit noted.
+    let mut ledger_by_call = Sorter::new(by_call, sort_rows, &spill(Table::Transactions));
+    let mut debit_refunds = DebitRefunds::default();
+    let mut previous: Option<Text> = None;
+    for l in finish(ledger_by_id, report)? {
+        let mut l = l?;
+        if previous.as_ref() == Some(&l.id) {
+            report.duplicates_dropped += 1;
+            continue;
+        }
+        previous = Some(l.id.clone());
+        if let Err(reason) = attribute(&mut l.account_id, &mut l.subaccount_id, &acct) {
+            let key = (l.created_at, l.id.clone());
+            ledger_rejects.push((key, rejected("transactions", &acct, &l.id, reason)));
+            continue;
+        }
+        if is_completed_refund(&l)
+            && l.cdr_uuid.is_none()
+            && let Some(debit) = l.reference.as_deref().and_then(refunded_debit_id)
+        {
+            debit_refunds.note(&l.id, debit, l.amount);
+        }
+        ledger_by_call.push(l)?;
+    }
+    drop(previous);
+
+    // 3. Calls (the first of each uuid, attributed) merged with the ledger rows that name
+    //    them, both in uuid order.
+    let mut calls_by_start = Sorter::new(by_start, sort_rows, &spill(Table::Cdrs));
+    let mut ledger_by_booking = Sorter::new(by_booking, sort_rows, &spill(Table::Transactions));
+    let mut calls = FirstCalls {
+        rows: finish(calls_by_uuid, report)?,
+        previous: None,
+        account: &acct,
+        rejects: &mut call_rejects,
+        duplicates: 0,
+    };
+    let mut call = calls.next()?;
+    let label = ctx.period.to_compact_string();
+    let period_of = |start: i64| -> Text {
+        if (ctx.start..ctx.end).contains(&start) {
+            label.clone()
+        } else {
+            Period::containing(crate::model::time::from_micros(start), ctx.tz).to_compact_string()
+        }
+    };
+    let mut keep_call = |c: CdrRow| -> anyhow::Result<()> {
+        if (ctx.start..ctx.end).contains(&c.start_time) {
+            calls_by_start.push(c)?;
+        }
+        Ok(())
+    };
+    for l in finish(ledger_by_call, report)? {
+        let mut l = l?;
+        debit_refunds.apply_to_debit(&mut l);
+        l.cdr_period = None;
+        if let Some(uuid) = l.cdr_uuid.as_deref() {
+            while let Some(c) = call.take_if(|c| c.uuid.as_str() < uuid) {
+                keep_call(c)?;
+                call = calls.next()?;
+            }
+            if let Some(c) = call.as_mut().filter(|c| c.uuid.as_str() == uuid) {
+                charge(&mut l, c, period_of(c.start_time));
+            }
+        }
+        ledger_by_booking.push(l)?;
+    }
+    while let Some(c) = call {
+        keep_call(c)?;
+        call = calls.next()?;
+    }
+    report.duplicates_dropped += calls.duplicates;
+
+    // 4. Calls of the period by start; ledger rows by booking, with the period's sums.
+    for c in finish(calls_by_start, report)? {
+        w.cdrs.push(c?)?;
+    }
+    // Only rows that moved money count towards balances; the window's sums count every row,
+    // as the API's summary does, to tell rows lost on the way from rows that did not happen.
+    let (mut credit, mut debit, mut net_after, mut rows_after) = (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO, 0i64);
+    let (mut window_credit, mut window_debit) = (Decimal::ZERO, Decimal::ZERO);
+    for l in finish(ledger_by_booking, report)? {
+        let mut l = l?;
+        debit_refunds.apply_to_refund(&mut l);
+        match l.kind {
+            LedgerKind::Credit => window_credit += l.amount,
+            LedgerKind::Debit => window_debit += l.amount,
+        }
+        let counts = moved(l.status.as_deref()) == Some(true);
+        if l.created_at >= ctx.end {
+            if counts {
+                net_after += l.signed_amount;
+            }
+            rows_after += 1;
+        } else if l.created_at >= ctx.start {
+            if counts {
+                match l.kind {
+                    LedgerKind::Credit => credit += l.amount,
+                    LedgerKind::Debit => debit += l.amount,
+                }
+            }
+            w.transactions.push(l)?;
+        }
+    }
+    // Attribution rejects in the order their tables are written (calls first), as when the
+    // whole account was sorted in memory.
+    call_rejects.sort_by(|a, b| a.0.cmp(&b.0));
+    ledger_rejects.sort_by(|a, b| a.0.cmp(&b.0));
+    report
+        .rejects
+        .extend(call_rejects.into_iter().chain(ledger_rejects).map(|(_, r)| r));
+
+    let figures = match figures {
+        Some(f) => *f,
+        None => {
+            let wallet_path = raw(RawEndpoint::Wallet);
+            let wallet = if wallet_path.exists() {
+                Some(single(&wallet_path)?)
+            } else {
+                None
+            };
+            AccountFigures::from_pages(
+                &single(&raw(RawEndpoint::Balance))?,
+                &single(&raw(RawEndpoint::LedgerTotals))?,
+                last_ledger_page.as_deref(),
+                wallet.as_deref(),
+            )?
+        }
+    };
+    let AccountFigures {
+        balance: bal,
+        totals,
+        window,
+        wallet,
+    } = figures;
+    anyhow::ensure!(bal.auth_id == acct, "balance page is for {:?}, not {acct}", bal.auth_id);
+    let balance_at = crate::model::time::parse_timestamp_micros(&bal.updated_at)?;
+    let (threshold, credit_limit) = wallet.map_or((None, None), |w| (w.low_balance_threshold, w.credit_limit));
+    let closing = bal.cash_credits - net_after;
+    w.balances.push(BalanceRow {
+        auth_id: acct.clone(),
+        currency: bal.currency,
+        balance: bal.cash_credits,
+        balance_at,
+        net_after_period: net_after,
+        rows_after_period: rows_after,
+        closing_balance: closing,
+        opening_balance: closing - (credit - debit),
+        period_credit: credit,
+        period_debit: debit,
+        ledger_rows_all_time: totals.rows as i64,
+        ledger_net_all_time: totals.credit - totals.debit,
+        low_balance_threshold: threshold,
+        credit_limit,
+        api_window_credit: window.as_ref().map(|t| t.credit),
+        api_window_debit: window.as_ref().map(|t| t.debit),
+        window_credit,
+        window_debit,
+    })?;
+    Ok(())
+}
+
+/// A sort's rows, its runs on disk counted in the report.
+fn finish<R: crate::store::schema::Row>(sorter: Sorter<R>, report: &mut Report) -> anyhow::Result<Sorted<R>> {
+    let sorted = sorter.finish()?;
+    report.sort_runs += sorted.runs() as u64;
+    Ok(sorted)
+}
+
+/// The calls in uuid order, the first of each uuid, attributed (a call naming another
+/// account is rejected and left out of every join).
+struct FirstCalls<'a> {
+    rows: Sorted<CdrRow>,
+    previous: Option<Text>,
+    account: &'a str,
+    rejects: &'a mut Vec<Placed>,
+    duplicates: u64,
+}
+
+impl FirstCalls<'_> {
+    fn next(&mut self) -> anyhow::Result<Option<CdrRow>> {
+        for c in self.rows.by_ref() {
+            let mut c = c?;
+            if self.previous.as_ref() == Some(&c.uuid) {
+                self.duplicates += 1;
+                continue;
+            }
+            self.previous = Some(c.uuid.clone());
+            if let Err(reason) = attribute(&mut c.account_id, &mut c.subaccount_id, self.account) {
+                let r = rejected("cdrs", self.account, &c.uuid, reason);
+                self.rejects.push(((c.start_time, c.uuid), r));
+                continue;
+            }
+            return Ok(Some(c));
+        }
+        Ok(None)
+    }
+}
+
+/// A ledger row `l` that names call `c`: the row takes the call's subaccount (when it names
+/// none itself) and period; the call sums its debits that moved money (wherever in the
+/// window they were booked: a failed debit and its completed retry are one charge, not a
+/// duplicate) and the completed refunds that name it.
+fn charge(l: &mut TransactionRow, c: &mut CdrRow, period: Text) {
+    if l.subaccount_id.is_none() {
+        l.subaccount_id = c.subaccount_id.clone();
+    }
+    l.cdr_period = Some(period);
+    if l.kind == LedgerKind::Debit && moved(l.status.as_deref()) == Some(true) {
+        c.debit_amount += l.amount;
+        c.debit_count += 1;
+    }
+    if is_completed_refund(l) {
+        c.refunded += l.amount;
+        l.refund_of = Some(Text::const_new("cdr"));
+    }
+}
+
+/// A completed credit of reference type `refund`: it reverses what it names, a call
+/// (`cdr_<uuid>`, as its debit does) or a debit (`txn_<id>`) fetched in the window. Refunds
+/// naming nothing fetched reverse nothing (reconcile reports them).
+fn is_completed_refund(l: &TransactionRow) -> bool {
+    l.kind == LedgerKind::Credit && is_refund(&l.reference_type) && moved(l.status.as_deref()) == Some(true)
+}
+
+/// Completed refunds that name a debit by id: the debit's `refunded` grows by them, and each
+/// refund records the debit's reference type as what it reversed.
+#[derive(Default)]
+struct DebitRefunds {
+    /// Refunded so far, by the debit id named.
+    amounts: HashMap<Text, Decimal>,
+    /// The debit each refund names, by the refund's id.
+    named: HashMap<Text, Text>,
+    /// The reference type of each named debit that was found.
+    found: HashMap<Text, Text>,
+}
+
+impl DebitRefunds {
+    fn note(&mut self, refund: &Text, debit: &str, amount: Decimal) {
+        *self.amounts.entry(debit.into()).or_default() += amount;
+        self.named.insert(refund.clone(), debit.into());
+    }
+
+    /// Every ledger row passes here once before [`apply_to_refund`].
+    ///
+    /// [`apply_to_refund`]: DebitRefunds::apply_to_refund
+    fn apply_to_debit(&mut self, l: &mut TransactionRow) {
+        if l.kind != LedgerKind::Debit {
+            return;
+        }
+        if let Some(&amount) = self.amounts.get(&l.id) {
+            l.refunded += amount;
+            self.found.insert(l.id.clone(), l.reference_type.clone());
+        }
+    }
+
+    fn apply_to_refund(&self, l: &mut TransactionRow) {
+        if let Some(kind) = self.named.get(&l.id).and_then(|debit| self.found.get(debit)) {
+            l.refund_of = Some(kind.clone());
+        }
+    }
+}
+
+/// Rows listed under `account` carry the customer's `auth_id` or a subaccount's (`SA_…`):
+/// the subaccount's moves to `subaccount` and the row becomes the customer's. A row naming
+/// any other account is not this customer's to bill: the reason it is rejected.
+fn attribute(owner: &mut Text, subaccount: &mut Option<Text>, account: &str) -> Result<(), String> {
+    if owner.as_str() == account {
+        return Ok(());
+    }
+    if crate::model::SubaccountId::parse(owner).is_ok() {
+        *subaccount = Some(std::mem::replace(owner, Text::from(account)));
+        return Ok(());
+    }
+    Err(format!(
+        "listed under {account} but its account_id is {:?}",
+        owner.as_str()
+    ))
+}
+
+fn rejected(table: &'static str, account: &str, key: &str, reason: String) -> Reject {
+    Reject {
+        table,
+        account: account.to_string(),
+        key: short_key(key),
+        reason,
+    }
+}
