@@ -24,6 +24,9 @@ use super::schema::{Row, batch, schema};
 /// at once, so groups are small: tens of runs then cost a few MiB, not a run each.
 const RUN_GROUP_ROWS: usize = 8_192;
 
+/// Rows per data page of a run, and per batch read back.
+const RUN_PAGE_ROWS: usize = 1_024;
+
 /// Runs merged at once: one open file and one decoded batch each.
 const FAN_IN: usize = 64;
 
@@ -88,10 +91,15 @@ impl<R: Row> Sorter<R> {
         if self.writing.is_none() {
             std::fs::create_dir_all(&self.dir).with_context(|| format!("cannot create {}", self.dir.display()))?;
             let tmp = crate::output::temporary_in(&self.dir, ".sort.parquet")?;
-            // Read once, soon, by this process: fast compression, no statistics.
+            // Read once, soon, by this process: fast compression, no statistics. A merge
+            // decodes one page of every column of every run at once, so pages are small and
+            // there are no dictionaries (a dictionary page is held for its whole row group).
             let props = WriterProperties::builder()
                 .set_compression(Compression::ZSTD(ZstdLevel::try_new(1)?))
                 .set_statistics_enabled(EnabledStatistics::None)
+                .set_dictionary_enabled(false)
+                .set_write_batch_size(RUN_PAGE_ROWS)
+                .set_data_page_row_count_limit(RUN_PAGE_ROWS)
                 .set_max_row_group_row_count(Some(RUN_GROUP_ROWS))
                 .build();
             let writer = ArrowWriter::try_new(tmp.as_file().try_clone()?, self.schema.clone(), Some(props))?;
