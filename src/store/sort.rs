@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
+use parquet::basic::Compression;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 
 use super::read;
@@ -27,8 +27,10 @@ const RUN_GROUP_ROWS: usize = 8_192;
 /// Rows per data page of a run, and per batch read back.
 const RUN_PAGE_ROWS: usize = 1_024;
 
-/// Runs merged at once: one open file and one decoded batch each.
-const FAN_IN: usize = 64;
+/// Runs merged at once: one open file, one decoded page of each column and one batch each
+/// (about 1 MiB). At the default `sort_rows` a 3M-call customer's sorts have fewer runs than
+/// this, so each is merged in one pass.
+const FAN_IN: usize = 128;
 
 /// Rows of `R` in the order of `cmp`, however many are pushed.
 pub struct Sorter<R: Row> {
@@ -41,6 +43,8 @@ pub struct Sorter<R: Row> {
     runs: Vec<tempfile::TempPath>,
     /// Buffers sorted and written as runs so far.
     spilled: usize,
+    /// [`FAN_IN`] (fewer in a test).
+    fan_in: usize,
     /// The run being written.
     writing: Option<(tempfile::NamedTempFile, ArrowWriter<std::fs::File>)>,
 }
@@ -57,6 +61,7 @@ impl<R: Row> Sorter<R> {
             schema: schema(R::COLUMNS),
             runs: Vec::new(),
             spilled: 0,
+            fan_in: FAN_IN,
             writing: None,
         }
     }
@@ -75,7 +80,7 @@ impl<R: Row> Sorter<R> {
         // Taken, so that its memory goes back when the run is written, not when the next
         // buffer is full.
         let mut rows = std::mem::take(&mut self.buffer);
-        rows.sort_by(self.cmp);
+        sort_stably(&mut rows, self.cmp);
         for group in rows.chunks(RUN_GROUP_ROWS) {
             self.write(group)?;
         }
@@ -91,11 +96,13 @@ impl<R: Row> Sorter<R> {
         if self.writing.is_none() {
             std::fs::create_dir_all(&self.dir).with_context(|| format!("cannot create {}", self.dir.display()))?;
             let tmp = crate::output::temporary_in(&self.dir, ".sort.parquet")?;
-            // Read once, soon, by this process: fast compression, no statistics. A merge
-            // decodes one page of every column of every run at once, so pages are small and
-            // there are no dictionaries (a dictionary page is held for its whole row group).
+            // Read once, soon, by this process: no compression (it took a fifth of a large
+            // account's normalize; the files are a few times larger and live for seconds in
+            // the page cache), no statistics. A merge decodes one page of every column of
+            // every run at once, so pages are small and there are no dictionaries (a
+            // dictionary page is held for its whole row group).
             let props = WriterProperties::builder()
-                .set_compression(Compression::ZSTD(ZstdLevel::try_new(1)?))
+                .set_compression(Compression::UNCOMPRESSED)
                 .set_statistics_enabled(EnabledStatistics::None)
                 .set_dictionary_enabled(false)
                 .set_write_batch_size(RUN_PAGE_ROWS)
@@ -122,8 +129,7 @@ impl<R: Row> Sorter<R> {
     /// Every row pushed, in order.
     pub fn finish(mut self) -> anyhow::Result<Sorted<R>> {
         if self.runs.is_empty() {
-            let cmp = self.cmp;
-            self.buffer.sort_by(cmp);
+            sort_stably(&mut self.buffer, self.cmp);
             return Ok(Sorted::Memory(self.buffer.into_iter()));
         }
         if !self.buffer.is_empty() {
@@ -132,11 +138,11 @@ impl<R: Row> Sorter<R> {
         let mut runs = std::mem::take(&mut self.runs);
         // Past FAN_IN runs, neighbouring runs are merged into one first (neighbours, so that
         // the earlier rows stay in the earlier run and the sort stays stable).
-        while runs.len() > FAN_IN {
-            let mut merged = Vec::with_capacity(runs.len().div_ceil(FAN_IN));
+        while runs.len() > self.fan_in {
+            let mut merged = Vec::with_capacity(runs.len().div_ceil(self.fan_in));
             let mut rest = runs.into_iter().peekable();
             while rest.peek().is_some() {
-                let group: Vec<_> = rest.by_ref().take(FAN_IN).collect();
+                let group: Vec<_> = rest.by_ref().take(self.fan_in).collect();
                 let mut rows = Vec::with_capacity(RUN_GROUP_ROWS);
                 for row in self.merge(group)? {
                     rows.push(row?);
@@ -175,6 +181,27 @@ impl<R: Row> Sorter<R> {
             }
         }
         Ok(merge)
+    }
+}
+
+/// Sort `rows` stably by `cmp`. Rows are wide (about 0.5 KiB): a merge sort would move each
+/// of them once per level, so their indices are sorted instead (ties by index, which makes
+/// the unstable sort stable) and each row is then moved into place once, cycle by cycle.
+fn sort_stably<R>(rows: &mut [R], cmp: fn(&R, &R) -> Ordering) {
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    order.sort_unstable_by(|&a, &b| cmp(&rows[a], &rows[b]).then(a.cmp(&b)));
+    // Position j takes the row at order[j]; a position done is marked order[j] = j.
+    for start in 0..rows.len() {
+        let mut j = start;
+        loop {
+            let k = order[j];
+            order[j] = j;
+            if k == start {
+                break;
+            }
+            rows.swap(j, k);
+            j = k;
+        }
     }
 }
 
@@ -294,8 +321,9 @@ mod tests {
         a.start_time.cmp(&b.start_time)
     }
 
-    fn sorted(rows: &[CdrRow], capacity: usize, dir: &Path) -> (Vec<CdrRow>, usize) {
+    fn sorted(rows: &[CdrRow], capacity: usize, fan_in: usize, dir: &Path) -> (Vec<CdrRow>, usize) {
         let mut s = Sorter::new(by_start, capacity, dir);
+        s.fan_in = fan_in;
         for r in rows {
             s.push(r.clone()).unwrap();
         }
@@ -305,19 +333,21 @@ mod tests {
     }
 
     proptest! {
-        /// Whatever the capacity, the rows come out as std's stable sort puts them (equal
+        /// Whatever the capacity and however many runs are merged at once (runs of runs
+        /// when there are more), the rows come out as std's stable sort puts them (equal
         /// start times in the order pushed), and every run file is gone afterwards.
         #[test]
         fn spilled_or_not_the_order_is_a_stable_sort(
             starts in proptest::collection::vec(0i64..20, 0..300),
             capacity in 1usize..64,
+            fan_in in 2usize..6,
         ) {
             let dir = tempfile::tempdir().unwrap();
             let rows: Vec<CdrRow> =
                 starts.iter().enumerate().map(|(i, &s)| call(&format!("c{i}"), s, i as i64)).collect();
             let mut expected = rows.clone();
             expected.sort_by_key(|r| r.start_time);
-            let (got, runs) = sorted(&rows, capacity, dir.path());
+            let (got, runs) = sorted(&rows, capacity, fan_in, dir.path());
             prop_assert_eq!(runs, if rows.len() >= capacity { rows.len().div_ceil(capacity) } else { 0 });
             prop_assert_eq!(got, expected);
             prop_assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
@@ -328,7 +358,7 @@ mod tests {
     fn a_run_is_written_in_small_row_groups_and_read_back_whole() {
         let dir = tempfile::tempdir().unwrap();
         let rows: Vec<CdrRow> = (0..20_000).rev().map(|i| call(&format!("c{i:05}"), i, i)).collect();
-        let (got, runs) = sorted(&rows, 20_000, dir.path());
+        let (got, runs) = sorted(&rows, 20_000, FAN_IN, dir.path());
         assert_eq!(runs, 1);
         assert_eq!(got.len(), 20_000);
         assert!(got.windows(2).all(|w| w[0].start_time < w[1].start_time));

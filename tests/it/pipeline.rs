@@ -197,8 +197,8 @@ async fn accounts_too_large_to_hand_over_are_normalized_from_raw() {
         "no account was too large to hand over: {}",
         m["extract"]
     );
-    // 500 rows a run: more runs than one merge takes, so runs are merged into runs first.
-    assert_offline_normalize_agrees(dir.path(), 500).await;
+    // 250 rows a run: more runs than one merge takes, so runs are merged into runs first.
+    assert_offline_normalize_agrees(dir.path(), 250).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
