@@ -20,8 +20,8 @@ use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use super::read;
 use super::schema::{Row, batch, schema};
 
-/// Rows per row group of a run. A merge holds one decoded group (and one batch) of every run
-/// at once, so groups are small: tens of runs then cost a few MiB, not a run each.
+/// Rows per row group of a run: what its writer holds encoded before writing it out (a merge
+/// reads a run a page at a time, whatever its groups).
 const RUN_GROUP_ROWS: usize = 8_192;
 
 /// Rows per data page of a run, and per batch read back.
