@@ -30,6 +30,7 @@ use crate::model::ledger::{is_refund, moved, refunded_debit_id};
 use crate::model::{AccountId, LedgerKind, Period};
 use crate::store::normalized::{BalanceRow, CdrRow, Text, TransactionRow};
 use crate::store::raw::for_each_page;
+use crate::store::schema::Row;
 use crate::store::sort::{Sorted, Sorter};
 
 /// Where an account's rows come from.
@@ -79,27 +80,14 @@ pub(super) fn account(
     // 1. Every row in key order, rows that failed to parse rejected in arrival order.
     let mut ledger_by_id = Sorter::new(by_id, sort_rows, &spill(Table::Transactions));
     let mut calls_by_uuid = Sorter::new(by_uuid, sort_rows, &spill(Table::Cdrs));
-    let mut reject = |table: &'static str, (key, reason): RowError| {
-        report.rejects.push(Reject {
-            table,
-            account: acct.clone(),
-            key,
-            reason,
-        })
-    };
+    let rejects = &mut report.rejects;
     let (figures, last_ledger_page) = match source {
         Source::Rows(rows) => {
             for r in rows.ledger {
-                match r {
-                    Ok(r) => ledger_by_id.push(r)?,
-                    Err(e) => reject("transactions", e),
-                }
+                sort_or_reject(&mut ledger_by_id, r, &acct, rejects)?;
             }
             for r in rows.calls {
-                match r {
-                    Ok(r) => calls_by_uuid.push(r)?,
-                    Err(e) => reject("cdrs", e),
-                }
+                sort_or_reject(&mut calls_by_uuid, r, &acct, rejects)?;
             }
             (rows.figures, rows.last_ledger_page)
         }
@@ -107,10 +95,7 @@ pub(super) fn account(
             let mut last = Vec::new();
             for_each_page(&raw(RawEndpoint::Transactions), |page| {
                 for r in rows::ledger_page(page)? {
-                    match r {
-                        Ok(r) => ledger_by_id.push(r)?,
-                        Err(e) => reject("transactions", e),
-                    }
+                    sort_or_reject(&mut ledger_by_id, r, &acct, rejects)?;
                 }
                 last.clear();
                 last.extend_from_slice(page);
@@ -118,10 +103,7 @@ pub(super) fn account(
             })?;
             for_each_page(&raw(RawEndpoint::Cdrs), |page| {
                 for r in rows::cdr_page(page)? {
-                    match r {
-                        Ok(r) => calls_by_uuid.push(r)?,
-                        Err(e) => reject("cdrs", e),
-                    }
+                    sort_or_reject(&mut calls_by_uuid, r, &acct, rejects)?;
                 }
                 Ok(())
             })?;
@@ -138,19 +120,8 @@ pub(super) fn account(
     // 2. The first ledger row of each id, attributed; refunds naming a debit noted.
     let mut ledger_by_call = Sorter::new(by_call, sort_rows, &spill(Table::Transactions));
     let mut debit_refunds = DebitRefunds::default();
-    let mut previous: Option<Text> = None;
-    for l in finish(ledger_by_id, report)? {
-        let mut l = l?;
-        if previous.as_ref() == Some(&l.id) {
-            report.duplicates_dropped += 1;
-            continue;
-        }
-        previous = Some(l.id.clone());
-        if let Err(reason) = attribute(&mut l.account_id, &mut l.subaccount_id, &acct) {
-            let key = (l.created_at, l.id.clone());
-            ledger_rejects.push((key, rejected("transactions", &acct, &l.id, reason)));
-            continue;
-        }
+    let mut ledger = FirstOfEach::new(finish(ledger_by_id, report)?, &acct, &mut ledger_rejects);
+    while let Some(l) = ledger.next()? {
         if is_completed_refund(&l)
             && l.cdr_uuid.is_none()
             && let Some(debit) = l.reference.as_deref().and_then(refunded_debit_id)
@@ -159,19 +130,13 @@ pub(super) fn account(
         }
         ledger_by_call.push(l)?;
     }
-    drop(previous);
+    report.duplicates_dropped += ledger.duplicates;
 
     // 3. Calls (the first of each uuid, attributed) merged with the ledger rows that name
     //    them, both in uuid order.
     let mut calls_by_start = Sorter::new(by_start, sort_rows, &spill(Table::Cdrs));
     let mut ledger_by_booking = Sorter::new(by_booking, sort_rows, &spill(Table::Transactions));
-    let mut calls = FirstCalls {
-        rows: finish(calls_by_uuid, report)?,
-        previous: None,
-        account: &acct,
-        rejects: &mut call_rejects,
-        duplicates: 0,
-    };
+    let mut calls = FirstOfEach::new(finish(calls_by_uuid, report)?, &acct, &mut call_rejects);
     let mut call = calls.next()?;
     let label = ctx.period.to_compact_string();
     let period_of = |start: i64| -> Text {
@@ -298,37 +263,111 @@ pub(super) fn account(
 }
 
 /// A sort's rows, its runs on disk counted in the report.
-fn finish<R: crate::store::schema::Row>(sorter: Sorter<R>, report: &mut Report) -> anyhow::Result<Sorted<R>> {
+fn finish<R: Row>(sorter: Sorter<R>, report: &mut Report) -> anyhow::Result<Sorted<R>> {
     let sorted = sorter.finish()?;
     report.sort_runs += sorted.runs() as u64;
     Ok(sorted)
 }
 
-/// The calls in uuid order, the first of each uuid, attributed (a call naming another
-/// account is rejected and left out of every join).
-struct FirstCalls<'a> {
-    rows: Sorted<CdrRow>,
+/// A row as read from a page: into `sorter` if it parsed, else rejected here (in arrival
+/// order, before any row of the account is attributed).
+fn sort_or_reject<R: Listed>(
+    sorter: &mut Sorter<R>,
+    row: Result<R, RowError>,
+    account: &str,
+    rejects: &mut Vec<Reject>,
+) -> anyhow::Result<()> {
+    match row {
+        Ok(r) => sorter.push(r)?,
+        Err((key, reason)) => rejects.push(Reject {
+            table: <R as Row>::TABLE.name(),
+            account: account.to_string(),
+            key,
+            reason,
+        }),
+    }
+    Ok(())
+}
+
+/// A ledger row or a call as normalize keeps it: by its key, first of each, attributed to
+/// the customer or one of its subaccounts.
+trait Listed: Row {
+    fn key(&self) -> &Text;
+    /// Where it is written in its table (the order its rejects are reported in).
+    fn place(&self) -> (i64, Text);
+    /// Whose it is: the account it names and the subaccount it is attributed to.
+    fn owners(&mut self) -> (&mut Text, &mut Option<Text>);
+}
+
+impl Listed for TransactionRow {
+    fn key(&self) -> &Text {
+        &self.id
+    }
+
+    fn place(&self) -> (i64, Text) {
+        (self.created_at, self.id.clone())
+    }
+
+    fn owners(&mut self) -> (&mut Text, &mut Option<Text>) {
+        (&mut self.account_id, &mut self.subaccount_id)
+    }
+}
+
+impl Listed for CdrRow {
+    fn key(&self) -> &Text {
+        &self.uuid
+    }
+
+    fn place(&self) -> (i64, Text) {
+        (self.start_time, self.uuid.clone())
+    }
+
+    fn owners(&mut self) -> (&mut Text, &mut Option<Text>) {
+        (&mut self.account_id, &mut self.subaccount_id)
+    }
+}
+
+/// Rows in key order, the first of each key, attributed (a row naming another account is
+/// rejected and left out of every join).
+struct FirstOfEach<'a, R: Listed> {
+    rows: Sorted<R>,
     previous: Option<Text>,
     account: &'a str,
     rejects: &'a mut Vec<Placed>,
     duplicates: u64,
 }
 
-impl FirstCalls<'_> {
-    fn next(&mut self) -> anyhow::Result<Option<CdrRow>> {
-        for c in self.rows.by_ref() {
-            let mut c = c?;
-            if self.previous.as_ref() == Some(&c.uuid) {
+impl<'a, R: Listed> FirstOfEach<'a, R> {
+    fn new(rows: Sorted<R>, account: &'a str, rejects: &'a mut Vec<Placed>) -> Self {
+        Self {
+            rows,
+            previous: None,
+            account,
+            rejects,
+            duplicates: 0,
+        }
+    }
+
+    fn next(&mut self) -> anyhow::Result<Option<R>> {
+        for r in self.rows.by_ref() {
+            let mut r = r?;
+            if self.previous.as_ref() == Some(r.key()) {
                 self.duplicates += 1;
                 continue;
             }
-            self.previous = Some(c.uuid.clone());
-            if let Err(reason) = attribute(&mut c.account_id, &mut c.subaccount_id, self.account) {
-                let r = rejected("cdrs", self.account, &c.uuid, reason);
-                self.rejects.push(((c.start_time, c.uuid), r));
+            self.previous = Some(r.key().clone());
+            let (owner, subaccount) = r.owners();
+            if let Err(reason) = attribute(owner, subaccount, self.account) {
+                let reject = Reject {
+                    table: <R as Row>::TABLE.name(),
+                    account: self.account.to_string(),
+                    key: short_key(r.key()),
+                    reason,
+                };
+                self.rejects.push((r.place(), reject));
                 continue;
             }
-            return Ok(Some(c));
+            return Ok(Some(r));
         }
         Ok(None)
     }
@@ -413,13 +452,4 @@ fn attribute(owner: &mut Text, subaccount: &mut Option<Text>, account: &str) -> 
         "listed under {account} but its account_id is {:?}",
         owner.as_str()
     ))
-}
-
-fn rejected(table: &'static str, account: &str, key: &str, reason: String) -> Reject {
-    Reject {
-        table,
-        account: account.to_string(),
-        key: short_key(key),
-        reason,
-    }
 }
