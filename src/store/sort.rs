@@ -11,11 +11,15 @@
 
 use std::cmp::Ordering;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, sync_channel};
+use std::thread::JoinHandle;
 
 use anyhow::Context;
+use arrow::datatypes::SchemaRef;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use tempfile::TempPath;
 
 use super::read;
 use super::schema::{Row, batch, schema};
@@ -33,23 +37,28 @@ const RUN_PAGE_ROWS: usize = 1_024;
 const FAN_IN: usize = 128;
 
 /// Rows of `R` in the order of `cmp`, however many are pushed.
-pub struct Sorter<R: Row> {
+///
+/// The disk work runs beside the caller: a full buffer is sorted and written by a thread of
+/// its own while the next one fills, and the merge reads the runs a chunk ahead of the
+/// reader. A large account's sorts so use both cores of a small machine; memory is then two
+/// buffers, not one.
+pub struct Sorter<R: Row + Send> {
     cmp: fn(&R, &R) -> Ordering,
     capacity: usize,
     buffer: Vec<R>,
     dir: PathBuf,
-    schema: arrow::datatypes::SchemaRef,
+    schema: SchemaRef,
     /// Runs on disk, by path only: a file is open only while it is merged.
-    runs: Vec<tempfile::TempPath>,
+    runs: Vec<TempPath>,
     /// Buffers sorted and written as runs so far.
     spilled: usize,
     /// [`FAN_IN`] (fewer in a test).
     fan_in: usize,
-    /// The run being written.
-    writing: Option<(tempfile::NamedTempFile, ArrowWriter<std::fs::File>)>,
+    /// The buffer being sorted and written as a run, by its own thread.
+    spilling: Option<JoinHandle<anyhow::Result<TempPath>>>,
 }
 
-impl<R: Row> Sorter<R> {
+impl<R: Row + Send> Sorter<R> {
     /// Sort by `cmp`, holding at most `capacity` rows; runs go to temporary files in `dir`
     /// (named `.tmp-…`, so a killed run's leftovers are swept like any other temporary).
     pub fn new(cmp: fn(&R, &R) -> Ordering, capacity: usize, dir: &Path) -> Self {
@@ -62,7 +71,7 @@ impl<R: Row> Sorter<R> {
             runs: Vec::new(),
             spilled: 0,
             fan_in: FAN_IN,
-            writing: None,
+            spilling: None,
         }
     }
 
@@ -75,66 +84,52 @@ impl<R: Row> Sorter<R> {
         Ok(())
     }
 
-    /// Sort the buffer and write it as a run.
+    /// Sort the buffer and write it as a run, on a thread of its own (once the previous run
+    /// is written: at most one buffer is being spilled at a time).
     fn spill(&mut self) -> anyhow::Result<()> {
-        // Taken, so that its memory goes back when the run is written, not when the next
-        // buffer is full.
+        self.wait_for_spill()?;
         let mut rows = std::mem::take(&mut self.buffer);
-        sort_stably(&mut rows, self.cmp);
-        for group in rows.chunks(RUN_GROUP_ROWS) {
-            self.write(group)?;
-        }
-        drop(rows);
-        let run = self.close_run()?;
-        self.runs.push(run);
+        let (cmp, dir, schema) = (self.cmp, self.dir.clone(), self.schema.clone());
+        let spilling = std::thread::Builder::new()
+            .name("sort-spill".into())
+            .spawn(move || {
+                sort_stably(&mut rows, cmp);
+                let mut run = RunWriter::create(&dir, schema)?;
+                for group in rows.chunks(RUN_GROUP_ROWS) {
+                    run.write::<R>(group)?;
+                }
+                // Freed as soon as the run is written, not when the next buffer is full.
+                drop(rows);
+                run.close()
+            })
+            .context("cannot start a thread to write a sort run")?;
+        self.spilling = Some(spilling);
         self.spilled += 1;
         Ok(())
     }
 
-    /// Append rows (at most a row group) to the run being written.
-    fn write(&mut self, rows: &[R]) -> anyhow::Result<()> {
-        if self.writing.is_none() {
-            std::fs::create_dir_all(&self.dir).with_context(|| format!("cannot create {}", self.dir.display()))?;
-            let tmp = crate::output::temporary_in(&self.dir, ".sort.parquet")?;
-            // Read once, soon, by this process: no compression (it took a fifth of a large
-            // account's normalize; the files are a few times larger and live for seconds in
-            // the page cache), no statistics. A merge decodes one page of every column of
-            // every run at once, so pages are small and there are no dictionaries (a
-            // dictionary page is held for its whole row group).
-            let props = WriterProperties::builder()
-                .set_compression(Compression::UNCOMPRESSED)
-                .set_statistics_enabled(EnabledStatistics::None)
-                .set_dictionary_enabled(false)
-                .set_write_batch_size(RUN_PAGE_ROWS)
-                .set_data_page_row_count_limit(RUN_PAGE_ROWS)
-                .set_max_row_group_row_count(Some(RUN_GROUP_ROWS))
-                .build();
-            let writer = ArrowWriter::try_new(tmp.as_file().try_clone()?, self.schema.clone(), Some(props))?;
-            self.writing = Some((tmp, writer));
+    /// The run being written, once written, among the runs.
+    fn wait_for_spill(&mut self) -> anyhow::Result<()> {
+        if let Some(spilling) = self.spilling.take() {
+            let run = spilling
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+            self.runs.push(run);
         }
-        let (_, writer) = self.writing.as_mut().expect("opened above");
-        writer.write(&batch(&self.schema, R::COLUMNS, rows))?;
         Ok(())
-    }
-
-    /// The run being written, complete.
-    fn close_run(&mut self) -> anyhow::Result<tempfile::TempPath> {
-        let (tmp, writer) = self.writing.take().context("a run with no rows")?;
-        writer
-            .close()
-            .with_context(|| format!("cannot write a sort run in {}", self.dir.display()))?;
-        Ok(tmp.into_temp_path())
     }
 
     /// Every row pushed, in order.
     pub fn finish(mut self) -> anyhow::Result<Sorted<R>> {
-        if self.runs.is_empty() {
-            sort_stably(&mut self.buffer, self.cmp);
-            return Ok(Sorted::Memory(self.buffer.into_iter()));
+        if self.spilled == 0 {
+            let mut rows = std::mem::take(&mut self.buffer);
+            sort_stably(&mut rows, self.cmp);
+            return Ok(Sorted::Memory(rows.into_iter()));
         }
         if !self.buffer.is_empty() {
             self.spill()?;
         }
+        self.wait_for_spill()?;
         let mut runs = std::mem::take(&mut self.runs);
         // Past FAN_IN runs, neighbouring runs are merged into one first (neighbours, so that
         // the earlier rows stay in the earlier run and the sort stays stable).
@@ -143,28 +138,28 @@ impl<R: Row> Sorter<R> {
             let mut rest = runs.into_iter().peekable();
             while rest.peek().is_some() {
                 let group: Vec<_> = rest.by_ref().take(self.fan_in).collect();
+                let mut run = RunWriter::create(&self.dir, self.schema.clone())?;
                 let mut rows = Vec::with_capacity(RUN_GROUP_ROWS);
                 for row in self.merge(group)? {
                     rows.push(row?);
                     if rows.len() == RUN_GROUP_ROWS {
-                        self.write(&rows)?;
+                        run.write(&rows)?;
                         rows.clear();
                     }
                 }
                 if !rows.is_empty() {
-                    self.write(&rows)?;
+                    run.write(&rows)?;
                 }
-                merged.push(self.close_run()?);
+                merged.push(run.close()?);
             }
             runs = merged;
         }
-        Ok(Sorted::Merge(self.merge(runs)?))
+        Ok(Sorted::Merge(MergeAhead::start(self.merge(runs)?, self.spilled)?))
     }
 
-    fn merge(&self, files: Vec<tempfile::TempPath>) -> anyhow::Result<Merge<R>> {
+    fn merge(&self, files: Vec<TempPath>) -> anyhow::Result<Merge<R>> {
         let mut merge = Merge {
             cmp: self.cmp,
-            spilled: self.spilled,
             runs: Vec::with_capacity(files.len()),
             order: Vec::with_capacity(files.len()),
         };
@@ -181,6 +176,59 @@ impl<R: Row> Sorter<R> {
             }
         }
         Ok(merge)
+    }
+}
+
+impl<R: Row + Send> Drop for Sorter<R> {
+    /// A run still being written is waited for, so that its file is removed with the others.
+    fn drop(&mut self) {
+        if let Some(spilling) = self.spilling.take() {
+            let _ = spilling.join();
+        }
+    }
+}
+
+/// A run being written: a temporary Parquet file in the sort's directory.
+struct RunWriter {
+    file: tempfile::NamedTempFile,
+    writer: ArrowWriter<std::fs::File>,
+    schema: SchemaRef,
+}
+
+impl RunWriter {
+    fn create(dir: &Path, schema: SchemaRef) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let file = crate::output::temporary_in(dir, ".sort.parquet")?;
+        // Read once, soon, by this process: no compression (it took a fifth of a large
+        // account's normalize; the files are a few times larger and live for seconds in
+        // the page cache), no statistics. A merge decodes one page of every column of
+        // every run at once, so pages are small and there are no dictionaries (a
+        // dictionary page is held for its whole row group).
+        let props = WriterProperties::builder()
+            .set_compression(Compression::UNCOMPRESSED)
+            .set_statistics_enabled(EnabledStatistics::None)
+            .set_dictionary_enabled(false)
+            .set_write_batch_size(RUN_PAGE_ROWS)
+            .set_data_page_row_count_limit(RUN_PAGE_ROWS)
+            .set_max_row_group_row_count(Some(RUN_GROUP_ROWS))
+            .build();
+        let writer = ArrowWriter::try_new(file.as_file().try_clone()?, schema.clone(), Some(props))?;
+        Ok(Self { file, writer, schema })
+    }
+
+    /// Append rows (at most a row group).
+    fn write<R: Row>(&mut self, rows: &[R]) -> anyhow::Result<()> {
+        self.writer.write(&batch(&self.schema, R::COLUMNS, rows))?;
+        Ok(())
+    }
+
+    /// The run, complete.
+    fn close(self) -> anyhow::Result<TempPath> {
+        let dir = self.file.path().parent().map(Path::to_path_buf).unwrap_or_default();
+        self.writer
+            .close()
+            .with_context(|| format!("cannot write a sort run in {}", dir.display()))?;
+        Ok(self.file.into_temp_path())
     }
 }
 
@@ -206,14 +254,14 @@ fn sort_stably<R>(rows: &mut [R], cmp: fn(&R, &R) -> Ordering) {
 }
 
 /// The sorted rows of a [`Sorter`].
-pub enum Sorted<R: Row> {
+pub enum Sorted<R: Row + Send> {
     /// All of them fitted in memory.
     Memory(std::vec::IntoIter<R>),
     /// Merged from runs on disk.
-    Merge(Merge<R>),
+    Merge(MergeAhead<R>),
 }
 
-impl<R: Row> Sorted<R> {
+impl<R: Row + Send> Sorted<R> {
     /// How many buffers were sorted and written to disk as runs (none when the rows fitted
     /// in memory; runs merged into bigger runs first are not counted again).
     pub fn runs(&self) -> usize {
@@ -224,7 +272,7 @@ impl<R: Row> Sorted<R> {
     }
 }
 
-impl<R: Row> Iterator for Sorted<R> {
+impl<R: Row + Send> Iterator for Sorted<R> {
     type Item = anyhow::Result<R>;
 
     fn next(&mut self) -> Option<Self::Item> {
@@ -235,11 +283,102 @@ impl<R: Row> Iterator for Sorted<R> {
     }
 }
 
-/// A k-way merge of sorted runs.
-pub struct Merge<R: Row> {
-    cmp: fn(&R, &R) -> Ordering,
+/// Rows merged per chunk handed from the merging thread to the reader.
+const CHUNK_ROWS: usize = 1_024;
+
+/// Chunks merged ahead of the reader, at most.
+const CHUNKS_AHEAD: usize = 2;
+
+/// A merge run by a thread of its own, [`CHUNKS_AHEAD`] chunks ahead of its reader: decoding
+/// the runs and choosing the next row overlap with whatever the reader does with the rows.
+pub struct MergeAhead<R: Row + Send> {
     /// Buffers the sorter wrote as runs.
     spilled: usize,
+    chunk: std::vec::IntoIter<R>,
+    chunks: Option<Receiver<anyhow::Result<Vec<R>>>>,
+    /// Joined when the chunks end, so that the run files are gone once the rows are read.
+    merging: Option<JoinHandle<()>>,
+}
+
+impl<R: Row + Send> MergeAhead<R> {
+    fn start(merge: Merge<R>, spilled: usize) -> anyhow::Result<Self> {
+        let (send, chunks) = sync_channel(CHUNKS_AHEAD);
+        let merging = std::thread::Builder::new()
+            .name("sort-merge".into())
+            .spawn(move || {
+                let mut chunk = Vec::with_capacity(CHUNK_ROWS);
+                for row in merge {
+                    match row {
+                        Ok(row) => chunk.push(row),
+                        Err(e) => {
+                            let _ = send.send(Err(e));
+                            return;
+                        }
+                    }
+                    if chunk.len() == CHUNK_ROWS {
+                        let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK_ROWS));
+                        if send.send(Ok(full)).is_err() {
+                            return; // the reader stopped reading
+                        }
+                    }
+                }
+                if !chunk.is_empty() {
+                    let _ = send.send(Ok(chunk));
+                }
+            })
+            .context("cannot start a thread to merge sort runs")?;
+        Ok(Self {
+            spilled,
+            chunk: Vec::new().into_iter(),
+            chunks: Some(chunks),
+            merging: Some(merging),
+        })
+    }
+
+    /// Wait for the merging thread to end (it has removed the run files when it has).
+    fn join(&mut self) {
+        self.chunks = None;
+        if let Some(merging) = self.merging.take()
+            && let Err(panic) = merging.join()
+            && !std::thread::panicking()
+        {
+            std::panic::resume_unwind(panic);
+        }
+    }
+}
+
+impl<R: Row + Send> Iterator for MergeAhead<R> {
+    type Item = anyhow::Result<R>;
+
+    fn next(&mut self) -> Option<anyhow::Result<R>> {
+        loop {
+            if let Some(row) = self.chunk.next() {
+                return Some(Ok(row));
+            }
+            match self.chunks.as_ref()?.recv() {
+                Ok(Ok(chunk)) => self.chunk = chunk.into_iter(),
+                Ok(Err(e)) => {
+                    self.join();
+                    return Some(Err(e));
+                }
+                Err(_) => {
+                    self.join();
+                    return None;
+                }
+            }
+        }
+    }
+}
+
+impl<R: Row + Send> Drop for MergeAhead<R> {
+    fn drop(&mut self) {
+        self.join();
+    }
+}
+
+/// A k-way merge of sorted runs.
+struct Merge<R: Row> {
+    cmp: fn(&R, &R) -> Ordering,
     runs: Vec<Run<R>>,
     /// The runs that still have a head, the greatest first: the next row is the last's.
     order: Vec<usize>,
@@ -250,7 +389,7 @@ struct Run<R: Row> {
     batch: std::vec::IntoIter<R>,
     head: Option<R>,
     /// Removed when the merge is dropped.
-    _file: tempfile::TempPath,
+    _file: TempPath,
 }
 
 impl<R: Row> Merge<R> {
@@ -352,6 +491,33 @@ mod tests {
             prop_assert_eq!(got, expected);
             prop_assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
         }
+    }
+
+    /// The spilling and merging threads own run files: a sort abandoned half way (an error
+    /// in the reader, a run that stops) still leaves none behind.
+    #[test]
+    fn a_sort_dropped_half_way_leaves_no_run_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let rows: Vec<CdrRow> = (0..5_000).rev().map(|i| call(&format!("c{i:05}"), i, i)).collect();
+        let empty = || std::fs::read_dir(dir.path()).unwrap().count() == 0;
+
+        let mut s = Sorter::new(by_start, 1_000, dir.path());
+        for r in &rows {
+            s.push(r.clone()).unwrap();
+        }
+        drop(s); // four runs written, the fifth being written
+        assert!(empty());
+
+        let mut s = Sorter::new(by_start, 1_000, dir.path());
+        for r in &rows {
+            s.push(r.clone()).unwrap();
+        }
+        let mut sorted = s.finish().unwrap();
+        assert_eq!(sorted.runs(), 5);
+        let first: Vec<i64> = sorted.by_ref().take(3).map(|r| r.unwrap().start_time).collect();
+        assert_eq!(first, [0, 1, 2]);
+        drop(sorted); // the merge is chunks ahead
+        assert!(empty());
     }
 
     #[test]
