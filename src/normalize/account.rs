@@ -13,11 +13,16 @@
 //!    the refunds that name it;
 //! 4. calls written by (start, uuid), ledger rows by (created_at, id), as before.
 //!
+//! The ledger (steps 1 and 2) and the calls (step 1) are read and sorted on two threads,
+//! and written on two in step 4; each sort writes and merges its runs on threads of its own.
+//! So a whale's normalize uses every core of a small machine, and its output is the same
+//! bytes as one thread's. Memory is then up to two buffers per sort, a few sorts at a time.
+//!
 //! Only refunds that name a debit (`txn_<id>`) are held in memory, one small entry each:
 //! they are rare, and matching them needs the whole ledger seen once.
 
 use std::cmp::Ordering;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use compact_str::ToCompactString;
 use foldhash::HashMap;
@@ -29,6 +34,7 @@ use crate::layout::{Layout, RawEndpoint, Table};
 use crate::model::ledger::{is_refund, moved, refunded_debit_id};
 use crate::model::{AccountId, LedgerKind, Period};
 use crate::store::normalized::{BalanceRow, CdrRow, Text, TransactionRow};
+use crate::store::partition::PartitionWriter;
 use crate::store::raw::for_each_page;
 use crate::store::schema::Row;
 use crate::store::sort::{Sorted, Sorter};
@@ -77,66 +83,45 @@ pub(super) fn account(
     let spill = |table| -> PathBuf { layout.partition_dir(table, ctx.period) };
     let sort_rows = ctx.sort_rows;
 
-    // 1. Every row in key order, rows that failed to parse rejected in arrival order.
-    let mut ledger_by_id = Sorter::new(by_id, sort_rows, &spill(Table::Transactions));
-    let mut calls_by_uuid = Sorter::new(by_uuid, sort_rows, &spill(Table::Cdrs));
-    let rejects = &mut report.rejects;
-    let (figures, last_ledger_page) = match source {
-        Source::Rows(rows) => {
-            for r in rows.ledger {
-                sort_or_reject(&mut ledger_by_id, r, &acct, rejects)?;
-            }
-            for r in rows.calls {
-                sort_or_reject(&mut calls_by_uuid, r, &acct, rejects)?;
-            }
-            (rows.figures, rows.last_ledger_page)
-        }
-        Source::Raw => {
-            let mut last = Vec::new();
-            for_each_page(&raw(RawEndpoint::Transactions), |page| {
-                for r in rows::ledger_page(page)? {
-                    sort_or_reject(&mut ledger_by_id, r, &acct, rejects)?;
-                }
-                last.clear();
-                last.extend_from_slice(page);
-                Ok(())
-            })?;
-            for_each_page(&raw(RawEndpoint::Cdrs), |page| {
-                for r in rows::cdr_page(page)? {
-                    sort_or_reject(&mut calls_by_uuid, r, &acct, rejects)?;
-                }
-                Ok(())
-            })?;
-            (None, (!last.is_empty()).then_some(last))
-        }
+    // 1 and 2, the ledger and the calls side by side (each list is read, parsed and sorted
+    //    on a thread of its own): ledger rows in call order, calls in uuid order.
+    let (ledger_input, calls_input, figures, handed_last_page) = match source {
+        Source::Rows(rows) => (
+            Input::Rows(rows.ledger),
+            Input::Rows(rows.calls),
+            rows.figures,
+            rows.last_ledger_page,
+        ),
+        Source::Raw => (
+            Input::Raw(raw(RawEndpoint::Transactions), rows::ledger_page),
+            Input::Raw(raw(RawEndpoint::Cdrs), rows::cdr_page),
+            None,
+            None,
+        ),
     };
+    let (ledger, calls) = std::thread::scope(|s| {
+        let calls = s.spawn(|| calls_by_uuid(calls_input, &acct, sort_rows, &spill(Table::Cdrs)));
+        let ledger = ledger_by_call(ledger_input, &acct, sort_rows, &spill(Table::Transactions));
+        (ledger, joined(calls))
+    });
+    let (ledger, calls) = (ledger?, calls?);
+    let last_ledger_page = handed_last_page.or(ledger.last_page);
+    report.rejects.extend(ledger.parse_rejects);
+    report.rejects.extend(calls.parse_rejects);
+    report.duplicates_dropped += ledger.duplicates;
+    report.sort_runs += (ledger.runs + calls.runs) as u64;
+    let (mut debit_refunds, mut ledger_rejects) = (ledger.refunds, ledger.rejects);
 
     for s in subaccounts(&raw(RawEndpoint::Subaccounts), &acct, report)? {
         w.subaccounts.push(s)?;
     }
     let mut call_rejects: Vec<Placed> = Vec::new();
-    let mut ledger_rejects: Vec<Placed> = Vec::new();
-
-    // 2. The first ledger row of each id, attributed; refunds naming a debit noted.
-    let mut ledger_by_call = Sorter::new(by_call, sort_rows, &spill(Table::Transactions));
-    let mut debit_refunds = DebitRefunds::default();
-    let mut ledger = FirstOfEach::new(finish(ledger_by_id, report)?, &acct, &mut ledger_rejects);
-    while let Some(l) = ledger.next()? {
-        if is_completed_refund(&l)
-            && l.cdr_uuid.is_none()
-            && let Some(debit) = l.reference.as_deref().and_then(refunded_debit_id)
-        {
-            debit_refunds.note(&l.id, debit, l.amount);
-        }
-        ledger_by_call.push(l)?;
-    }
-    report.duplicates_dropped += ledger.duplicates;
 
     // 3. Calls (the first of each uuid, attributed) merged with the ledger rows that name
     //    them, both in uuid order.
     let mut calls_by_start = Sorter::new(by_start, sort_rows, &spill(Table::Cdrs));
     let mut ledger_by_booking = Sorter::new(by_booking, sort_rows, &spill(Table::Transactions));
-    let mut calls = FirstOfEach::new(finish(calls_by_uuid, report)?, &acct, &mut call_rejects);
+    let mut calls = FirstOfEach::new(calls.rows, &acct, &mut call_rejects);
     let mut call = calls.next()?;
     let label = ctx.period.to_compact_string();
     let period_of = |start: i64| -> Text {
@@ -152,7 +137,7 @@ pub(super) fn account(
         }
         Ok(())
     };
-    for l in finish(ledger_by_call, report)? {
+    for l in ledger.by_call {
         let mut l = l?;
         debit_refunds.apply_to_debit(&mut l);
         l.cdr_period = None;
@@ -173,37 +158,29 @@ pub(super) fn account(
     }
     report.duplicates_dropped += calls.duplicates;
 
-    // 4. Calls of the period by start; ledger rows by booking, with the period's sums.
-    for c in finish(calls_by_start, report)? {
-        w.cdrs.push(c?)?;
-    }
-    // Only rows that moved money count towards balances; the window's sums count every row,
-    // as the API's summary does, to tell rows lost on the way from rows that did not happen.
-    let (mut credit, mut debit, mut net_after, mut rows_after) = (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO, 0i64);
-    let (mut window_credit, mut window_debit) = (Decimal::ZERO, Decimal::ZERO);
-    for l in finish(ledger_by_booking, report)? {
-        let mut l = l?;
-        debit_refunds.apply_to_refund(&mut l);
-        match l.kind {
-            LedgerKind::Credit => window_credit += l.amount,
-            LedgerKind::Debit => window_debit += l.amount,
-        }
-        let counts = moved(l.status.as_deref()) == Some(true);
-        if l.created_at >= ctx.end {
-            if counts {
-                net_after += l.signed_amount;
+    // 4. Calls of the period by start and ledger rows by booking, written side by side.
+    let calls_by_start = finish(calls_by_start, report)?;
+    let ledger_by_booking = finish(ledger_by_booking, report)?;
+    let Writers { cdrs, transactions, .. } = &mut *w;
+    let (written, sums) = std::thread::scope(|s| {
+        let written = s.spawn(move || -> anyhow::Result<()> {
+            for c in calls_by_start {
+                cdrs.push(c?)?;
             }
-            rows_after += 1;
-        } else if l.created_at >= ctx.start {
-            if counts {
-                match l.kind {
-                    LedgerKind::Credit => credit += l.amount,
-                    LedgerKind::Debit => debit += l.amount,
-                }
-            }
-            w.transactions.push(l)?;
-        }
-    }
+            Ok(())
+        });
+        let sums = book_ledger(ledger_by_booking, &debit_refunds, ctx, transactions);
+        (joined(written), sums)
+    });
+    written?;
+    let Sums {
+        credit,
+        debit,
+        net_after,
+        rows_after,
+        window_credit,
+        window_debit,
+    } = sums?;
     // Attribution rejects in the order their tables are written (calls first), as when the
     // whole account was sorted in memory.
     call_rejects.sort_by(|a, b| a.0.cmp(&b.0));
@@ -262,8 +239,181 @@ pub(super) fn account(
     Ok(())
 }
 
+/// One list of an account as it comes: parsed rows handed over by extract, or raw pages with
+/// the parser of their rows.
+enum Input<R> {
+    Rows(Parsed<R>),
+    Raw(PathBuf, fn(&[u8]) -> anyhow::Result<Parsed<R>>),
+}
+
+/// Rows as parsed, in arrival order: each a row, or the key and reason it did not parse.
+type Parsed<R> = Vec<Result<R, RowError>>;
+
+/// Every row of `input` into `sorter`, rows that failed to parse rejected (in arrival order);
+/// `page` sees each raw page read.
+fn sort_input<R: Listed>(
+    input: Input<R>,
+    sorter: &mut Sorter<R>,
+    account: &str,
+    rejects: &mut Vec<Reject>,
+    mut page: impl FnMut(&[u8]),
+) -> anyhow::Result<()> {
+    match input {
+        Input::Rows(rows) => {
+            for r in rows {
+                sort_or_reject(sorter, r, account, rejects)?;
+            }
+        }
+        Input::Raw(path, parse) => for_each_page(&path, |p| {
+            for r in parse(p)? {
+                sort_or_reject(sorter, r, account, rejects)?;
+            }
+            page(p);
+            Ok(())
+        })?,
+    }
+    Ok(())
+}
+
+/// An account's ledger after steps 1 and 2.
+struct LedgerByCall {
+    /// The first row of each id, attributed, in the order of the calls they name.
+    by_call: Sorted<TransactionRow>,
+    refunds: DebitRefunds,
+    /// Rows that did not parse, in arrival order.
+    parse_rejects: Vec<Reject>,
+    /// Rows naming another account.
+    rejects: Vec<Placed>,
+    duplicates: u64,
+    runs: usize,
+    /// The last raw page read (its summary is the window's).
+    last_page: Option<Vec<u8>>,
+}
+
+/// Steps 1 and 2 for the ledger: sorted by id, the first of each kept and attributed,
+/// refunds naming a debit noted, re-sorted by the call each row names.
+fn ledger_by_call(
+    input: Input<TransactionRow>,
+    account: &str,
+    sort_rows: usize,
+    dir: &Path,
+) -> anyhow::Result<LedgerByCall> {
+    let mut sorter = Sorter::new(by_id, sort_rows, dir);
+    let mut parse_rejects = Vec::new();
+    let mut last = Vec::new();
+    sort_input(input, &mut sorter, account, &mut parse_rejects, |page| {
+        last.clear();
+        last.extend_from_slice(page);
+    })?;
+    let by_id = sorter.finish()?;
+    let mut runs = by_id.runs();
+
+    let mut rejects = Vec::new();
+    let mut refunds = DebitRefunds::default();
+    let mut sorter = Sorter::new(by_call, sort_rows, dir);
+    let mut ledger = FirstOfEach::new(by_id, account, &mut rejects);
+    while let Some(l) = ledger.next()? {
+        if is_completed_refund(&l)
+            && l.cdr_uuid.is_none()
+            && let Some(debit) = l.reference.as_deref().and_then(refunded_debit_id)
+        {
+            refunds.note(&l.id, debit, l.amount);
+        }
+        sorter.push(l)?;
+    }
+    let duplicates = ledger.duplicates;
+    let by_call = sorter.finish()?;
+    runs += by_call.runs();
+    Ok(LedgerByCall {
+        by_call,
+        refunds,
+        parse_rejects,
+        rejects,
+        duplicates,
+        runs,
+        last_page: (!last.is_empty()).then_some(last),
+    })
+}
+
+/// An account's calls after step 1.
+struct CallsByUuid {
+    /// Every call that parsed, by uuid (repeats still in).
+    rows: Sorted<CdrRow>,
+    /// Calls that did not parse, in arrival order.
+    parse_rejects: Vec<Reject>,
+    runs: usize,
+}
+
+fn calls_by_uuid(input: Input<CdrRow>, account: &str, sort_rows: usize, dir: &Path) -> anyhow::Result<CallsByUuid> {
+    let mut sorter = Sorter::new(by_uuid, sort_rows, dir);
+    let mut parse_rejects = Vec::new();
+    sort_input(input, &mut sorter, account, &mut parse_rejects, |_| {})?;
+    let rows = sorter.finish()?;
+    let runs = rows.runs();
+    Ok(CallsByUuid {
+        rows,
+        parse_rejects,
+        runs,
+    })
+}
+
+/// The ledger's sums for the balances row.
+#[derive(Default)]
+struct Sums {
+    /// Of the period, rows that moved money.
+    credit: Decimal,
+    debit: Decimal,
+    /// After the period, rows that moved money, signed.
+    net_after: Decimal,
+    rows_after: i64,
+    /// Of every row fetched, as the API's summary counts them.
+    window_credit: Decimal,
+    window_debit: Decimal,
+}
+
+/// Step 4 for the ledger: the period's rows written in booking order, and the sums. Only
+/// rows that moved money count towards balances; the window's sums count every row, as the
+/// API's summary does, to tell rows lost on the way from rows that did not happen.
+fn book_ledger(
+    rows: Sorted<TransactionRow>,
+    refunds: &DebitRefunds,
+    ctx: &Ctx,
+    out: &mut PartitionWriter<TransactionRow>,
+) -> anyhow::Result<Sums> {
+    let mut sums = Sums::default();
+    for l in rows {
+        let mut l = l?;
+        refunds.apply_to_refund(&mut l);
+        match l.kind {
+            LedgerKind::Credit => sums.window_credit += l.amount,
+            LedgerKind::Debit => sums.window_debit += l.amount,
+        }
+        let counts = moved(l.status.as_deref()) == Some(true);
+        if l.created_at >= ctx.end {
+            if counts {
+                sums.net_after += l.signed_amount;
+            }
+            sums.rows_after += 1;
+        } else if l.created_at >= ctx.start {
+            if counts {
+                match l.kind {
+                    LedgerKind::Credit => sums.credit += l.amount,
+                    LedgerKind::Debit => sums.debit += l.amount,
+                }
+            }
+            out.push(l)?;
+        }
+    }
+    Ok(sums)
+}
+
+/// What a scoped thread returned (its panic goes on in the caller).
+fn joined<T>(thread: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
 /// A sort's rows, its runs on disk counted in the report.
-fn finish<R: Row>(sorter: Sorter<R>, report: &mut Report) -> anyhow::Result<Sorted<R>> {
+fn finish<R: Row + Send>(sorter: Sorter<R>, report: &mut Report) -> anyhow::Result<Sorted<R>> {
     let sorted = sorter.finish()?;
     report.sort_runs += sorted.runs() as u64;
     Ok(sorted)
@@ -291,7 +441,7 @@ fn sort_or_reject<R: Listed>(
 
 /// A ledger row or a call as normalize keeps it: by its key, first of each, attributed to
 /// the customer or one of its subaccounts.
-trait Listed: Row {
+trait Listed: Row + Send {
     fn key(&self) -> &Text;
     /// Where it is written in its table (the order its rejects are reported in).
     fn place(&self) -> (i64, Text);
