@@ -1,6 +1,7 @@
 //! Everything reconciliation needs from the Parquet, through polars lazy scans over the
-//! columns the store's schema names. Values leave polars in their own types: decimals as
-//! exact decimals, counts as integers, dates as dates.
+//! columns the store's schema names (and one plain scan, where polars held a whole table).
+//! Values leave polars in their own types: decimals as exact decimals, counts as integers,
+//! dates as dates.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -14,6 +15,7 @@ use crate::context::RunContext;
 use crate::layout::Table;
 use crate::model::{LedgerKind, LedgerStatus};
 use crate::store::normalized::{AccountRow, AnalyticsDayRow, BalanceRow, CdrRow, SubaccountRow, TransactionRow};
+use crate::store::read;
 
 pub struct AccountInfo {
     pub auth_id: String,
@@ -169,7 +171,16 @@ impl Frame {
     fn collect(lf: LazyFrame, columns: &[&str]) -> anyhow::Result<Self> {
         let query = lf.select(columns.iter().map(|c| col(*c)).collect::<Vec<_>>());
         // One query, one sink: always a single frame.
-        Ok(Self(query.collect_with_engine(Engine::Streaming)?.unwrap_single()))
+        let query = if std::env::var("NOPP").is_ok() {
+            query.with_predicate_pushdown(false)
+        } else {
+            query
+        };
+        let r = Self(query.collect_with_engine(Engine::Streaming)?.unwrap_single());
+        let st = std::fs::read_to_string("/proc/self/status").unwrap();
+        let hwm = st.lines().find(|l| l.starts_with("VmHWM")).unwrap().to_string();
+        eprintln!("DEBUGRSS {columns:?} {hwm} rows {}", r.0.height());
+        Ok(r)
     }
 
     fn height(&self) -> usize {
@@ -404,42 +415,37 @@ impl Figures {
                 status: statuses[i].clone(),
             });
         }
-        // Refunds: the credits (few) are read, and the refunds among them kept.
+        // Refunds: the completed credits (few) are read, and the refunds among them kept, in
+        // the order they were booked (the table's order within an account). Read by a plain
+        // scan a batch at a time: polars' streaming engine held the whole ledger's columns for
+        // this filter (1.5 GB for a 10M-call month's 7.2M rows, every other query under 0.3).
         let mut refunds: HashMap<String, Vec<Refund>> = HashMap::new();
-        let f = Frame::collect(
-            tx.clone()
-                .filter(col(t.kind).eq(lit(LedgerKind::Credit.as_str())).and(completed.clone()))
-                .sort([t.created_at], Default::default()),
-            &[
-                t.account_id,
-                t.id,
-                t.reference_type,
-                t.reference,
-                t.amount,
-                t.refund_of,
-                t.cdr_uuid,
-            ],
-        )?;
-        let (ids, row_ids, types, references, amount, refund_of, uuids) = (
-            f.text(t.account_id)?,
-            f.text(t.id)?,
-            f.text(t.reference_type)?,
-            f.text(t.reference)?,
-            f.money(t.amount)?,
-            f.text(t.refund_of)?,
-            f.text(t.cdr_uuid)?,
-        );
-        for (i, id) in ids.into_iter().enumerate() {
-            if !types[i].as_deref().is_some_and(crate::model::ledger::is_refund) {
-                continue;
+        let columns = [
+            t.account_id,
+            t.id,
+            t.kind,
+            t.status,
+            t.reference_type,
+            t.reference,
+            t.amount,
+            t.refund_of,
+            t.cdr_uuid,
+        ];
+        for rows in read::partition_columns::<TransactionRow>(layout, s.period, &columns)? {
+            for r in rows? {
+                let refund = r.kind == LedgerKind::Credit
+                    && r.status.as_deref() == Some(LedgerStatus::Completed.as_str())
+                    && crate::model::ledger::is_refund(&r.reference_type);
+                if refund {
+                    refunds.entry(r.account_id.to_string()).or_default().push(Refund {
+                        id: r.id.to_string(),
+                        amount: r.amount,
+                        reference: r.reference.map(|v| v.to_string()),
+                        refund_of: r.refund_of.map(|v| v.to_string()),
+                        cdr_uuid: r.cdr_uuid.map(|v| v.to_string()),
+                    });
+                }
             }
-            refunds.entry(text(id)).or_default().push(Refund {
-                id: text(row_ids[i].clone()),
-                amount: amount[i],
-                reference: references[i].clone(),
-                refund_of: refund_of[i].clone(),
-                cdr_uuid: uuids[i].clone(),
-            });
         }
         let mut over_refunds: HashMap<String, Vec<OverRefund>> = HashMap::new();
         let f = Frame::collect(
