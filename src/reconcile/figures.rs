@@ -171,16 +171,7 @@ impl Frame {
     fn collect(lf: LazyFrame, columns: &[&str]) -> anyhow::Result<Self> {
         let query = lf.select(columns.iter().map(|c| col(*c)).collect::<Vec<_>>());
         // One query, one sink: always a single frame.
-        let query = if std::env::var("NOPP").is_ok() {
-            query.with_predicate_pushdown(false)
-        } else {
-            query
-        };
-        let r = Self(query.collect_with_engine(Engine::Streaming)?.unwrap_single());
-        let st = std::fs::read_to_string("/proc/self/status").unwrap();
-        let hwm = st.lines().find(|l| l.starts_with("VmHWM")).unwrap().to_string();
-        eprintln!("DEBUGRSS {columns:?} {hwm} rows {}", r.0.height());
-        Ok(r)
+        Ok(Self(query.collect_with_engine(Engine::Streaming)?.unwrap_single()))
     }
 
     fn height(&self) -> usize {
