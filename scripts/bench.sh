@@ -67,17 +67,25 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # scale_case NAME ACCOUNTS CDRS: one whole run at scale, in one block of figures.
 scale_case() {
   start_sim "$1" "$2" "$3"
+  local sim_ticks
+  sim_ticks=$(cpu_ticks "$sim")
   run_month "$1"
+  local sim_cpu=$(( $(cpu_ticks "$sim") - sim_ticks ))
   kill "$sim"
-  python3 - "$1" "$2" "$3" "$dir/$1/2026-03/manifest.json" "$dir/$1.rusage" <<'PY'
+  python3 - "$1" "$2" "$3" "$dir/$1/2026-03/manifest.json" "$dir/$1.rusage" "$sim_cpu" "$(getconf CLK_TCK)" <<'PY'
 import json, sys
 name, accounts, calls = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 m, ru = (json.load(open(p)) for p in sys.argv[4:6])
+sim_cpu = int(sys.argv[6]) / int(sys.argv[7])
 e, n, r = m["extract"], m["normalize"], m["run"]
 whole = sum(m[s]["seconds"] for s in ("reconcile", "invoice", "export", "report") if s in m) + r["seconds"]
 print(f"{name}: {accounts:,} account(s) x {calls:,} calls")
 print(f"  fetched            {e['cdr_rows']:>12,} calls, {e['ledger_rows']:,} ledger rows, {e['requests']:,} requests")
 print(f"  extract+normalize  {r['seconds']:>11.2f}s   {e['cdr_rows'] / r['seconds']:,.0f} CDR rows/s, {r['rows_per_second']:,.0f} rows/s (CDRs + ledger)")
+# Pipeline and simulator share the cores: CPU per row fetched is the steadier measure of work.
+fetched = e["cdr_rows"] + e["ledger_rows"]
+print(f"  CPU to normalized  {r['cpu_seconds']:>11.2f}s   pipeline (extract {e['seconds']:.1f}s, normalize {n['seconds']:.1f}s wall), "
+      f"{sim_cpu:.1f}s simulator; {1e6 * (r['cpu_seconds'] + sim_cpu) / fetched:.1f} µs of CPU per row fetched")
 print(f"  whole run          {whole:>11.2f}s   peak RSS {ru['peak_rss_mib']:,} MiB, CPU {ru['cpu_seconds']:.1f}s "
       f"(peak RSS at the end of normalize: {r['peak_rss_mib']:,} MiB)")
 stages = ", ".join(f"{s} {m[s]['seconds']:.1f}s" for s in ("reconcile", "invoice", "export", "report") if s in m)
@@ -111,6 +119,7 @@ print(f"end to end           {r['seconds']:>11.2f}s   {cdrs / r['seconds']:,.0f}
 print(f"peak memory          {r['peak_rss_mib']:>9} MiB  (pipeline), {sys.argv[2]} MiB (simulator)")
 # Both processes share the machine's cores: CPU time is the steadier measure of work.
 print(f"CPU time             {r['cpu_seconds']:>11.2f}s   (pipeline, to the end of normalize), {sim_cpu:.2f}s (simulator)")
+print(f"CPU per row fetched  {1e6 * (r['cpu_seconds'] + sim_cpu) / (cdrs + e['ledger_rows']):>11.1f}µs  (pipeline and simulator)")
 print(f"whole run            {ru['peak_rss_mib']:>9} MiB  peak RSS, {ru['cpu_seconds']:.2f}s CPU (pipeline, every stage)")
 PY
 

@@ -37,7 +37,7 @@ pub struct Config {
 #[serde(deny_unknown_fields, default)]
 pub struct NormalizeConfig {
     /// Rows of one table an account's sort holds in memory; a larger account is sorted in
-    /// runs spilled to temporary Parquet files beside the partition, then merged. Normalize's
+    /// runs spilled to temporary files beside the partition, then merged. Normalize's
     /// peak memory grows by about 3 KiB per unit (its sorts' buffers, their scratch space and
     /// what the allocator keeps of them).
     pub sort_rows: usize,

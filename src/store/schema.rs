@@ -73,6 +73,10 @@ pub struct Column<R> {
     pub build: fn(&[R]) -> ArrayRef,
     /// An Arrow array of this column, into the same field of each row.
     pub read: fn(&dyn Array, &mut [R]) -> anyhow::Result<()>,
+    /// This field of a row, appended as bytes (an external sort's runs, [`put_row`]).
+    pub put: fn(&R, &mut Vec<u8>),
+    /// This field of a row, from the bytes `put` wrote ([`take_row`]).
+    pub take: fn(&mut &[u8], &mut R) -> anyhow::Result<()>,
 }
 
 /// A table's row type: [`table!`] implements it.
@@ -122,6 +126,11 @@ macro_rules! table {
                             array,
                             rows.iter_mut().map(|r| &mut r.$field),
                         )
+                    },
+                    put: |row, out| <$ty as $crate::store::schema::Cell>::put(&row.$field, out),
+                    take: |bytes, row| {
+                        row.$field = <$ty as $crate::store::schema::Cell>::take(bytes)?;
+                        Ok(())
                     },
                 },
             )*
@@ -211,6 +220,10 @@ pub trait Cell: Sized {
     ) -> anyhow::Result<()>
     where
         Self: 'a;
+    /// The value as bytes, appended to `out` (see [`put_row`]).
+    fn put(&self, out: &mut Vec<u8>);
+    /// The value `put` wrote at the front of `bytes`, which move past it.
+    fn take(bytes: &mut &[u8]) -> anyhow::Result<Self>;
 }
 
 /// A non-null value type: the array builders for a column of values and of optional values,
@@ -228,6 +241,10 @@ pub trait Value: Sized {
     fn value_at(array: &dyn Array, i: usize) -> anyhow::Result<Self>;
     /// Whether an array of `kind` can be read as this type.
     fn fits(kind: Kind) -> bool;
+    /// The value as bytes, appended to `out`.
+    fn put_value(&self, out: &mut Vec<u8>);
+    /// The value `put_value` wrote at the front of `bytes`, which move past it.
+    fn take_value(bytes: &mut &[u8]) -> anyhow::Result<Self>;
 }
 
 fn downcast<'a, T: 'static>(array: &'a dyn Array, name: &str) -> anyhow::Result<&'a T> {
@@ -254,6 +271,12 @@ macro_rules! cells {
                 }
                 Ok(())
             }
+            fn put(&self, out: &mut Vec<u8>) {
+                self.put_value(out)
+            }
+            fn take(bytes: &mut &[u8]) -> anyhow::Result<Self> {
+                <$t as Value>::take_value(bytes)
+            }
         }
 
         impl Cell for Option<$t> {
@@ -267,6 +290,22 @@ macro_rules! cells {
                     *slot = array.is_valid(i).then(|| <$t as Value>::value_at(array, i)).transpose()?;
                 }
                 Ok(())
+            }
+            fn put(&self, out: &mut Vec<u8>) {
+                match self {
+                    None => out.push(0),
+                    Some(v) => {
+                        out.push(1);
+                        v.put_value(out);
+                    }
+                }
+            }
+            fn take(bytes: &mut &[u8]) -> anyhow::Result<Self> {
+                match take_array::<1>(bytes)? {
+                    [0] => Ok(None),
+                    [1] => <$t as Value>::take_value(bytes).map(Some),
+                    [tag] => bail!("a sort run has {tag} where an optional value's tag belongs"),
+                }
             }
         }
     )*};
@@ -307,6 +346,12 @@ macro_rules! text_value {
             fn fits(kind: Kind) -> bool {
                 kind == Kind::Text
             }
+            fn put_value(&self, out: &mut Vec<u8>) {
+                put_text(self, out)
+            }
+            fn take_value(bytes: &mut &[u8]) -> anyhow::Result<Self> {
+                take_text(bytes).map(Into::into)
+            }
         }
     };
 }
@@ -327,6 +372,14 @@ impl Value for Decimal {
     }
     fn fits(kind: Kind) -> bool {
         kind == Kind::Decimal
+    }
+    /// Mantissa and scale as they are (no rescaling): a row read back from a run is the row
+    /// that was sorted, to the last digit of its scale.
+    fn put_value(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.serialize())
+    }
+    fn take_value(bytes: &mut &[u8]) -> anyhow::Result<Self> {
+        Ok(Decimal::deserialize(take_array(bytes)?))
     }
 }
 
@@ -359,6 +412,12 @@ impl Value for i64 {
     fn fits(kind: Kind) -> bool {
         matches!(kind, Kind::Timestamp | Kind::Int64)
     }
+    fn put_value(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_le_bytes())
+    }
+    fn take_value(bytes: &mut &[u8]) -> anyhow::Result<Self> {
+        Ok(i64::from_le_bytes(take_array(bytes)?))
+    }
 }
 
 /// Days since the epoch (dates) or a plain count.
@@ -390,6 +449,12 @@ impl Value for i32 {
     fn fits(kind: Kind) -> bool {
         matches!(kind, Kind::Date | Kind::Int32)
     }
+    fn put_value(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_le_bytes())
+    }
+    fn take_value(bytes: &mut &[u8]) -> anyhow::Result<Self> {
+        Ok(i32::from_le_bytes(take_array(bytes)?))
+    }
 }
 
 impl Value for bool {
@@ -410,6 +475,16 @@ impl Value for bool {
     }
     fn fits(kind: Kind) -> bool {
         kind == Kind::Bool
+    }
+    fn put_value(&self, out: &mut Vec<u8>) {
+        out.push(u8::from(*self))
+    }
+    fn take_value(bytes: &mut &[u8]) -> anyhow::Result<Self> {
+        match take_array::<1>(bytes)? {
+            [0] => Ok(false),
+            [1] => Ok(true),
+            [b] => bail!("a sort run has {b} where a boolean belongs"),
+        }
     }
 }
 
@@ -459,6 +534,12 @@ macro_rules! text_enum_cell {
             ) -> anyhow::Result<()> {
                 $crate::store::schema::read_text_enum(kind, name, array, out)
             }
+            fn put(&self, out: &mut Vec<u8>) {
+                $crate::store::schema::put_text($crate::store::schema::TextEnum::as_str(*self), out)
+            }
+            fn take(bytes: &mut &[u8]) -> anyhow::Result<Self> {
+                $crate::store::schema::take_text_enum(bytes)
+            }
         }
     };
 }
@@ -477,6 +558,66 @@ pub(crate) fn read_text_enum<'a, E: TextEnum>(
         *slot = E::parse(a.value(i)).with_context(|| format!("column {name}: unknown value {:?}", a.value(i)))?;
     }
     Ok(())
+}
+
+pub(crate) fn take_text_enum<E: TextEnum>(bytes: &mut &[u8]) -> anyhow::Result<E> {
+    let text = take_text(bytes)?;
+    E::parse(text).with_context(|| format!("a sort run names an unknown value {text:?}"))
+}
+
+/// A row as bytes, every column's field in column order: the format of an external sort's
+/// runs ([`super::sort`]). Only this process reads them back, within the run, so there is no
+/// header or version; numbers are little-endian, text is its length (LEB128) and its UTF-8,
+/// an optional value is a tag byte (0 none, 1 some) and the value. Decoding Arrow arrays
+/// back into rows cost more than the sort itself; this costs a copy.
+pub fn put_row<R: Row>(row: &R, out: &mut Vec<u8>) {
+    for c in R::COLUMNS {
+        (c.put)(row, out);
+    }
+}
+
+/// The row [`put_row`] wrote at the front of `bytes`, which move past it. Bytes that end
+/// early or do not decode are an error, never a default.
+pub fn take_row<R: Row>(bytes: &mut &[u8]) -> anyhow::Result<R> {
+    let mut row = R::default();
+    for c in R::COLUMNS {
+        (c.take)(bytes, &mut row).with_context(|| format!("table {}, column {}", R::TABLE, c.name))?;
+    }
+    Ok(row)
+}
+
+/// The first `n` bytes, which `bytes` move past.
+fn take_bytes<'a>(bytes: &mut &'a [u8], n: usize) -> anyhow::Result<&'a [u8]> {
+    anyhow::ensure!(bytes.len() >= n, "a sort run ends inside a row");
+    let (head, rest) = bytes.split_at(n);
+    *bytes = rest;
+    Ok(head)
+}
+
+fn take_array<const N: usize>(bytes: &mut &[u8]) -> anyhow::Result<[u8; N]> {
+    Ok(take_bytes(bytes, N)?.try_into().expect("N bytes were taken"))
+}
+
+pub(crate) fn put_text(text: &str, out: &mut Vec<u8>) {
+    let mut n = text.len();
+    while n >= 0x80 {
+        out.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+    out.extend_from_slice(text.as_bytes());
+}
+
+fn take_text<'a>(bytes: &mut &'a [u8]) -> anyhow::Result<&'a str> {
+    let mut n = 0usize;
+    for shift in (0..usize::BITS).step_by(7) {
+        let [b] = take_array::<1>(bytes)?;
+        n |= usize::from(b & 0x7f) << shift;
+        if b < 0x80 {
+            return std::str::from_utf8(take_bytes(bytes, n)?).context("a sort run holds text that is not UTF-8");
+        }
+    }
+    bail!("a sort run holds a text length of over {} bits", usize::BITS)
 }
 
 /// The unscaled value at scale 5. Values were checked to have at most 5 places on the way in.

@@ -1,6 +1,7 @@
 //! An external merge sort of table rows, so that sorting an account's rows takes memory
 //! bounded by a row count, not by the account: rows are buffered up to that count, a full
-//! buffer is sorted and written to a temporary Parquet file (a run), and the runs are merged.
+//! buffer is sorted and written to a temporary file (a run, rows as bytes), and the runs are
+//! merged.
 //! An account that fits in one buffer is sorted in memory and never touches the disk.
 //!
 //! The sort is stable: rows that compare equal come out in the order they were pushed (each
@@ -10,30 +11,23 @@
 #![warn(missing_docs)]
 
 use std::cmp::Ordering;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, sync_channel};
 use std::thread::JoinHandle;
 
 use anyhow::Context;
-use arrow::datatypes::SchemaRef;
-use parquet::arrow::ArrowWriter;
-use parquet::basic::Compression;
-use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use tempfile::TempPath;
 
-use super::read;
-use super::schema::{Row, batch, schema};
+use super::schema::{Row, put_row, take_row};
 
-/// Rows per row group of a run: what its writer holds encoded before writing it out (a merge
-/// reads a run a page at a time, whatever its groups).
-const RUN_GROUP_ROWS: usize = 8_192;
+/// Bytes of rows per block of a run: what a run's writer holds before writing, and a merge
+/// holds of each run it reads.
+const BLOCK_BYTES: usize = 64 * 1024;
 
-/// Rows per data page of a run, and per batch read back.
-const RUN_PAGE_ROWS: usize = 1_024;
-
-/// Runs merged at once: one open file, one decoded page of each column and one batch each
-/// (about 1 MiB). At the default `sort_rows` a 3M-call customer's sorts have fewer runs than
-/// this, so each is merged in one pass.
+/// Runs merged at once: one open file and one block each (64 KiB). At the default
+/// `sort_rows` a 3M-call customer's sorts have fewer runs than this, so each is merged in
+/// one pass.
 const FAN_IN: usize = 128;
 
 /// Rows of `R` in the order of `cmp`, however many are pushed.
@@ -47,7 +41,6 @@ pub struct Sorter<R: Row + Send> {
     capacity: usize,
     buffer: Vec<R>,
     dir: PathBuf,
-    schema: SchemaRef,
     /// Runs on disk, by path only: a file is open only while it is merged.
     runs: Vec<TempPath>,
     /// Buffers sorted and written as runs so far.
@@ -67,7 +60,6 @@ impl<R: Row + Send> Sorter<R> {
             capacity: capacity.max(1),
             buffer: Vec::new(),
             dir: dir.to_path_buf(),
-            schema: schema(R::COLUMNS),
             runs: Vec::new(),
             spilled: 0,
             fan_in: FAN_IN,
@@ -89,14 +81,14 @@ impl<R: Row + Send> Sorter<R> {
     fn spill(&mut self) -> anyhow::Result<()> {
         self.wait_for_spill()?;
         let mut rows = std::mem::take(&mut self.buffer);
-        let (cmp, dir, schema) = (self.cmp, self.dir.clone(), self.schema.clone());
+        let (cmp, dir) = (self.cmp, self.dir.clone());
         let spilling = std::thread::Builder::new()
             .name("sort-spill".into())
             .spawn(move || {
                 sort_stably(&mut rows, cmp);
-                let mut run = RunWriter::create(&dir, schema)?;
-                for group in rows.chunks(RUN_GROUP_ROWS) {
-                    run.write::<R>(group)?;
+                let mut run = RunWriter::create(&dir)?;
+                for row in &rows {
+                    run.push(row)?;
                 }
                 // Freed as soon as the run is written, not when the next buffer is full.
                 drop(rows);
@@ -138,17 +130,9 @@ impl<R: Row + Send> Sorter<R> {
             let mut rest = runs.into_iter().peekable();
             while rest.peek().is_some() {
                 let group: Vec<_> = rest.by_ref().take(self.fan_in).collect();
-                let mut run = RunWriter::create(&self.dir, self.schema.clone())?;
-                let mut rows = Vec::with_capacity(RUN_GROUP_ROWS);
+                let mut run = RunWriter::create(&self.dir)?;
                 for row in self.merge(group)? {
-                    rows.push(row?);
-                    if rows.len() == RUN_GROUP_ROWS {
-                        run.write(&rows)?;
-                        rows.clear();
-                    }
-                }
-                if !rows.is_empty() {
-                    run.write(&rows)?;
+                    run.push(&row?)?;
                 }
                 merged.push(run.close()?);
             }
@@ -164,12 +148,9 @@ impl<R: Row + Send> Sorter<R> {
             order: Vec::with_capacity(files.len()),
         };
         for (i, file) in files.into_iter().enumerate() {
-            let rows = read::file::<R>(&file)?;
             merge.runs.push(Run {
-                rows,
-                batch: Vec::new().into_iter(),
+                rows: RunReader::open(file)?,
                 head: None,
-                _file: file,
             });
             if merge.advance(i)? {
                 merge.insert(i);
@@ -188,47 +169,112 @@ impl<R: Row + Send> Drop for Sorter<R> {
     }
 }
 
-/// A run being written: a temporary Parquet file in the sort's directory.
+/// A run being written: a temporary file in the sort's directory, of blocks of rows in
+/// [`put_row`]'s bytes, each block its length (4 bytes, little-endian) and its rows. A row
+/// never spans two blocks, so a reader decodes a block where it lies.
 struct RunWriter {
     file: tempfile::NamedTempFile,
-    writer: ArrowWriter<std::fs::File>,
-    schema: SchemaRef,
+    /// The block being filled, its length still to be written in its first 4 bytes.
+    block: Vec<u8>,
 }
 
 impl RunWriter {
-    fn create(dir: &Path, schema: SchemaRef) -> anyhow::Result<Self> {
+    fn create(dir: &Path) -> anyhow::Result<Self> {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        let file = crate::output::temporary_in(dir, ".sort.parquet")?;
-        // Read once, soon, by this process: no compression (it took a fifth of a large
-        // account's normalize; the files are a few times larger and live for seconds in
-        // the page cache), no statistics. A merge decodes one page of every column of
-        // every run at once, so pages are small and there are no dictionaries (a
-        // dictionary page is held for its whole row group).
-        let props = WriterProperties::builder()
-            .set_compression(Compression::UNCOMPRESSED)
-            .set_statistics_enabled(EnabledStatistics::None)
-            .set_dictionary_enabled(false)
-            .set_write_batch_size(RUN_PAGE_ROWS)
-            .set_data_page_row_count_limit(RUN_PAGE_ROWS)
-            .set_max_row_group_row_count(Some(RUN_GROUP_ROWS))
-            .build();
-        let writer = ArrowWriter::try_new(file.as_file().try_clone()?, schema.clone(), Some(props))?;
-        Ok(Self { file, writer, schema })
+        let file = crate::output::temporary_in(dir, ".sort-run")?;
+        let mut block = Vec::with_capacity(BLOCK_BYTES + 4 * 1024);
+        block.extend_from_slice(&[0; 4]);
+        Ok(Self { file, block })
     }
 
-    /// Append rows (at most a row group).
-    fn write<R: Row>(&mut self, rows: &[R]) -> anyhow::Result<()> {
-        self.writer.write(&batch(&self.schema, R::COLUMNS, rows))?;
+    /// Append a row.
+    fn push<R: Row>(&mut self, row: &R) -> anyhow::Result<()> {
+        put_row(row, &mut self.block);
+        if self.block.len() >= BLOCK_BYTES {
+            self.write_block()?;
+        }
+        Ok(())
+    }
+
+    fn write_block(&mut self) -> anyhow::Result<()> {
+        let len = u32::try_from(self.block.len() - 4).context("a sort run's block is over 4 GiB")?;
+        self.block[..4].copy_from_slice(&len.to_le_bytes());
+        self.file
+            .as_file_mut()
+            .write_all(&self.block)
+            .with_context(|| format!("cannot write a sort run {}", self.file.path().display()))?;
+        self.block.truncate(4);
         Ok(())
     }
 
     /// The run, complete.
-    fn close(self) -> anyhow::Result<TempPath> {
-        let dir = self.file.path().parent().map(Path::to_path_buf).unwrap_or_default();
-        self.writer
-            .close()
-            .with_context(|| format!("cannot write a sort run in {}", dir.display()))?;
+    fn close(mut self) -> anyhow::Result<TempPath> {
+        if self.block.len() > 4 {
+            self.write_block()?;
+        }
         Ok(self.file.into_temp_path())
+    }
+}
+
+/// A run being read back, a block at a time.
+struct RunReader<R> {
+    file: std::fs::File,
+    /// The block being read and how far into it.
+    block: Vec<u8>,
+    at: usize,
+    row: std::marker::PhantomData<R>,
+    /// Removed when the reader is dropped.
+    _path: TempPath,
+}
+
+impl<R: Row> RunReader<R> {
+    fn open(path: TempPath) -> anyhow::Result<Self> {
+        let file = std::fs::File::open(&path).with_context(|| format!("cannot open a sort run {}", path.display()))?;
+        Ok(Self {
+            file,
+            block: Vec::new(),
+            at: 0,
+            row: std::marker::PhantomData,
+            _path: path,
+        })
+    }
+
+    /// The next row, or `None` at the end of the run.
+    fn next_row(&mut self) -> anyhow::Result<Option<R>> {
+        if self.at == self.block.len() && !self.read_block()? {
+            return Ok(None);
+        }
+        let mut bytes = &self.block[self.at..];
+        let row = take_row(&mut bytes).context("a sort run does not decode")?;
+        self.at = self.block.len() - bytes.len();
+        Ok(Some(row))
+    }
+
+    /// The next block; false at the end of the file.
+    fn read_block(&mut self) -> anyhow::Result<bool> {
+        let mut len = [0; 4];
+        let mut got = 0;
+        while got < len.len() {
+            match self.file.read(&mut len[got..]) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e).context("cannot read a sort run"),
+            }
+        }
+        match got {
+            0 => return Ok(false),
+            4 => {}
+            _ => anyhow::bail!("a sort run ends inside a block's length"),
+        }
+        let len = u32::from_le_bytes(len) as usize;
+        anyhow::ensure!(len > 0, "a sort run has an empty block");
+        self.block.resize(len, 0);
+        self.file
+            .read_exact(&mut self.block)
+            .context("a sort run ends inside a block")?;
+        self.at = 0;
+        Ok(true)
     }
 }
 
@@ -385,30 +431,17 @@ struct Merge<R: Row> {
 }
 
 struct Run<R: Row> {
-    rows: read::Rows<R>,
-    batch: std::vec::IntoIter<R>,
+    /// Its file is removed when the merge is dropped.
+    rows: RunReader<R>,
     head: Option<R>,
-    /// Removed when the merge is dropped.
-    _file: TempPath,
 }
 
 impl<R: Row> Merge<R> {
     /// Load run `i`'s next row as its head; false when it has none left.
     fn advance(&mut self, i: usize) -> anyhow::Result<bool> {
         let run = &mut self.runs[i];
-        loop {
-            if let Some(row) = run.batch.next() {
-                run.head = Some(row);
-                return Ok(true);
-            }
-            match run.rows.next() {
-                Some(rows) => run.batch = rows.context("cannot read a sort run")?.into_iter(),
-                None => {
-                    run.head = None;
-                    return Ok(false);
-                }
-            }
-        }
+        run.head = run.rows.next_row()?;
+        Ok(run.head.is_some())
     }
 
     /// Put run `i` (which has a head) in its place in `order`: equal heads of two runs come
@@ -521,7 +554,7 @@ mod tests {
     }
 
     #[test]
-    fn a_run_is_written_in_small_row_groups_and_read_back_whole() {
+    fn a_run_of_many_blocks_is_read_back_whole() {
         let dir = tempfile::tempdir().unwrap();
         let rows: Vec<CdrRow> = (0..20_000).rev().map(|i| call(&format!("c{i:05}"), i, i)).collect();
         let (got, runs) = sorted(&rows, 20_000, FAN_IN, dir.path());
