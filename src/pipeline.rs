@@ -186,7 +186,7 @@ fn normalize_as_extracted(
     loop {
         match events.blocking_recv() {
             Some(Event::Listed) => break,
-            Some(Event::AccountDone(_)) => {}
+            Some(Event::Account(_)) => {}
             Some(Event::AccountFailed(_)) | None => return Ok(None),
         }
     }
@@ -201,18 +201,18 @@ fn normalize_as_extracted(
                 break x;
             }
             match events.blocking_recv() {
-                Some(Event::AccountDone(x)) if listed.contains(&x.id) => {
+                Some(Event::Account(x)) if listed.contains(&x.id) => {
                     waiting.insert(x.id.clone(), x);
                 }
-                Some(Event::AccountDone(_) | Event::Listed) => {}
+                Some(Event::Account(_) | Event::Listed) => {}
                 // The run fails, naming the account; returning drops what waits here, so
                 // extract is never kept waiting for a slot.
                 Some(Event::AccountFailed(_)) | None => return Ok(None),
             }
         };
         match done.rows {
-            Some(rows) => n.add_account_rows(id, rows)?,
-            None => n.add_account(id)?,
+            extract::Handed::Whole(rows) => n.add_account_rows(id, rows)?,
+            extract::Handed::Stream(stream) => n.add_account_stream(id, stream)?,
         }
     }
     Ok(Some(n))

@@ -18,14 +18,32 @@ use crate::store::normalized::{CdrRow, Text, TransactionRow};
 /// figures of its single-page endpoints.
 #[derive(Debug, Default)]
 pub struct AccountRows {
-    pub ledger: Vec<Result<TransactionRow, RowError>>,
-    pub calls: Vec<Result<CdrRow, RowError>>,
+    pub ledger: PageRows<TransactionRow>,
+    pub calls: PageRows<CdrRow>,
     /// Parsed by extract from the pages it kept (`None`: read them from `raw/`). Boxed: the
     /// hand-off events stay small.
     pub figures: Option<Box<AccountFigures>>,
     /// The last ledger page read from `raw/` (its summary is the window's), when `figures`
     /// must be read from there.
     pub last_ledger_page: Option<Vec<u8>>,
+}
+
+/// The rows of one page as parsed, in arrival order: each a row, or the key and reason it did
+/// not parse.
+pub type PageRows<R> = Vec<Result<R, RowError>>;
+
+/// One account's rows sent page by page as extract accepts its pages, for an account too
+/// large to hold whole (`extract::HANDOFF_MAX_ROWS`): so that normalize sorts it while it is
+/// fetched, and parses no page twice. The channels are bounded: extract waits for room.
+///
+/// The ledger closes once it is complete (before the calls begin); the calls close when the
+/// account is done; `figures` come last, and only if the account was extracted whole. A list
+/// that closes without them is an account extract gave up.
+#[derive(Debug)]
+pub struct AccountStream {
+    pub ledger: tokio::sync::mpsc::Receiver<PageRows<TransactionRow>>,
+    pub calls: tokio::sync::mpsc::Receiver<PageRows<CdrRow>>,
+    pub figures: tokio::sync::oneshot::Receiver<AccountFigures>,
 }
 
 /// An account's balance snapshot, all-time ledger totals and wallet thresholds, as the

@@ -1,52 +1,75 @@
-//! The pages of one list, fetched ahead of the pager but accepted in order.
+//! The pages of one list, fetched ahead of the pager but taken in order.
 //!
 //! A large account (a call centre with millions of calls) is thousands of pages of one list.
 //! Fetched one after another it runs at a fraction of the throughput of many small accounts
 //! fetched side by side. Once the first page has said how many pages there are, the pages
 //! after it are requested `ahead` at a time, each as a task (so their bodies are parsed on
-//! every core), and handed to the pager strictly in page order, so that its checks (the page
-//! asked for, a repeated page, the end of the list) and the raw file see exactly what a
-//! sequential crawl sees. The client's request limit still caps the requests in flight over
-//! the whole run.
+//! every core), and handed to the caller strictly in page order, so that the pager's checks
+//! (the page asked for, a repeated page, the end of the list) and the raw file see exactly
+//! what a sequential crawl sees. The client's request limit still caps the requests in flight
+//! over the whole run.
+//!
+//! The caller drives the loop (`while let Some(page) = pages.next(&pager).await?`), so that
+//! it may await between pages: a page's rows streamed to normalize wait there for room.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use futures_util::StreamExt;
-
 use crate::api::paging::Pager;
 
-/// Fetch the pages `pager` asks for with `fetch` and give each to `accept`, in page order,
-/// until the pager is done. Pages requested ahead that the pager turns out not to want (the
-/// list ended early) are cancelled; a list that grew past its planned end goes on from there.
-pub(super) async fn in_order<T, F>(
-    pager: &mut Pager,
+/// The pages a pager asks for, fetched up to `ahead` at a time, in page order. Pages
+/// requested ahead that the pager turns out not to want (the list ended early) are cancelled,
+/// as are those in flight when this is dropped; a list that grew past its planned end goes on
+/// from there.
+pub(super) struct InOrder<T, Fetch> {
+    fetch: Fetch,
     ahead: usize,
-    fetch: impl Fn(u64) -> F,
-    mut accept: impl FnMut(&mut Pager, T) -> anyhow::Result<()>,
-) -> anyhow::Result<()>
+    /// Requested, not yet taken, in page order.
+    in_flight: VecDeque<Task<anyhow::Result<T>>>,
+    /// The pages planned from what the pager knew when the batch began: `next..=last`.
+    next: u64,
+    last: u64,
+}
+
+impl<T, F, Fetch> InOrder<T, Fetch>
 where
+    Fetch: Fn(u64) -> F,
     F: Future<Output = anyhow::Result<T>> + Send + 'static,
     T: Send + 'static,
 {
-    while let Some(next) = pager.next_page() {
-        let last = pager.planned_last_page().unwrap_or(next);
-        if ahead <= 1 || last <= next {
-            accept(pager, fetch(next).await?)?;
-            continue;
-        }
-        let mut pages = futures_util::stream::iter(next..=last)
-            .map(|p| Task(tokio::spawn(fetch(p))))
-            .buffered(ahead);
-        while let Some(page) = pages.next().await {
-            accept(pager, page?)?;
-            if pager.next_page().is_none() {
-                break;
-            }
+    pub(super) fn new(ahead: usize, fetch: Fetch) -> Self {
+        Self {
+            fetch,
+            ahead,
+            in_flight: VecDeque::new(),
+            next: 1,
+            last: 0,
         }
     }
-    Ok(())
+
+    /// The next page the pager wants, to be given to `pager.accept` before the next call;
+    /// `None` once the pager is done.
+    pub(super) async fn next(&mut self, pager: &Pager) -> anyhow::Result<Option<T>> {
+        let Some(wanted) = pager.next_page() else {
+            self.in_flight.clear();
+            return Ok(None);
+        };
+        if self.in_flight.is_empty() && self.next > self.last {
+            let last = pager.planned_last_page().unwrap_or(wanted);
+            if self.ahead <= 1 || last <= wanted {
+                return (self.fetch)(wanted).await.map(Some);
+            }
+            (self.next, self.last) = (wanted, last);
+        }
+        while self.in_flight.len() < self.ahead && self.next <= self.last {
+            self.in_flight.push_back(Task(tokio::spawn((self.fetch)(self.next))));
+            self.next += 1;
+        }
+        let page = self.in_flight.pop_front().expect("a page is in flight");
+        page.await.map(Some)
+    }
 }
 
 /// A spawned page fetch, aborted if it is no longer wanted.
@@ -132,18 +155,11 @@ mod tests {
     async fn crawl(list: &Arc<List>, ahead: usize) -> Vec<u64> {
         let mut pager = Pager::new(Scheme::HasNext, 10);
         let mut accepted = Vec::new();
-        in_order(
-            &mut pager,
-            ahead,
-            |p| list.clone().page(p),
-            |pager, info| {
-                accepted.push(info.page);
-                pager.accept(info)?;
-                Ok(())
-            },
-        )
-        .await
-        .unwrap();
+        let mut pages = InOrder::new(ahead, |p| list.clone().page(p));
+        while let Some(info) = pages.next(&pager).await.unwrap() {
+            accepted.push(info.page);
+            pager.accept(info).unwrap();
+        }
         assert_eq!(pager.unique_rows(), list.rows.load(Ordering::SeqCst));
         accepted
     }
@@ -177,20 +193,21 @@ mod tests {
     async fn a_failed_page_fails_the_crawl_and_cancels_the_pages_ahead() {
         let mut pager = Pager::new(Scheme::HasNext, 10);
         let list = List::new(500, 500, 0);
-        let err = in_order(
-            &mut pager,
-            8,
-            |p| {
-                let list = list.clone();
-                async move {
-                    anyhow::ensure!(p != 3, "HTTP 500 on page 3");
-                    list.page(p).await
-                }
-            },
-            |pager, info| Ok(pager.accept(info).map(drop)?),
-        )
-        .await
-        .unwrap_err();
+        let mut pages = InOrder::new(8, |p| {
+            let list = list.clone();
+            async move {
+                anyhow::ensure!(p != 3, "HTTP 500 on page 3");
+                list.page(p).await
+            }
+        });
+        let err = loop {
+            match pages.next(&pager).await {
+                Ok(Some(info)) => drop(pager.accept(info).unwrap()),
+                Ok(None) => panic!("the crawl ended without page 3"),
+                Err(e) => break e,
+            }
+        };
+        drop(pages);
         assert_eq!(err.to_string(), "HTTP 500 on page 3");
         assert_eq!(pager.pages_fetched, 2);
         tokio::time::sleep(Duration::from_millis(50)).await;

@@ -8,6 +8,7 @@
 //! another pass. An account that cannot be completed is reported by name, never half-written.
 
 mod ahead;
+mod handoff;
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -26,7 +27,7 @@ use crate::model::{AccountId, LedgerKind, LedgerStatus, Period};
 use crate::api::client::{ApiClient, Auth, Credentials, FetchError, Secret};
 use crate::api::paging::{self, PageInfo, Pager, Scheme};
 use crate::api::redact::redact_string_member;
-use crate::api::rows::{self, AccountFigures, AccountRows, Balance, LedgerTotals, RowError, Wallet};
+use crate::api::rows::{self, AccountFigures, AccountRows, AccountStream, Balance, LedgerTotals, RowError, Wallet};
 use crate::api::wire;
 use crate::store::normalized::{CdrRow, TransactionRow};
 use crate::store::raw::RawWriter;
@@ -39,10 +40,9 @@ const CDRS_PER_PAGE: u64 = 100;
 const SUBACCOUNTS_PER_PAGE: u64 = 100;
 /// Passes over a ledger that keeps growing before the account is given up.
 const MAX_LEDGER_PASSES: u32 = 4;
-/// Parsed rows an account may hand over (about 16 MiB of them). A larger account is handed
-/// over without its rows, and normalize reads it back from `raw/` as it does offline: the
-/// hand-off slots times this bound caps the memory that parsed rows take, whatever the sizes
-/// of the accounts.
+/// Parsed rows an account may hand over whole (about 16 MiB of them). A larger account is
+/// streamed to normalize page by page as it is fetched ([`handoff`]): the hand-off slots
+/// times this bound caps the memory that parsed rows take, whatever the sizes of the accounts.
 pub const HANDOFF_MAX_ROWS: usize = 32_768;
 
 /// The UTC windows the API is asked for (its date filters are UTC days).
@@ -78,25 +78,34 @@ impl Windows {
 pub enum Event {
     /// The account list (and the partner-level pages) are on disk.
     Listed,
-    /// Every raw page of this account is on disk.
-    AccountDone(Extracted),
+    /// This account's rows: whole, once every raw page of it is on disk, or as a stream as
+    /// soon as it outgrows [`HANDOFF_MAX_ROWS`].
+    Account(Extracted),
     /// This account could not be extracted (the run will fail, naming it): a consumer waiting
     /// for it can stop, and release the accounts it holds.
     AccountFailed(AccountId),
 }
 
-/// An account whose raw pages are all on disk, with the rows extract parsed from them, typed
-/// for normalize, so that a page is parsed once per run (`None` for an account larger than
-/// [`HANDOFF_MAX_ROWS`]: read it from `raw/`).
+/// An account's rows, parsed by extract from the pages it wrote to `raw/` and typed for
+/// normalize, so that a page is parsed once per run.
 ///
 /// Each one holds a hand-off slot: extract starts an account only when a slot is free, and
 /// the slot is freed when this is dropped. The consumer takes accounts in account order, so
-/// the slots bound how many finished accounts wait in memory for one slow account.
+/// the slots bound how many accounts wait in memory for one slow account.
 #[derive(Debug)]
 pub struct Extracted {
     pub id: AccountId,
-    pub rows: Option<AccountRows>,
-    _slot: tokio::sync::OwnedSemaphorePermit,
+    pub rows: Handed,
+    _slot: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+/// How an account's rows are handed over.
+#[derive(Debug)]
+pub enum Handed {
+    /// All of them, the account done.
+    Whole(AccountRows),
+    /// Page by page as they are fetched (an account larger than [`HANDOFF_MAX_ROWS`]).
+    Stream(AccountStream),
 }
 
 pub type Events = tokio::sync::mpsc::UnboundedSender<Event>;
@@ -109,8 +118,8 @@ pub struct Report {
     pub pages: u64,
     pub duplicate_rows_dropped: u64,
     pub ledger_repasses: u64,
-    /// Accounts larger than [`HANDOFF_MAX_ROWS`], which `run` normalized from `raw/`.
-    pub accounts_too_large_to_hand_over: u64,
+    /// Accounts larger than [`HANDOFF_MAX_ROWS`], streamed to normalize while fetched.
+    pub accounts_streamed: u64,
     pub requests: u64,
     pub retries: u64,
     pub bytes: u64,
@@ -133,35 +142,7 @@ struct AccountOutcome {
     pages: u64,
     duplicates: u64,
     repasses: u64,
-    /// Typed rows for the consumer, if it asked for them (`Ctx::keep_rows`).
-    rows: AccountRows,
-    /// The account outgrew [`HANDOFF_MAX_ROWS`]: its rows are no longer kept.
-    too_large_to_hand_over: bool,
-}
-
-impl AccountOutcome {
-    fn keeps_rows(&self, ctx: &Ctx) -> bool {
-        ctx.keep_rows && !self.too_large_to_hand_over
-    }
-
-    /// Past [`HANDOFF_MAX_ROWS`], drop the rows kept so far and keep no more.
-    fn bound_rows(&mut self) {
-        if self.rows.ledger.len() + self.rows.calls.len() > HANDOFF_MAX_ROWS {
-            self.too_large_to_hand_over = true;
-            self.rows = AccountRows::default();
-        }
-    }
-}
-
-/// On the first page kept, make room for every row the API says there are: growing by
-/// doubling copied each account's rows several times over, into memory fresh from the OS.
-/// Only when they fit the hand-off with the account's other rows (`kept_elsewhere`), so a
-/// total that is wrong or too large never reserves more than the hand-off bound.
-fn reserve_for_total<T>(rows: &mut Vec<T>, reported_total: u64, kept_elsewhere: usize) {
-    let room = HANDOFF_MAX_ROWS.saturating_sub(kept_elsewhere) as u64;
-    if rows.capacity() == 0 && reported_total <= room {
-        rows.reserve(reported_total as usize);
-    }
+    streamed: bool,
 }
 
 struct Ctx {
@@ -169,8 +150,6 @@ struct Ctx {
     layout: Layout,
     period: Period,
     windows: Windows,
-    /// Keep each account's typed rows for the consumer of [`Event`]s.
-    keep_rows: bool,
     /// Pages of one list requested at once once its length is known (see [`ahead`]).
     pages_ahead: usize,
 }
@@ -188,20 +167,12 @@ pub async fn run(
     events: Option<Events>,
 ) -> anyhow::Result<Report> {
     let layout = &run.layout;
-    let keep_rows = events.is_some();
-    // A consumer that went away only stops receiving events; extraction goes on.
-    let notify = move |e: Event| {
-        if let Some(tx) = &events {
-            let _ = tx.send(e);
-        }
-    };
     let started = Instant::now();
     let ctx = Arc::new(Ctx {
         client: client.clone(),
         layout: layout.clone(),
         period: run.period,
         windows: Windows::new(run.start, run.end),
-        keep_rows,
         pages_ahead: run.config.api.concurrency.max(1),
     });
     let mut report = Report::default();
@@ -210,7 +181,10 @@ pub async fn run(
 
     let customers = list_customers(&ctx, &mut report).await?;
     partner_analytics(&ctx).await?;
-    notify(Event::Listed);
+    // A consumer that went away only stops receiving events; extraction goes on.
+    if let Some(tx) = &events {
+        let _ = tx.send(Event::Listed);
+    }
     crate::crashpoint::here("extract.listed");
 
     // Accounts run as tasks, so that parsing their pages spreads over the runtime's threads.
@@ -218,7 +192,6 @@ pub async fn run(
     // for always has one, so it cannot be starved by later accounts waiting to be consumed.
     let concurrency = run.config.api.concurrency.max(1);
     let slots = Arc::new(tokio::sync::Semaphore::new(2 * concurrency));
-    let notify = Arc::new(notify);
     let bar = progress_bar(run.progress, customers.len() as u64);
     let results: Vec<(AccountId, anyhow::Result<AccountOutcome>)> = futures_util::stream::iter(customers)
         .then(|c| {
@@ -226,22 +199,22 @@ pub async fn run(
             async move { (c, slots.acquire_owned().await.expect("the semaphore is never closed")) }
         })
         .map(|(c, slot)| {
-            let (ctx, bar, notify) = (ctx.clone(), bar.clone(), notify.clone());
+            let (ctx, bar) = (ctx.clone(), bar.clone());
+            let mut hand = handoff::Handoff::new(c.id.clone(), events.clone(), slot);
             tokio::spawn(async move {
-                let r = extract_account(&ctx, &c).await;
-                if r.is_err() {
-                    notify(Event::AccountFailed(c.id.clone()));
-                }
-                let r = r.map(|mut outcome| {
-                    let rows = (!outcome.too_large_to_hand_over).then(|| std::mem::take(&mut outcome.rows));
-                    notify(Event::AccountDone(Extracted {
-                        id: c.id.clone(),
-                        rows,
-                        _slot: slot,
-                    }));
-                    crate::crashpoint::here("extract.account");
-                    outcome
-                });
+                let r = extract_account(&ctx, &c, &mut hand).await;
+                let r = match r {
+                    Ok(mut outcome) => {
+                        outcome.streamed = hand.streamed();
+                        hand.done();
+                        crate::crashpoint::here("extract.account");
+                        Ok(outcome)
+                    }
+                    Err(e) => {
+                        hand.failed();
+                        Err(e)
+                    }
+                };
                 bar.inc(1);
                 (c.id, r)
             })
@@ -260,7 +233,7 @@ pub async fn run(
                 report.pages += o.pages;
                 report.duplicate_rows_dropped += o.duplicates;
                 report.ledger_repasses += o.repasses;
-                report.accounts_too_large_to_hand_over += u64::from(o.too_large_to_hand_over);
+                report.accounts_streamed += u64::from(o.streamed);
             }
             Err(e) => {
                 let reason = crate::error::one_line(&e);
@@ -371,21 +344,19 @@ async fn partner_analytics(ctx: &Ctx) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn extract_account(ctx: &Ctx, c: &Customer) -> anyhow::Result<AccountOutcome> {
+async fn extract_account(ctx: &Ctx, c: &Customer, hand: &mut handoff::Handoff) -> anyhow::Result<AccountOutcome> {
     let mut out = AccountOutcome::default();
-    let (balance, totals, window) = ledger_and_balance(ctx, c, &mut out).await?;
+    let (balance, totals, window) = ledger_and_balance(ctx, c, &mut out, hand).await?;
     let wallet = wallet(ctx, c).await?;
     out.pages += subaccounts(ctx, c).await?;
-    if ctx.keep_rows {
-        // Parsed once, here, from the bodies written to raw/: normalize need not read them back.
-        out.rows.figures = Some(Box::new(AccountFigures {
-            balance,
-            totals,
-            window: Some(window),
-            wallet,
-        }));
-    }
-    cdrs(ctx, c, &mut out).await?;
+    // Parsed once, here, from the bodies written to raw/: normalize need not read them back.
+    hand.ledger_complete(AccountFigures {
+        balance,
+        totals,
+        window: Some(window),
+        wallet,
+    });
+    cdrs(ctx, c, &mut out, hand).await?;
     Ok(out)
 }
 
@@ -397,6 +368,7 @@ async fn ledger_and_balance(
     ctx: &Ctx,
     c: &Customer,
     out: &mut AccountOutcome,
+    hand: &mut handoff::Handoff,
 ) -> anyhow::Result<(Balance, LedgerTotals, LedgerTotals)> {
     let path = format!("/api/v1/partner/accounts/{}/transactions", c.id);
     let from = day(ctx.windows.from_day);
@@ -406,21 +378,15 @@ async fn ledger_and_balance(
     let (mut credit, mut debit, mut unreadable) = (Decimal::ZERO, Decimal::ZERO, 0u64);
     // Whether pages are still parsed into typed rows: read when a page is requested, which
     // may be before the pages ahead of it are accepted.
-    let keep = AtomicBool::new(out.keeps_rows(ctx));
+    let keep = AtomicBool::new(hand.wants_rows());
     for pass in 1..=MAX_LEDGER_PASSES {
         let filters = [("from_date", from.clone())];
-        let fetch = |page| {
+        let mut pages = ahead::InOrder::new(ctx.pages_ahead, |page| {
             let keep = keep.load(Ordering::Relaxed);
             partner_page(ctx, &path, &filters, (page, LEDGER_PER_PAGE), keep, LedgerPage::parse)
-        };
-        let accept = |pager: &mut Pager, (body, page): (Vec<u8>, LedgerPage)| {
-            if out.keeps_rows(ctx) {
-                reserve_for_total(&mut out.rows.ledger, page.info.total, out.rows.calls.len());
-                // Every page as written to raw/, repeats and all: normalize dedups them the same way.
-                out.rows.ledger.extend(page.typed.into_iter().flatten());
-                out.bound_rows();
-                keep.store(out.keeps_rows(ctx), Ordering::Relaxed);
-            }
+        });
+        while let Some((body, page)) = pages.next(&pager).await? {
+            let total = page.info.total;
             let fresh = pager.accept(page.info).with_context(|| format!("paging {path}"))?;
             for (signed, _) in page.signed.iter().zip(&fresh).filter(|(_, new)| **new) {
                 match signed {
@@ -431,9 +397,10 @@ async fn ledger_and_balance(
             }
             raw.append(&body)?;
             out.pages += 1;
-            Ok(())
-        };
-        ahead::in_order(&mut pager, ctx.pages_ahead, fetch, accept).await?;
+            // Every page as written to raw/, repeats and all: normalize dedups them the same way.
+            hand.ledger(page.typed, total).await?;
+            keep.store(hand.wants_rows(), Ordering::Relaxed);
+        }
         let (balance_body, balance) = ctx
             .client
             .get(
@@ -764,7 +731,7 @@ async fn subaccounts(ctx: &Ctx, c: &Customer) -> anyhow::Result<u64> {
     Ok(pages)
 }
 
-async fn cdrs(ctx: &Ctx, c: &Customer, out: &mut AccountOutcome) -> anyhow::Result<()> {
+async fn cdrs(ctx: &Ctx, c: &Customer, out: &mut AccountOutcome, hand: &mut handoff::Handoff) -> anyhow::Result<()> {
     let path = format!("/api/v1/partner/accounts/{}/cdrs", c.id);
     let (start, end) = (day(ctx.windows.from_day), day(ctx.windows.cdr_to_day));
     let mut pager = Pager::new(Scheme::HasNext, CDRS_PER_PAGE);
@@ -772,20 +739,14 @@ async fn cdrs(ctx: &Ctx, c: &Customer, out: &mut AccountOutcome) -> anyhow::Resu
     let mut sum = Decimal::ZERO;
     let mut unreadable = 0;
     let mut reported = None;
-    let keep = AtomicBool::new(out.keeps_rows(ctx));
+    let keep = AtomicBool::new(hand.wants_rows());
     let filters = [("start_date", start), ("end_date", end)];
-    let fetch = |page| {
+    let mut pages = ahead::InOrder::new(ctx.pages_ahead, |page| {
         let keep = keep.load(Ordering::Relaxed);
         partner_page(ctx, &path, &filters, (page, CDRS_PER_PAGE), keep, CdrPage::parse)
-    };
-    let accept = |pager: &mut Pager, (body, page): (Vec<u8>, CdrPage)| {
+    });
+    while let Some((body, page)) = pages.next(&pager).await? {
         let p = page.pagination;
-        if out.keeps_rows(ctx) {
-            reserve_for_total(&mut out.rows.calls, page.info.total, out.rows.ledger.len());
-            out.rows.calls.extend(page.typed.into_iter().flatten());
-            out.bound_rows();
-            keep.store(out.keeps_rows(ctx), Ordering::Relaxed);
-        }
         let fresh = pager.accept(page.info).with_context(|| format!("paging {path}"))?;
         for (cost, _) in page.costs.iter().zip(&fresh).filter(|(_, new)| **new) {
             match cost {
@@ -796,9 +757,9 @@ async fn cdrs(ctx: &Ctx, c: &Customer, out: &mut AccountOutcome) -> anyhow::Resu
         reported = Some((p.total, page.summary));
         raw.append(&body)?;
         out.pages += 1;
-        Ok(())
-    };
-    ahead::in_order(&mut pager, ctx.pages_ahead, fetch, accept).await?;
+        hand.calls(page.typed, p.total).await?;
+        keep.store(hand.wants_rows(), Ordering::Relaxed);
+    }
     let (total, summary) = reported.expect("at least one page");
     if pager.unique_rows() != total || summary.total_calls != total {
         bail!(

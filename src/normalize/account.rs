@@ -29,7 +29,7 @@ use foldhash::HashMap;
 use rust_decimal::Decimal;
 
 use super::{Ctx, Reject, Report, Writers, single, subaccounts};
-use crate::api::rows::{self, AccountFigures, AccountRows, RowError, short_key};
+use crate::api::rows::{self, AccountFigures, AccountRows, AccountStream, PageRows, short_key};
 use crate::layout::{Layout, RawEndpoint, Table};
 use crate::model::ledger::{is_refund, moved, refunded_debit_id};
 use crate::model::{AccountId, LedgerKind, Period};
@@ -43,6 +43,8 @@ use crate::store::sort::{Sorted, Sorter};
 pub(super) enum Source {
     /// Parsed by extract from the pages it wrote (a small account, handed over).
     Rows(AccountRows),
+    /// Parsed by extract and sent page by page as it fetches them (a large account).
+    Stream(AccountStream),
     /// Its raw pages, read one page at a time.
     Raw,
 }
@@ -89,13 +91,19 @@ pub(super) fn account(
         Source::Rows(rows) => (
             Input::Rows(rows.ledger),
             Input::Rows(rows.calls),
-            rows.figures,
+            Figures::Given(rows.figures),
             rows.last_ledger_page,
+        ),
+        Source::Stream(s) => (
+            Input::Stream(s.ledger),
+            Input::Stream(s.calls),
+            Figures::Streamed(s.figures),
+            None,
         ),
         Source::Raw => (
             Input::Raw(raw(RawEndpoint::Transactions), rows::ledger_page),
             Input::Raw(raw(RawEndpoint::Cdrs), rows::cdr_page),
-            None,
+            Figures::Given(None),
             None,
         ),
     };
@@ -190,8 +198,13 @@ pub(super) fn account(
         .extend(call_rejects.into_iter().chain(ledger_rejects).map(|(_, r)| r));
 
     let figures = match figures {
-        Some(f) => *f,
-        None => {
+        Figures::Given(Some(f)) => *f,
+        // Sent once every page of the account is on disk: a stream that ended without them is
+        // an account extract gave up (the run fails, naming it), never a partial one.
+        Figures::Streamed(figures) => figures
+            .blocking_recv()
+            .map_err(|_| anyhow::anyhow!("extract stopped before account {acct} was complete"))?,
+        Figures::Given(None) => {
             let wallet_path = raw(RawEndpoint::Wallet);
             let wallet = if wallet_path.exists() {
                 Some(single(&wallet_path)?)
@@ -239,15 +252,20 @@ pub(super) fn account(
     Ok(())
 }
 
-/// One list of an account as it comes: parsed rows handed over by extract, or raw pages with
-/// the parser of their rows.
+/// One list of an account as it comes: parsed rows handed over by extract (whole, or page by
+/// page as it fetches them), or raw pages with the parser of their rows.
 enum Input<R> {
-    Rows(Parsed<R>),
-    Raw(PathBuf, fn(&[u8]) -> anyhow::Result<Parsed<R>>),
+    Rows(PageRows<R>),
+    Stream(tokio::sync::mpsc::Receiver<PageRows<R>>),
+    Raw(PathBuf, fn(&[u8]) -> anyhow::Result<PageRows<R>>),
 }
 
-/// Rows as parsed, in arrival order: each a row, or the key and reason it did not parse.
-type Parsed<R> = Vec<Result<R, RowError>>;
+/// An account's balance snapshot, ledger totals and wallet, as extract hands them over (or,
+/// `Given(None)`, to be read from `raw/`).
+enum Figures {
+    Given(Option<Box<AccountFigures>>),
+    Streamed(tokio::sync::oneshot::Receiver<AccountFigures>),
+}
 
 /// Every row of `input` into `sorter`, rows that failed to parse rejected (in arrival order);
 /// `page` sees each raw page read.
@@ -262,6 +280,14 @@ fn sort_input<R: Listed>(
         Input::Rows(rows) => {
             for r in rows {
                 sort_or_reject(sorter, r, account, rejects)?;
+            }
+        }
+        // Ends when extract closes the list: complete, or given up (then no figures follow).
+        Input::Stream(mut pages) => {
+            while let Some(rows) = pages.blocking_recv() {
+                for r in rows {
+                    sort_or_reject(sorter, r, account, rejects)?;
+                }
             }
         }
         Input::Raw(path, parse) => for_each_page(&path, |p| {
@@ -423,7 +449,7 @@ fn finish<R: Row + Send>(sorter: Sorter<R>, report: &mut Report) -> anyhow::Resu
 /// order, before any row of the account is attributed).
 fn sort_or_reject<R: Listed>(
     sorter: &mut Sorter<R>,
-    row: Result<R, RowError>,
+    row: Result<R, crate::api::rows::RowError>,
     account: &str,
     rejects: &mut Vec<Reject>,
 ) -> anyhow::Result<()> {

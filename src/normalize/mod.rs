@@ -18,7 +18,7 @@ use chrono_tz::Tz;
 use serde::Serialize;
 
 use self::account::{Source, account};
-use crate::api::rows::{AccountRows, opt, page_rows, short_key};
+use crate::api::rows::{AccountRows, AccountStream, opt, page_rows, short_key};
 use crate::api::wire;
 use crate::context::RunContext;
 use crate::layout::{Layout, RawEndpoint, Table};
@@ -156,6 +156,14 @@ impl Normalizer {
     /// [`add_account`]: Normalizer::add_account
     pub fn add_account_rows(&mut self, id: &AccountId, rows: AccountRows) -> anyhow::Result<()> {
         self.add(id, Source::Rows(rows))
+    }
+
+    /// Add the next account from the rows extract sends as it fetches its pages: the same
+    /// result as [`add_account`], while the account is still being fetched.
+    ///
+    /// [`add_account`]: Normalizer::add_account
+    pub fn add_account_stream(&mut self, id: &AccountId, stream: AccountStream) -> anyhow::Result<()> {
+        self.add(id, Source::Stream(stream))
     }
 
     fn add(&mut self, id: &AccountId, source: Source) -> anyhow::Result<()> {

@@ -240,6 +240,43 @@ async fn accounts_normalize_cannot_take_never_stall_the_hand_off() {
     assert_eq!(rejected, unreadable.iter().map(String::as_str).collect::<Vec<_>>());
 }
 
+/// An account too large to hand over whole is streamed to normalize while it is fetched. If
+/// it fails part way, the run fails naming it (normalize, which was sorting its rows as they
+/// came, stops with it) instead of hanging or writing the part that came.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_streamed_account_that_fails_part_way_fails_the_run_naming_it() {
+    let calls = vobiz_billing::extract::HANDOFF_MAX_ROWS as u32 + 2_000;
+    let sim = start_sim(24, 1, calls, "none").await;
+    let id = sim.sim.ds.accounts[0].auth_id.clone();
+    let cdrs = format!("/api/v1/partner/accounts/{id}/cdrs");
+    // Page 300 of the calls: long after the ledger (as many rows again) started the stream.
+    let url = proxy(
+        &sim,
+        Box::new(move |target, _| {
+            (target.starts_with(&cdrs) && target.contains("&page=300&"))
+                .then(|| (StatusCode::OK, r#"{"count": 1, "data": [{"uuid": "#).into_response())
+        }),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut opts = options(&url, dir.path());
+    opts.config.api.max_retries = 1;
+    let err = tokio::time::timeout(std::time::Duration::from_secs(300), pipeline::run(&opts))
+        .await
+        .expect("the run stalled")
+        .unwrap_err();
+    let why = format!("{err:#}");
+    assert!(
+        why.starts_with("1 account(s) could not be extracted") && why.contains(&format!("{id} (")),
+        "{why}"
+    );
+    assert!(why.contains("malformed or truncated JSON"), "{why}");
+    assert!(
+        !relative_names(dir.path()).iter().any(|n| n.starts_with("parquet/")),
+        "no tables for an incomplete month"
+    );
+}
+
 /// The first row of a page that is surely inside the period (not in the margin days extract
 /// also fetches), so that its loss shows in the period's tables.
 fn mid_month(rows: &Value, time_field: &str) -> Option<usize> {
