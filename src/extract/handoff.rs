@@ -88,10 +88,8 @@ impl Handoff {
         reported_total: u64,
     ) -> anyhow::Result<()> {
         anyhow::ensure!(!self.ledger_complete, "ledger rows after the ledger was complete");
-        let rows = match (&mut self.state, rows) {
-            (State::Off, _) => return Ok(()),
-            (_, None) => anyhow::bail!("a ledger page of {} was parsed without its rows", self.id),
-            (_, Some(rows)) => rows,
+        let Some(rows) = self.wanted(rows, "ledger")? else {
+            return Ok(());
         };
         match &mut self.state {
             State::Off => {}
@@ -113,10 +111,8 @@ impl Handoff {
     /// A CDR page's rows, as [`ledger`](Handoff::ledger)'s.
     pub(super) async fn calls(&mut self, rows: Option<PageRows<CdrRow>>, reported_total: u64) -> anyhow::Result<()> {
         anyhow::ensure!(self.ledger_complete, "calls before the ledger was complete");
-        let rows = match (&mut self.state, rows) {
-            (State::Off, _) => return Ok(()),
-            (_, None) => anyhow::bail!("a CDR page of {} was parsed without its rows", self.id),
-            (_, Some(rows)) => rows,
+        let Some(rows) = self.wanted(rows, "CDR")? else {
+            return Ok(());
         };
         match &mut self.state {
             State::Off => {}
@@ -132,6 +128,16 @@ impl Handoff {
             }
         }
         Ok(())
+    }
+
+    /// A page's rows if they are still wanted (`None` once the hand-off is off). A page parsed
+    /// without its rows while they are wanted is an error: they would be missing downstream.
+    fn wanted<R>(&self, rows: Option<PageRows<R>>, list: &str) -> anyhow::Result<Option<PageRows<R>>> {
+        match (&self.state, rows) {
+            (State::Off, _) => Ok(None),
+            (_, None) => anyhow::bail!("a {list} page of {} was parsed without its rows", self.id),
+            (_, rows) => Ok(rows),
+        }
     }
 
     /// The ledger is complete, with the account's figures: a streamed ledger is closed, so
