@@ -74,6 +74,9 @@ pub struct StageArgs {
     /// TOML configuration file.
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// `--out` as given, when `out` is a workspace standing in for a store (for messages).
+    #[arg(skip)]
+    pub shown_out: Option<String>,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -121,6 +124,9 @@ pub struct DemoArgs {
     /// Give one customer a hostile name and address (HTML, Typst and formula markup).
     #[arg(long)]
     pub hostile_names: bool,
+    /// `--out` as given, when `out` is a workspace standing in for a store (for messages).
+    #[arg(skip)]
+    pub shown_out: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -212,7 +218,104 @@ pub fn last_month() -> Period {
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let progress = show_progress(cli.log_format);
-    match cli.command {
+    let mut command = cli.command;
+    let Some(target) = command.output() else {
+        return dispatch(command, progress).await;
+    };
+    let store = match crate::remote::Out::parse(target.out)? {
+        crate::remote::Out::Local(path) => {
+            *target.out = path;
+            return dispatch(command, progress).await;
+        }
+        crate::remote::Out::Store(store) => store,
+    };
+    if target.dry_run {
+        crate::remote::check_reachable(&store).await?;
+        return dispatch(command, progress).await;
+    }
+    on_store(command, store, progress).await
+}
+
+/// A command whose `--out` is an object store: run it on a workspace filled from the store,
+/// under the period's lease, and publish what it wrote if it succeeded (exit 0, or 3 with
+/// every report written). A failed command publishes nothing.
+async fn on_store(mut command: Command, store: crate::remote::Store, progress: bool) -> anyhow::Result<ExitCode> {
+    use crate::remote::sync::{Needs, Session};
+    let target = command.output().expect("a command with --out");
+    let needs = Needs { raw: target.reads_raw };
+    let url = store.url().to_string();
+    let mut session = Session::open(store, target.period, needs).await?;
+    *target.out = session.root().to_path_buf();
+    *target.shown_out = Some(url.clone());
+    let outcome = dispatch(command, progress).await;
+    let outcome = match outcome {
+        Ok(code) if code == ExitCode::SUCCESS || code == ExitCode::from(crate::error::EXIT_EXCEPTIONS) => {
+            session.publish().await.map(|p| {
+                println!(
+                    "published to {url}: {} object(s), {} bytes; {} removed",
+                    p.uploaded, p.bytes, p.deleted
+                );
+                code
+            })
+        }
+        other => {
+            if other.is_ok() {
+                tracing::warn!(store = %url, "the command did not succeed: nothing was published");
+            }
+            other
+        }
+    };
+    session.close().await;
+    outcome
+}
+
+/// What `run` needs to know of a command's output root.
+struct Output<'a> {
+    out: &'a mut PathBuf,
+    shown_out: &'a mut Option<String>,
+    period: Period,
+    dry_run: bool,
+    /// The command reads the period's raw pages (normalize alone).
+    reads_raw: bool,
+}
+
+impl Command {
+    /// The command's `--out`, and the period it works on; `None` for `sim`.
+    fn output(&mut self) -> Option<Output<'_>> {
+        let (stage, dry_run, reads_raw) = match self {
+            Command::Demo(args) => {
+                // The demo's default period, fixed now so that the lease and the run agree.
+                let period = *args.period.get_or_insert_with(last_month);
+                return Some(Output {
+                    out: &mut args.out,
+                    shown_out: &mut args.shown_out,
+                    period,
+                    dry_run: false,
+                    reads_raw: false,
+                });
+            }
+            Command::Run(args) | Command::Extract(args) => (&mut args.stage, args.dry_run, false),
+            Command::Normalize(args) => (args, false, true),
+            Command::Reconcile(args)
+            | Command::Invoice(args)
+            | Command::Export(args)
+            | Command::Gstr1(args)
+            | Command::Report(args)
+            | Command::Finalize(args) => (args, false, false),
+            Command::Sim(_) => return None,
+        };
+        Some(Output {
+            period: stage.period,
+            out: &mut stage.out,
+            shown_out: &mut stage.shown_out,
+            dry_run,
+            reads_raw,
+        })
+    }
+}
+
+async fn dispatch(command: Command, progress: bool) -> anyhow::Result<ExitCode> {
+    match command {
         Command::Demo(args) => demo(args, progress).await,
         Command::Run(args) => {
             let opts = api_options(&args, progress)?;
@@ -220,7 +323,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 println!("{}", pipeline::dry_run(&opts).await?);
                 return Ok(ExitCode::SUCCESS);
             }
-            let summary = pipeline::run(&opts).await?;
+            let summary = shown(pipeline::run(&opts).await?, &args.stage.shown_out);
             println!("{summary}");
             Ok(exit_for(&summary))
         }
@@ -257,15 +360,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Gstr1(args) => {
+            let args_shown = args.shown_out.clone();
             let (ctx, _lock) = offline(args)?;
-            let path = ctx.layout.gstr1_json(ctx.period);
+            let path = match &args_shown {
+                Some(root) => format!("{root}/{}/gstr1.json", ctx.period),
+                None => ctx.layout.gstr1_json(ctx.period).display().to_string(),
+            };
             let counts = tokio::task::spawn_blocking(move || crate::export::run_gstr1(&ctx)).await??;
             let filed: Vec<String> = counts
                 .iter()
                 .filter(|(_, n)| **n > 0)
                 .map(|(t, n)| format!("{t} {n}"))
                 .collect();
-            println!("{}: {}", path.display(), filed.join(", "));
+            println!("{path}: {}", filed.join(", "));
             Ok(ExitCode::SUCCESS)
         }
         Command::Report(args) => {
@@ -310,6 +417,15 @@ fn today_override() -> anyhow::Result<Option<chrono::NaiveDate>> {
             .map_err(|_| usage(format!("{TODAY_ENV} must be a date YYYY-MM-DD, got {v:?}"))),
         _ => Ok(None),
     }
+}
+
+/// A run's summary naming the output root as the user gave it (a store's URL, not the
+/// workspace that stood in for it).
+fn shown(mut summary: pipeline::RunSummary, shown_out: &Option<String>) -> pipeline::RunSummary {
+    if let Some(root) = shown_out {
+        summary.out = PathBuf::from(root);
+    }
+    summary
 }
 
 /// Exit code 3 when reconciliation found errors (after every report was written).
@@ -393,6 +509,7 @@ async fn demo(args: DemoArgs, progress: bool) -> anyhow::Result<ExitCode> {
         let faults = args.faults.clone();
         let cfg = cfg.clone();
         let out = args.out.clone();
+        let shown_out = args.shown_out.clone();
         async move {
             let sim = simulator::start(spec, faults, "127.0.0.1:0".parse().expect("literal address"))
                 .await
@@ -410,7 +527,7 @@ async fn demo(args: DemoArgs, progress: bool) -> anyhow::Result<ExitCode> {
             };
             let result = pipeline::run(&opts).await;
             sim.shutdown().await.ok();
-            result
+            result.map(|summary| shown(summary, &shown_out))
         }
     };
     if !over {

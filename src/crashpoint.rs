@@ -40,6 +40,8 @@ pub const STEPS: &[&str] = &[
     "report.written",
     // run: every output written, summary not printed
     "run.finished",
+    // --out on a store: one more object published (the register first, the manifest last)
+    "publish.object",
 ];
 
 struct Target {

@@ -22,6 +22,7 @@ pub mod normalize;
 pub mod output;
 pub mod pipeline;
 pub mod reconcile;
+pub mod remote;
 pub mod render;
 pub mod report;
 pub mod resources;

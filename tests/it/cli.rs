@@ -218,7 +218,7 @@ fn planted_discrepancies_exit_3_after_writing_every_report() {
 }
 
 /// `run` as cron starts it, on a config in `config_dir` and output in `out`.
-fn cron_run(url: &str, config_dir: &std::path::Path, out: &std::path::Path) -> Command {
+pub fn cron_run(url: &str, config_dir: &std::path::Path, out: &std::path::Path) -> Command {
     let mut c = Command::new(BIN);
     c.args([
         "--log-format",

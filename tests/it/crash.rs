@@ -95,7 +95,12 @@ fn a_run_killed_at_any_step_is_repaired_by_the_next_run() {
     );
 
     // Every step at its first pass, and some at a later one (mid-way through a stage).
-    let mut points: Vec<String> = crashpoint::STEPS.iter().map(|s| s.to_string()).collect();
+    // (Publishing is for `--out` on a store: tests/it/objstore.rs kills a run there.)
+    let mut points: Vec<String> = crashpoint::STEPS
+        .iter()
+        .filter(|s| !s.starts_with("publish."))
+        .map(|s| s.to_string())
+        .collect();
     points.extend(
         [
             "extract.account#4",

@@ -7,6 +7,7 @@ mod hostile;
 mod invoice;
 mod lifecycle;
 mod messy;
+mod objstore;
 mod pipeline;
 mod reconcile;
 mod register;
