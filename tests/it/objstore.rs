@@ -357,6 +357,41 @@ fn a_run_killed_while_publishing_shows_no_partial_period_and_the_next_run_comple
     assert_same(&seen(moto.download().path()), &expected, "after a same-host re-run");
 }
 
+/// A run that fails after it has written into its workspace (raw pages, the manifest's
+/// extract section) publishes none of it: the store keeps the last good run, and no lease.
+#[test]
+fn a_run_that_fails_changes_nothing_on_the_store_and_releases_the_lease() {
+    let moto = moto();
+    let config = tempfile::tempdir().unwrap();
+    let (_good, url) = spawn_sim(&["--seed", "4", "--accounts", "6"]);
+    assert!(s3_run(&moto, &url, config.path()).status().unwrap().success());
+    let before = moto.objects();
+    assert!(before.contains_key("2026-03/manifest.json"));
+
+    // The same month, served with half the requests failing for longer than the client
+    // retries: the profile and the account list come through, some accounts do not.
+    let (_failing, url) = spawn_sim(&[
+        "--seed",
+        "4",
+        "--accounts",
+        "6",
+        "--faults",
+        "500=0.5,max-streak=100,seed=3",
+    ]);
+    let failed = s3_run(&moto, &url, config.path())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(failed.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&failed.stderr);
+    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("error")).collect();
+    assert!(lines.len() == 1 && lines[0].contains("could not be extracted"), "{err}");
+    assert!(
+        moto.objects() == before,
+        "the store holds the last good run, and no lease"
+    );
+}
+
 #[test]
 fn an_output_url_the_program_cannot_use_is_a_one_line_usage_error() {
     let dir = tempfile::tempdir().unwrap();
