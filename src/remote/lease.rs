@@ -131,19 +131,28 @@ impl Lease {
                 e_tag: got.meta.e_tag.clone(),
                 version: got.meta.version.clone(),
             };
+            let written = got.meta.last_modified;
             let bytes = got
                 .bytes()
                 .await
                 .map_err(store_error(store, "read the period's lease"))?;
             let current: Option<Holder> = serde_json::from_slice(&bytes).ok();
-            let stale = current.as_ref().is_none_or(|h| h.is_stale(Utc::now(), &host));
+            let now = Utc::now();
+            let stale = match &current {
+                Some(h) => h.is_stale(now, &host),
+                // Not a lease this program wrote (another version's, or damaged): respected
+                // for one validity after it was last written, as a renewed lease would be.
+                None => written + validity < now,
+            };
             if !stale {
-                let h = current.expect("a live holder was read");
-                return Err(Locked {
-                    period,
-                    holder: h.describe(),
-                }
-                .into());
+                let holder = match current {
+                    Some(h) => h.describe(),
+                    None => format!(
+                        "a lease this program cannot read, written {}",
+                        written.format("%Y-%m-%dT%H:%M:%SZ")
+                    ),
+                };
+                return Err(Locked { period, holder }.into());
             }
             match put(store, &key, &holder, PutMode::Update(version)).await {
                 Ok(version) => {
@@ -274,6 +283,40 @@ async fn renew_until_aborted(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn memory_store() -> Store {
+        Store {
+            inner: Arc::new(object_store::memory::InMemory::new()),
+            prefix: Key::from("acme"),
+            url: "memory://acme".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn one_lease_per_period_and_an_unreadable_one_is_respected_not_taken() {
+        let store = memory_store();
+        let march: Period = "2026-03".parse().unwrap();
+        let held = Lease::acquire(&store, march).await.unwrap();
+        // This process is alive on this host: a second taker is refused, naming it.
+        let err = Lease::acquire(&store, march).await.err().unwrap().to_string();
+        assert!(
+            err.contains("period 2026-03 is locked") && err.contains(&format!("pid {}", std::process::id())),
+            "{err}"
+        );
+        let april = Lease::acquire(&store, "2026-04".parse().unwrap()).await.unwrap();
+        held.release().await.unwrap();
+        april.release().await.unwrap();
+
+        // A lease another version of the program wrote, just now.
+        let key = store.key("state/locks/2026-03.lease");
+        store
+            .inner
+            .put(&key, PutPayload::from_static(b"holder: v9 format"))
+            .await
+            .unwrap();
+        let err = Lease::acquire(&store, march).await.err().unwrap().to_string();
+        assert!(err.contains("a lease this program cannot read"), "{err}");
+    }
 
     #[test]
     fn a_holder_is_stale_once_expired_or_when_its_process_on_this_host_is_gone() {
