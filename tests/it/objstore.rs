@@ -244,11 +244,13 @@ fn a_run_to_s3_writes_what_a_local_run_writes_and_pyarrow_reads_it_back() {
 #[test]
 fn a_second_host_cannot_run_a_period_another_host_is_running() {
     let moto = moto();
-    // Slow responses stretch the first run so that the second surely starts during it.
-    let (_sim, url) = spawn_sim(&["--seed", "5", "--accounts", "12", "--faults", "slow=0.5,slow-ms=150"]);
+    // Slow responses stretch the first run well past its lease's validity (2 s here): the
+    // second host, starting after that, finds it renewed, not expired.
+    let (_sim, url) = spawn_sim(&["--seed", "5", "--accounts", "24", "--faults", "slow=1.0,slow-ms=300"]);
     let config = tempfile::tempdir().unwrap();
     let mut first = s3_run(&moto, &url, config.path())
         .env("VOBIZ_BILLING_HOST", "host-a")
+        .env("VOBIZ_BILLING_LEASE_SECONDS", "2")
         .spawn()
         .unwrap();
     let lease = Key::from(format!("{PREFIX}/state/locks/2026-03.lease"));
@@ -261,6 +263,11 @@ fn a_second_host_cannot_run_a_period_another_host_is_running() {
         assert!(Instant::now() < deadline, "the first run never took the lease");
         std::thread::sleep(Duration::from_millis(20));
     }
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(
+        first.try_wait().unwrap().is_none(),
+        "the first run outlived its lease's validity"
+    );
     let second = s3_run(&moto, &url, config.path())
         .env("VOBIZ_BILLING_HOST", "host-b")
         .stderr(Stdio::piped())
