@@ -272,7 +272,9 @@ impl Session {
             published.bytes += sizes.iter().sum::<u64>();
         }
 
-        // 4. The manifest: the commit marker of the period.
+        // 4. The manifest: the commit marker of the period, only while the lease is still this
+        //    run's (a run that stalled past its validity may have been taken over meanwhile).
+        lease.confirm().await?;
         for rel in manifests {
             published.bytes += upload(&self.store, &rel, &root.join(&rel), false).await?;
             published.uploaded += 1;
