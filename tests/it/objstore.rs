@@ -244,13 +244,13 @@ fn a_run_to_s3_writes_what_a_local_run_writes_and_pyarrow_reads_it_back() {
 #[test]
 fn a_second_host_cannot_run_a_period_another_host_is_running() {
     let moto = moto();
-    // Slow responses stretch the first run well past its lease's validity (2 s here): the
+    // Slow responses stretch the first run well past its lease's validity (4 s here): the
     // second host, starting after that, finds it renewed, not expired.
     let (_sim, url) = spawn_sim(&["--seed", "5", "--accounts", "24", "--faults", "slow=1.0,slow-ms=300"]);
     let config = tempfile::tempdir().unwrap();
     let mut first = s3_run(&moto, &url, config.path())
         .env("VOBIZ_BILLING_HOST", "host-a")
-        .env("VOBIZ_BILLING_LEASE_SECONDS", "2")
+        .env("VOBIZ_BILLING_LEASE_SECONDS", "4")
         .spawn()
         .unwrap();
     let lease = Key::from(format!("{PREFIX}/state/locks/2026-03.lease"));
@@ -263,7 +263,7 @@ fn a_second_host_cannot_run_a_period_another_host_is_running() {
         assert!(Instant::now() < deadline, "the first run never took the lease");
         std::thread::sleep(Duration::from_millis(20));
     }
-    std::thread::sleep(Duration::from_secs(3));
+    std::thread::sleep(Duration::from_secs(5));
     assert!(
         first.try_wait().unwrap().is_none(),
         "the first run outlived its lease's validity"
@@ -312,15 +312,31 @@ fn a_run_killed_while_publishing_shows_no_partial_period_and_the_next_run_comple
         - 2;
     let crashed = s3_run(&moto, &url, config.path())
         .env("VOBIZ_BILLING_HOST", "host-a")
-        .env("VOBIZ_BILLING_LEASE_SECONDS", "4")
+        .env("VOBIZ_BILLING_LEASE_SECONDS", "10")
         .env(vobiz_billing::crashpoint::ENV, format!("publish.object#{last}"))
         .status()
         .unwrap();
+    let died = Instant::now();
     assert_eq!(
         crashed.signal(),
         Some(9),
         "the run never reached its object {last}: {crashed}"
     );
+
+    // Its lease outlives it: another host is refused until it expires (at most 10 s after
+    // its last renewal, before it died).
+    let refused = s3_run(&moto, &url, config.path())
+        .env("VOBIZ_BILLING_HOST", "host-b")
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(
+        died.elapsed() < Duration::from_secs(8),
+        "the check came too late to mean anything"
+    );
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("period 2026-03 is locked"));
+
     let visible: BTreeMap<String, String> = seen(moto.download().path())
         .into_iter()
         .filter(|(k, _)| !k.starts_with("state/locks/"))
@@ -329,15 +345,8 @@ fn a_run_killed_while_publishing_shows_no_partial_period_and_the_next_run_comple
     uncommitted.remove("2026-03/manifest.json");
     assert_same(&visible, &uncommitted, "when killed before the commit marker");
 
-    // Its lease outlives it: another host waits for it to expire.
-    let refused = s3_run(&moto, &url, config.path())
-        .env("VOBIZ_BILLING_HOST", "host-b")
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap();
-    assert_eq!(refused.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("period 2026-03 is locked"));
-    std::thread::sleep(Duration::from_secs(5));
+    // Once it has expired, the other host completes the period.
+    std::thread::sleep(Duration::from_secs(11).saturating_sub(died.elapsed()));
     assert!(exit3(
         s3_run(&moto, &url, config.path())
             .env("VOBIZ_BILLING_HOST", "host-b")
