@@ -18,7 +18,7 @@ use object_store::{ObjectStoreExt, PutMode, PutOptions, PutPayload, UpdateVersio
 use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 
-use super::{Store, store_error};
+use super::{Store, store_error, version_of};
 use crate::lock::Locked;
 use crate::model::Period;
 
@@ -127,10 +127,7 @@ impl Lease {
                 Err(object_store::Error::NotFound { .. }) => continue,
                 Err(e) => return Err(store_error(store, "read the period's lease")(e)),
             };
-            let version = UpdateVersion {
-                e_tag: got.meta.e_tag.clone(),
-                version: got.meta.version.clone(),
-            };
+            let version = version_of(&got.meta);
             let written = got.meta.last_modified;
             let bytes = got
                 .bytes()
@@ -283,14 +280,7 @@ async fn renew_until_aborted(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn memory_store() -> Store {
-        Store {
-            inner: Arc::new(object_store::memory::InMemory::new()),
-            prefix: Key::from("acme"),
-            url: "memory://acme".into(),
-        }
-    }
+    use crate::remote::memory_store;
 
     #[tokio::test]
     async fn one_lease_per_period_and_an_unreadable_one_is_respected_not_taken() {

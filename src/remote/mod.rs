@@ -145,6 +145,24 @@ fn workspace_path(root: &Path, rel: &str) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
+/// What a compare-and-swap on this object names: its ETag (and version, where kept).
+fn version_of(meta: &object_store::ObjectMeta) -> object_store::UpdateVersion {
+    object_store::UpdateVersion {
+        e_tag: meta.e_tag.clone(),
+        version: meta.version.clone(),
+    }
+}
+
+/// A store in memory (object_store's, with ETags and conditional puts), for the unit tests.
+#[cfg(test)]
+fn memory_store() -> Store {
+    Store {
+        inner: Arc::new(object_store::memory::InMemory::new()),
+        prefix: Key::from("acme"),
+        url: "memory://acme".into(),
+    }
+}
+
 /// The error of a failed store operation, naming the store, on one short line: the client's
 /// error repeats its sources in its own text, and an S3 error carries the whole XML reply, of
 /// which its code and message say what happened.

@@ -1,7 +1,7 @@
 //! A command's workspace: filled from the store before the command, published after it.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -11,8 +11,9 @@ use object_store::{ObjectStoreExt, PutMode, PutOptions, PutPayload, UpdateVersio
 use sha2::{Digest, Sha256};
 
 use super::lease::Lease;
-use super::{Store, store_error, workspace_path};
+use super::{Store, store_error, version_of, workspace_path};
 use crate::model::Period;
+use crate::store::partition::{hex, sha256_hex, sha256_of};
 
 /// Objects moved at once each way (at most 4 x 24 MiB of file parts in memory).
 const CONCURRENCY: usize = 4;
@@ -36,7 +37,8 @@ pub struct Needs {
 /// A file the workspace received from the store.
 #[derive(Debug, Clone)]
 struct Pulled {
-    sha256: [u8; 32],
+    /// In hex, as `store::partition::sha256_of` gives a file's.
+    sha256: String,
     version: UpdateVersion,
 }
 
@@ -199,7 +201,7 @@ impl Session {
         let present = files_under(&root)?;
         let mut changed = Vec::new();
         for (rel, path) in &present {
-            let sha = sha256_of(path)?;
+            let sha = sha256_of(path).with_context(|| format!("cannot read {}", path.display()))?;
             if self.pulled.get(rel).is_none_or(|p| p.sha256 != sha) {
                 changed.push(rel.clone());
             }
@@ -343,20 +345,6 @@ fn files_under(root: &Path) -> anyhow::Result<BTreeMap<String, PathBuf>> {
     Ok(files)
 }
 
-fn sha256_of(path: &Path) -> anyhow::Result<[u8; 32]> {
-    let mut file = std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let mut sha = Sha256::new();
-    let mut buf = vec![0; 1 << 20];
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        sha.update(&buf[..n]);
-    }
-    Ok(sha.finalize().into())
-}
-
 /// One object into `path`, streamed, hashed on the way.
 async fn download(store: &Store, key: &Key, path: &Path) -> anyhow::Result<Pulled> {
     let got = store
@@ -364,10 +352,7 @@ async fn download(store: &Store, key: &Key, path: &Path) -> anyhow::Result<Pulle
         .get(key)
         .await
         .map_err(store_error(store, "download an output"))?;
-    let version = UpdateVersion {
-        e_tag: got.meta.e_tag.clone(),
-        version: got.meta.version.clone(),
-    };
+    let version = version_of(&got.meta);
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
@@ -384,7 +369,7 @@ async fn download(store: &Store, key: &Key, path: &Path) -> anyhow::Result<Pulle
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(Pulled {
-        sha256: sha.finalize().into(),
+        sha256: hex(&sha.finalize()),
         version,
     })
 }
@@ -400,7 +385,7 @@ async fn upload(store: &Store, rel: &str, path: &Path, create: bool) -> anyhow::
         let bytes = tokio::fs::read(path)
             .await
             .with_context(|| format!("cannot read {}", path.display()))?;
-        let sha = Sha256::digest(&bytes);
+        let sha = sha256_hex(&bytes);
         let mode = if create { PutMode::Create } else { PutMode::Overwrite };
         let opts = PutOptions {
             mode,
@@ -418,7 +403,7 @@ async fn upload(store: &Store, rel: &str, path: &Path, create: bool) -> anyhow::
                     .await
                     .map_err(store_error(store, "read an issued document"))?;
                 anyhow::ensure!(
-                    Sha256::digest(&there) == sha,
+                    sha256_hex(&there) == sha,
                     "{}: issued document {rel} is already on the store with other content; an issued document is never replaced",
                     store.url
                 );
@@ -459,20 +444,13 @@ async fn upload(store: &Store, rel: &str, path: &Path, create: bool) -> anyhow::
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::remote::memory_store;
 
     #[test]
     fn only_the_invoices_of_a_period_are_issued_documents() {
         assert!(is_issued_document("2026-03/invoices/INV_2025-26_0001.pdf"));
         assert!(!is_issued_document("2026-03/drafts/x.pdf"));
         assert!(!is_issued_document("parquet/invoices/period=2026-03/part-0.parquet"));
-    }
-
-    fn memory_store() -> Store {
-        Store {
-            inner: std::sync::Arc::new(object_store::memory::InMemory::new()),
-            prefix: Key::from("acme"),
-            url: "memory://acme".into(),
-        }
     }
 
     async fn put(store: &Store, rel: &str, bytes: &[u8]) {
