@@ -55,9 +55,8 @@ fn bad_arguments_are_one_line_errors_with_exit_code_2() {
     ] {
         let out = Command::new(BIN).args(args).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}");
-        let err = String::from_utf8_lossy(&out.stderr);
-        let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("error")).collect();
-        assert_eq!(lines.len(), 1, "{args:?}: {err}");
+        let lines = crate::support::error_lines(&out.stderr);
+        assert_eq!(lines.len(), 1, "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
     }
 }
 
@@ -263,8 +262,7 @@ fn a_second_run_of_a_busy_period_exits_saying_it_is_locked() {
         .output()
         .unwrap();
     assert_eq!(second.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&second.stderr);
-    let err: Vec<&str> = err.lines().filter(|l| l.starts_with("error")).collect();
+    let err = crate::support::error_lines(&second.stderr);
     assert_eq!(err.len(), 1, "{err:?}");
     assert!(
         err[0].contains("period 2026-03 is locked") && err[0].contains(&holder),
@@ -376,7 +374,7 @@ fn bad_input_is_a_one_line_error_and_writes_nothing() {
         }
         let o = c.output().unwrap();
         let err = String::from_utf8_lossy(&o.stderr);
-        let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("error")).collect();
+        let lines = crate::support::error_lines(&o.stderr);
         assert_eq!(o.status.code(), Some(code), "{case}: {err}");
         assert_eq!(lines.len(), 1, "{case}: {err}");
         assert!(lines[0].contains(mention), "{case}: {}", lines[0]);

@@ -12,22 +12,12 @@ use object_store::path::Path as Key;
 use object_store::{ObjectStore, ObjectStoreExt};
 
 use crate::cli::{cron_run, spawn_sim};
-use crate::crash::snapshot;
+use crate::crash::{MESSY, assert_same, complete as exit3, snapshot};
+use crate::support::error_lines;
 
 const BUCKET: &str = "billing-test";
 const URL: &str = "s3://billing-test/acme/billing";
 const PREFIX: &str = "acme/billing";
-
-/// The same small messy month as the crash matrices (exit 3: its planted errors).
-const MESSY: [&str; 7] = [
-    "--messy",
-    "--seed",
-    "11",
-    "--accounts",
-    "40",
-    "--cdrs-per-account",
-    "15",
-];
 
 fn venv_bin(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin").join(name)
@@ -153,10 +143,10 @@ impl Moto {
     }
 }
 
-/// A run of March into the bucket (the config written under `config_dir`).
-fn s3_run(moto: &Moto, url: &str, config_dir: &Path) -> Command {
+/// A run of March into the bucket from `host` (the config written under `config_dir`).
+fn s3_run(moto: &Moto, url: &str, config_dir: &Path, host: &str) -> Command {
     let mut cmd = cron_run(url, config_dir, Path::new(URL));
-    moto.env(&mut cmd);
+    moto.env(&mut cmd).env("VOBIZ_BILLING_HOST", host);
     cmd
 }
 
@@ -166,22 +156,6 @@ fn seen(dir: &Path) -> BTreeMap<String, String> {
         .into_iter()
         .filter(|(k, _)| !k.starts_with("state/locks/"))
         .collect()
-}
-
-fn assert_same(got: &BTreeMap<String, String>, expected: &BTreeMap<String, String>, when: &str) {
-    let extra: Vec<&String> = got.keys().filter(|k| !expected.contains_key(*k)).collect();
-    let missing: Vec<&String> = expected.keys().filter(|k| !got.contains_key(*k)).collect();
-    assert!(
-        extra.is_empty() && missing.is_empty(),
-        "objects {when}: {extra:?} should not be there, {missing:?} are missing"
-    );
-    for (name, content) in expected {
-        assert_eq!(&got[name], content, "{name} {when}");
-    }
-}
-
-fn exit3(status: std::process::ExitStatus) -> bool {
-    status.code() == Some(3)
 }
 
 #[test]
@@ -195,7 +169,7 @@ fn a_run_to_s3_writes_what_a_local_run_writes_and_pyarrow_reads_it_back() {
     // Month end: invoices issued. Then a week later: credit and debit notes that cite them,
     // numbered from the register the store holds.
     assert!(exit3(cron_run(&url, config.path(), local.path()).status().unwrap()));
-    assert!(exit3(s3_run(&moto, &url, config.path()).status().unwrap()));
+    assert!(exit3(s3_run(&moto, &url, config.path(), "host-a").status().unwrap()));
     let issued = seen(moto.download().path());
     assert_same(&issued, &seen(local.path()), "after the month-end run");
     assert!(
@@ -213,7 +187,7 @@ fn a_run_to_s3_writes_what_a_local_run_writes_and_pyarrow_reads_it_back() {
         exit3(cmd.status().unwrap())
     };
     assert!(late(cron_run(&late_url, config.path(), local.path())));
-    assert!(late(s3_run(&moto, &late_url, config.path())));
+    assert!(late(s3_run(&moto, &late_url, config.path(), "host-a")));
     let corrected = seen(moto.download().path());
     assert_same(&corrected, &seen(local.path()), "after the correction run");
     assert!(
@@ -248,8 +222,7 @@ fn a_second_host_cannot_run_a_period_another_host_is_running() {
     // second host, starting after that, finds it renewed, not expired.
     let (_sim, url) = spawn_sim(&["--seed", "5", "--accounts", "24", "--faults", "slow=1.0,slow-ms=300"]);
     let config = tempfile::tempdir().unwrap();
-    let mut first = s3_run(&moto, &url, config.path())
-        .env("VOBIZ_BILLING_HOST", "host-a")
+    let mut first = s3_run(&moto, &url, config.path(), "host-a")
         .env("VOBIZ_BILLING_LEASE_SECONDS", "4")
         .spawn()
         .unwrap();
@@ -268,14 +241,12 @@ fn a_second_host_cannot_run_a_period_another_host_is_running() {
         first.try_wait().unwrap().is_none(),
         "the first run outlived its lease's validity"
     );
-    let second = s3_run(&moto, &url, config.path())
-        .env("VOBIZ_BILLING_HOST", "host-b")
+    let second = s3_run(&moto, &url, config.path(), "host-b")
         .stderr(Stdio::piped())
         .output()
         .unwrap();
     assert_eq!(second.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&second.stderr);
-    let err: Vec<&str> = err.lines().filter(|l| l.starts_with("error")).collect();
+    let err = error_lines(&second.stderr);
     assert_eq!(err.len(), 1, "{err:?}");
     assert!(
         err[0].contains("period 2026-03 is locked")
@@ -310,8 +281,7 @@ fn a_run_killed_while_publishing_shows_no_partial_period_and_the_next_run_comple
         .filter(|f| !f.starts_with(reference.path().join("state/locks")))
         .count()
         - 2;
-    let crashed = s3_run(&moto, &url, config.path())
-        .env("VOBIZ_BILLING_HOST", "host-a")
+    let crashed = s3_run(&moto, &url, config.path(), "host-a")
         .env("VOBIZ_BILLING_LEASE_SECONDS", "10")
         .env(vobiz_billing::crashpoint::ENV, format!("publish.object#{last}"))
         .status()
@@ -325,8 +295,7 @@ fn a_run_killed_while_publishing_shows_no_partial_period_and_the_next_run_comple
 
     // Its lease outlives it: another host is refused until it expires (at most 10 s after
     // its last renewal, before it died).
-    let refused = s3_run(&moto, &url, config.path())
-        .env("VOBIZ_BILLING_HOST", "host-b")
+    let refused = s3_run(&moto, &url, config.path(), "host-b")
         .stderr(Stdio::piped())
         .output()
         .unwrap();
@@ -337,39 +306,25 @@ fn a_run_killed_while_publishing_shows_no_partial_period_and_the_next_run_comple
     assert_eq!(refused.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("period 2026-03 is locked"));
 
-    let visible: BTreeMap<String, String> = seen(moto.download().path())
-        .into_iter()
-        .filter(|(k, _)| !k.starts_with("state/locks/"))
-        .collect();
+    let visible = seen(moto.download().path());
     let mut uncommitted = expected.clone();
     uncommitted.remove("2026-03/manifest.json");
     assert_same(&visible, &uncommitted, "when killed before the commit marker");
 
     // Once it has expired, the other host completes the period.
     std::thread::sleep(Duration::from_secs(11).saturating_sub(died.elapsed()));
-    assert!(exit3(
-        s3_run(&moto, &url, config.path())
-            .env("VOBIZ_BILLING_HOST", "host-b")
-            .status()
-            .unwrap()
-    ));
+    assert!(exit3(s3_run(&moto, &url, config.path(), "host-b").status().unwrap()));
     assert_same(&seen(moto.download().path()), &expected, "after the re-run");
 
     // On the host where it died, the next run takes its lease over at once: its pid is gone.
     // (Killed before it publishes: a run of a complete period would publish only its new
     // manifest, which passes no crash point.)
-    let crashed = s3_run(&moto, &url, config.path())
-        .env("VOBIZ_BILLING_HOST", "host-a")
+    let crashed = s3_run(&moto, &url, config.path(), "host-a")
         .env(vobiz_billing::crashpoint::ENV, "run.finished")
         .status()
         .unwrap();
     assert_eq!(crashed.signal(), Some(9));
-    assert!(exit3(
-        s3_run(&moto, &url, config.path())
-            .env("VOBIZ_BILLING_HOST", "host-a")
-            .status()
-            .unwrap()
-    ));
+    assert!(exit3(s3_run(&moto, &url, config.path(), "host-a").status().unwrap()));
     assert_same(&seen(moto.download().path()), &expected, "after a same-host re-run");
 }
 
@@ -380,7 +335,7 @@ fn a_run_that_fails_changes_nothing_on_the_store_and_releases_the_lease() {
     let moto = moto();
     let config = tempfile::tempdir().unwrap();
     let (_good, url) = spawn_sim(&["--seed", "4", "--accounts", "6"]);
-    assert!(s3_run(&moto, &url, config.path()).status().unwrap().success());
+    assert!(s3_run(&moto, &url, config.path(), "host-a").status().unwrap().success());
     let before = moto.objects();
     assert!(before.contains_key("2026-03/manifest.json"));
 
@@ -394,14 +349,17 @@ fn a_run_that_fails_changes_nothing_on_the_store_and_releases_the_lease() {
         "--faults",
         "500=0.5,max-streak=100,seed=3",
     ]);
-    let failed = s3_run(&moto, &url, config.path())
+    let failed = s3_run(&moto, &url, config.path(), "host-a")
         .stderr(Stdio::piped())
         .output()
         .unwrap();
     assert_eq!(failed.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&failed.stderr);
-    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("error")).collect();
-    assert!(lines.len() == 1 && lines[0].contains("could not be extracted"), "{err}");
+    let lines = error_lines(&failed.stderr);
+    assert!(
+        lines.len() == 1 && lines[0].contains("could not be extracted"),
+        "{}",
+        String::from_utf8_lossy(&failed.stderr)
+    );
     assert!(
         moto.objects() == before,
         "the store holds the last good run, and no lease"
@@ -417,11 +375,11 @@ fn an_output_url_the_program_cannot_use_is_a_one_line_usage_error() {
             .output()
             .unwrap();
         assert_eq!(got.status.code(), Some(2), "{out}");
-        let err = String::from_utf8_lossy(&got.stderr);
-        let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("error")).collect();
+        let lines = error_lines(&got.stderr);
         assert!(
             lines.len() == 1 && lines[0].contains(out.split("//").next().unwrap()),
-            "{out}: {err}"
+            "{out}: {}",
+            String::from_utf8_lossy(&got.stderr)
         );
     }
 }

@@ -171,3 +171,12 @@ pub fn readable_text(path: &Path) -> String {
         String::from_utf8_lossy(&std::fs::read(path).unwrap()).into_owned()
     }
 }
+
+/// The lines of a command's stderr that report an error (`error: …`): a failure is one.
+pub fn error_lines(stderr: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(stderr)
+        .lines()
+        .filter(|l| l.starts_with("error"))
+        .map(str::to_string)
+        .collect()
+}
