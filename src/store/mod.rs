@@ -106,6 +106,25 @@ mod tests {
                 }
             }
 
+            /// Any decimal reads back bit for bit: all 96 bits of mantissa, every scale, and
+            /// the sign of a zero (the same 16 bytes rust_decimal serializes).
+            #[test]
+            fn every_decimal_reads_back_bit_for_bit(
+                lo in any::<u32>(), mid in any::<u32>(), hi in any::<u32>(),
+                negative in any::<bool>(), scale in 0u32..=28, zero in any::<bool>(),
+            ) {
+                let d = if zero {
+                    Decimal::from_parts(0, 0, 0, negative, scale)
+                } else {
+                    Decimal::from_parts(lo, mid, hi, negative, scale)
+                };
+                let row = TransactionRow { amount: d, ..Default::default() };
+                let mut bytes = Vec::new();
+                put_row(&row, &mut bytes);
+                let back = take_row::<TransactionRow>(&mut &bytes[..]).unwrap();
+                prop_assert_eq!(back.amount.serialize(), d.serialize());
+            }
+
             /// A row cut short anywhere is an error, never a row with defaults.
             #[test]
             fn a_row_cut_short_is_an_error(row in transaction(), cut in any::<prop::sample::Index>()) {
