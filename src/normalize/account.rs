@@ -37,7 +37,7 @@ use crate::store::normalized::{BalanceRow, CdrRow, Text, TransactionRow};
 use crate::store::partition::PartitionWriter;
 use crate::store::raw::for_each_page;
 use crate::store::schema::Row;
-use crate::store::sort::{Sorted, Sorter};
+use crate::store::sort::{Order, Sorted, Sorter, i64_prefix, text_prefix};
 
 /// Where an account's rows come from.
 pub(super) enum Source {
@@ -68,6 +68,35 @@ fn by_uuid(a: &CdrRow, b: &CdrRow) -> Ordering {
 fn by_start(a: &CdrRow, b: &CdrRow) -> Ordering {
     (a.start_time, &a.uuid).cmp(&(b.start_time, &b.uuid))
 }
+
+/// Ledger rows by id (the first of each id is the first that arrived).
+const BY_ID: Order<TransactionRow> = Order {
+    cmp: by_id,
+    prefix: |l| text_prefix(&l.id),
+};
+
+/// Ledger rows by the call they name: rows naming none first (prefix 0), then by uuid.
+const BY_CALL: Order<TransactionRow> = Order {
+    cmp: by_call,
+    prefix: |l| l.cdr_uuid.as_deref().map_or(0, |u| 1 << 63 | text_prefix(u) >> 1),
+};
+
+/// Ledger rows as written: by booking time, then id.
+const BY_BOOKING: Order<TransactionRow> = Order {
+    cmp: by_booking,
+    prefix: |l| i64_prefix(l.created_at),
+};
+
+const BY_UUID: Order<CdrRow> = Order {
+    cmp: by_uuid,
+    prefix: |c| text_prefix(&c.uuid),
+};
+
+/// Calls as written: by start, then uuid.
+const BY_START: Order<CdrRow> = Order {
+    cmp: by_start,
+    prefix: |c| i64_prefix(c.start_time),
+};
 
 /// A reject whose place in the report is the row's place in its table's written order.
 type Placed = ((i64, Text), Reject);
@@ -127,8 +156,8 @@ pub(super) fn account(
 
     // 3. Calls (the first of each uuid, attributed) merged with the ledger rows that name
     //    them, both in uuid order.
-    let mut calls_by_start = Sorter::new(by_start, sort_rows, &spill(Table::Cdrs));
-    let mut ledger_by_booking = Sorter::new(by_booking, sort_rows, &spill(Table::Transactions));
+    let mut calls_by_start = Sorter::new(BY_START, sort_rows, &spill(Table::Cdrs));
+    let mut ledger_by_booking = Sorter::new(BY_BOOKING, sort_rows, &spill(Table::Transactions));
     let mut calls = FirstOfEach::new(calls.rows, &acct, &mut call_rejects);
     let mut call = calls.next()?;
     let label = ctx.period.to_compact_string();
@@ -324,7 +353,7 @@ fn ledger_by_call(
     sort_rows: usize,
     dir: &Path,
 ) -> anyhow::Result<LedgerByCall> {
-    let mut sorter = Sorter::new(by_id, sort_rows, dir);
+    let mut sorter = Sorter::new(BY_ID, sort_rows, dir);
     let mut parse_rejects = Vec::new();
     let mut last = Vec::new();
     sort_input(input, &mut sorter, account, &mut parse_rejects, |page| {
@@ -336,7 +365,7 @@ fn ledger_by_call(
 
     let mut rejects = Vec::new();
     let mut refunds = DebitRefunds::default();
-    let mut sorter = Sorter::new(by_call, sort_rows, dir);
+    let mut sorter = Sorter::new(BY_CALL, sort_rows, dir);
     let mut ledger = FirstOfEach::new(by_id, account, &mut rejects);
     while let Some(l) = ledger.next()? {
         if is_completed_refund(&l)
@@ -371,7 +400,7 @@ struct CallsByUuid {
 }
 
 fn calls_by_uuid(input: Input<CdrRow>, account: &str, sort_rows: usize, dir: &Path) -> anyhow::Result<CallsByUuid> {
-    let mut sorter = Sorter::new(by_uuid, sort_rows, dir);
+    let mut sorter = Sorter::new(BY_UUID, sort_rows, dir);
     let mut parse_rejects = Vec::new();
     sort_input(input, &mut sorter, account, &mut parse_rejects, |_| {})?;
     let rows = sorter.finish()?;
@@ -628,4 +657,47 @@ fn attribute(owner: &mut Text, subaccount: &mut Option<Text>, account: &str) -> 
         "listed under {account} but its account_id is {:?}",
         owner.as_str()
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    prop_compose! {
+        fn ledger_row()(id in "[a-z_0-9]{0,12}", uuid in proptest::option::of("[0-9a-f-]{0,12}"), at in any::<i64>()) -> TransactionRow {
+            TransactionRow { id: id.into(), cdr_uuid: uuid.map(Into::into), created_at: at, ..Default::default() }
+        }
+    }
+
+    prop_compose! {
+        fn call()(uuid in "[0-9a-f-]{0,12}", start in any::<i64>()) -> CdrRow {
+            CdrRow { uuid: uuid.into(), start_time: start, ..Default::default() }
+        }
+    }
+
+    /// `cmp(a, b) == Less` only where `prefix(a) <= prefix(b)`, for every order normalize sorts by.
+    fn consistent<R>(order: Order<R>, a: &R, b: &R) -> bool {
+        (order.cmp)(a, b) != Ordering::Less || (order.prefix)(a) <= (order.prefix)(b)
+    }
+
+    proptest! {
+        #[test]
+        fn every_sort_prefix_agrees_with_its_order(
+            l in ledger_row(), m in ledger_row(), c in call(), d in call(), same_time in any::<bool>(),
+        ) {
+            let mut m = m;
+            let mut d = d;
+            if same_time {
+                m.created_at = l.created_at;
+                d.start_time = c.start_time;
+            }
+            for order in [BY_ID, BY_CALL, BY_BOOKING] {
+                prop_assert!(consistent(order, &l, &m) && consistent(order, &m, &l));
+            }
+            for order in [BY_UUID, BY_START] {
+                prop_assert!(consistent(order, &c, &d) && consistent(order, &d, &c));
+            }
+        }
+    }
 }
