@@ -622,6 +622,11 @@ fn put_varint(mut n: u128, out: &mut Vec<u8>) {
 }
 
 fn take_varint(bytes: &mut &[u8]) -> anyhow::Result<u128> {
+    // Most are one byte (a text's length, a small amount).
+    if let [b @ 0..0x80, rest @ ..] = *bytes {
+        *bytes = rest;
+        return Ok(u128::from(*b));
+    }
     let mut n = 0u128;
     for shift in (0..u128::BITS).step_by(7) {
         let [b] = take_array::<1>(bytes)?;
