@@ -10,6 +10,10 @@
 # 3,000,000 calls), `10m` (1,000 customers x 10,000 calls), or `all` (the three, back to back,
 # so that their rows/s compare on one machine in one session). Every case prints the whole
 # run's peak RSS and CPU time.
+# BENCH_BASELINE=BIN adds another build's 1M extract+normalize (its own simulator and
+# pipeline, e.g. the main a change started from) right after the scale cases, and each scale
+# case's rows/s as a ratio of it: figures of two builds compare only when measured back to
+# back, on a machine whose speed moves by a fifth from hour to hour.
 set -euo pipefail
 scale=${BENCH_SCALE:-1m}
 case $scale in
@@ -78,6 +82,7 @@ name, accounts, calls = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 m, ru = (json.load(open(p)) for p in sys.argv[4:6])
 sim_cpu = int(sys.argv[6]) / int(sys.argv[7])
 e, n, r = m["extract"], m["normalize"], m["run"]
+open(sys.argv[4].replace("/2026-03/manifest.json", ".rps"), "w").write(str(r["rows_per_second"]))
 whole = sum(m[s]["seconds"] for s in ("reconcile", "invoice", "export", "report") if s in m) + r["seconds"]
 print(f"{name}: {accounts:,} account(s) x {calls:,} calls")
 print(f"  fetched            {e['cdr_rows']:>12,} calls, {e['ledger_rows']:,} ledger rows, {e['requests']:,} requests")
@@ -96,6 +101,17 @@ PY
 
 if [[ $scale == whale || $scale == all ]]; then scale_case whale 1 3000000; fi
 if [[ $scale == 10m || $scale == all ]]; then scale_case 10m 1000 10000; fi
+if [[ -n ${BENCH_BASELINE:-} ]]; then
+  this=$bin
+  bin=$BENCH_BASELINE
+  scale_case baseline-1m "$accounts" "$cdrs"
+  bin=$this
+  for case in whale 10m; do
+    [[ -f $dir/$case.rps ]] || continue
+    python3 -c 'import sys; c, b = (float(open(p).read()) for p in sys.argv[2:]); print(f"{sys.argv[1]:<6} rows/s {c:,.0f} = {c / b:.2f} x the baseline build'"'"'s 1M ({b:,.0f})")' \
+      "$case" "$dir/$case.rps" "$dir/baseline-1m.rps"
+  done
+fi
 [[ $scale == 1m || $scale == all ]] || exit 0
 
 start_sim etl "$accounts" "$cdrs"
