@@ -325,7 +325,7 @@ fn stable_order<R>(rows: &[R], order: Order<R>) -> Vec<usize> {
     keys.into_iter().map(|(_, i)| i).collect()
 }
 
-/// Sort `rows` stably by `cmp`. Rows are wide (about 0.5 KiB): a merge sort would move each
+/// Sort `rows` stably by `by`. Rows are wide (about 0.5 KiB): a merge sort would move each
 /// of them once per level, so their indices are sorted instead (ties by index, which makes
 /// the unstable sort stable) and each row is then moved into place once, cycle by cycle.
 fn sort_stably<R>(rows: &mut [R], by: Order<R>) {
