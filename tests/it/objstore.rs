@@ -150,6 +150,13 @@ fn s3_run(moto: &Moto, url: &str, config_dir: &Path, host: &str) -> Command {
     cmd
 }
 
+/// The output of a run that must fail (exit 1), its stderr kept for the reason.
+fn failing(cmd: &mut Command) -> std::process::Output {
+    let out = cmd.stderr(Stdio::piped()).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    out
+}
+
 /// What a reader sees, without the local run's lock files (the store's lease is released).
 fn seen(dir: &Path) -> BTreeMap<String, String> {
     snapshot(dir)
@@ -241,11 +248,7 @@ fn a_second_host_cannot_run_a_period_another_host_is_running() {
         first.try_wait().unwrap().is_none(),
         "the first run outlived its lease's validity"
     );
-    let second = s3_run(&moto, &url, config.path(), "host-b")
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap();
-    assert_eq!(second.status.code(), Some(1));
+    let second = failing(&mut s3_run(&moto, &url, config.path(), "host-b"));
     let err = error_lines(&second.stderr);
     assert_eq!(err.len(), 1, "{err:?}");
     assert!(
@@ -295,15 +298,11 @@ fn a_run_killed_while_publishing_shows_no_partial_period_and_the_next_run_comple
 
     // Its lease outlives it: another host is refused until it expires (at most 10 s after
     // its last renewal, before it died).
-    let refused = s3_run(&moto, &url, config.path(), "host-b")
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap();
+    let refused = failing(&mut s3_run(&moto, &url, config.path(), "host-b"));
     assert!(
         died.elapsed() < Duration::from_secs(8),
         "the check came too late to mean anything"
     );
-    assert_eq!(refused.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("period 2026-03 is locked"));
 
     let visible = seen(moto.download().path());
@@ -349,11 +348,7 @@ fn a_run_that_fails_changes_nothing_on_the_store_and_releases_the_lease() {
         "--faults",
         "500=0.5,max-streak=100,seed=3",
     ]);
-    let failed = s3_run(&moto, &url, config.path(), "host-a")
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap();
-    assert_eq!(failed.status.code(), Some(1));
+    let failed = failing(&mut s3_run(&moto, &url, config.path(), "host-a"));
     let lines = error_lines(&failed.stderr);
     assert!(
         lines.len() == 1 && lines[0].contains("could not be extracted"),
