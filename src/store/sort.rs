@@ -80,9 +80,17 @@ pub struct Sorter<R: Row + Send> {
     spilled: usize,
     /// [`FAN_IN`] (fewer in a test).
     fan_in: usize,
-    /// The buffer being sorted and written as a run, by its own thread.
-    spilling: Option<JoinHandle<anyhow::Result<TempPath>>>,
+    /// The buffer being sorted and written as a run, by its own thread, which hands it back
+    /// emptied.
+    spilling: Option<JoinHandle<anyhow::Result<Spilled<R>>>>,
+    /// The last buffer written, emptied, to fill next: a large account's sort reuses two
+    /// buffers, instead of growing a fresh one from nothing (copying its rows at each doubling
+    /// and faulting in new pages) for every run.
+    spare: Vec<R>,
 }
+
+/// A run written, and the buffer it was written from, emptied.
+type Spilled<R> = (TempPath, Vec<R>);
 
 impl<R: Row + Send> Sorter<R> {
     /// Sort by `order`, holding at most `capacity` rows; runs go to temporary files in `dir`
@@ -97,6 +105,7 @@ impl<R: Row + Send> Sorter<R> {
             spilled: 0,
             fan_in: FAN_IN,
             spilling: None,
+            spare: Vec::new(),
         }
     }
 
@@ -113,7 +122,10 @@ impl<R: Row + Send> Sorter<R> {
     /// is written: at most one buffer is being spilled at a time).
     fn spill(&mut self) -> anyhow::Result<()> {
         self.wait_for_spill()?;
-        let rows = std::mem::take(&mut self.buffer);
+        let mut next = std::mem::take(&mut self.spare);
+        // Only an account past one buffer gets here: its next buffer is filled whole.
+        next.reserve_exact(self.capacity);
+        let mut rows = std::mem::replace(&mut self.buffer, next);
         let (order, dir) = (self.order, self.dir.clone());
         let spilling = std::thread::Builder::new()
             .name("sort-spill".into())
@@ -124,9 +136,10 @@ impl<R: Row + Send> Sorter<R> {
                 for i in stable_order(&rows, order) {
                     run.push(&rows[i])?;
                 }
-                // Freed as soon as the run is written, not when the next buffer is full.
-                drop(rows);
-                run.close()
+                // The rows' text is freed as soon as the run is written, not when the next
+                // buffer is full; the buffer itself is kept for the next run.
+                rows.clear();
+                Ok((run.close()?, rows))
             })
             .context("cannot start a thread to write a sort run")?;
         self.spilling = Some(spilling);
@@ -137,10 +150,11 @@ impl<R: Row + Send> Sorter<R> {
     /// The run being written, once written, among the runs.
     fn wait_for_spill(&mut self) -> anyhow::Result<()> {
         if let Some(spilling) = self.spilling.take() {
-            let run = spilling
+            let (run, emptied) = spilling
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
             self.runs.push(run);
+            self.spare = emptied;
         }
         Ok(())
     }
@@ -156,6 +170,8 @@ impl<R: Row + Send> Sorter<R> {
             self.spill()?;
         }
         self.wait_for_spill()?;
+        // Every row is on disk: the buffers go before the merge takes its memory.
+        (self.buffer, self.spare) = (Vec::new(), Vec::new());
         let mut runs = std::mem::take(&mut self.runs);
         // Past FAN_IN runs, neighbouring runs are merged into one first (neighbours, so that
         // the earlier rows stay in the earlier run and the sort stays stable).
@@ -177,7 +193,7 @@ impl<R: Row + Send> Sorter<R> {
 
     fn merge(&self, files: Vec<TempPath>) -> anyhow::Result<Merge<R>> {
         let mut merge = Merge {
-            cmp: self.order.cmp,
+            by: self.order,
             runs: Vec::with_capacity(files.len()),
             order: Vec::with_capacity(files.len()),
         };
@@ -185,6 +201,7 @@ impl<R: Row + Send> Sorter<R> {
             merge.runs.push(Run {
                 rows: RunReader::open(file)?,
                 head: None,
+                prefix: 0,
             });
             if merge.advance(i)? {
                 merge.insert(i);
@@ -470,7 +487,7 @@ impl<R: Row + Send> Drop for MergeAhead<R> {
 
 /// A k-way merge of sorted runs.
 struct Merge<R: Row> {
-    cmp: fn(&R, &R) -> Ordering,
+    by: Order<R>,
     runs: Vec<Run<R>>,
     /// The runs that still have a head, the greatest first: the next row is the last's.
     order: Vec<usize>,
@@ -480,6 +497,8 @@ struct Run<R: Row> {
     /// Its file is removed when the merge is dropped.
     rows: RunReader<R>,
     head: Option<R>,
+    /// The head's [`Order::prefix`], compared before the heads themselves.
+    prefix: u64,
 }
 
 impl<R: Row> Merge<R> {
@@ -487,6 +506,9 @@ impl<R: Row> Merge<R> {
     fn advance(&mut self, i: usize) -> anyhow::Result<bool> {
         let run = &mut self.runs[i];
         run.head = run.rows.next_row()?;
+        if let Some(head) = &run.head {
+            run.prefix = (self.by.prefix)(head);
+        }
         Ok(run.head.is_some())
     }
 
@@ -494,9 +516,12 @@ impl<R: Row> Merge<R> {
     /// out from the earlier run first, which keeps the sort stable.
     fn insert(&mut self, i: usize) {
         let head = |j: usize| self.runs[j].head.as_ref().expect("ordered runs have a head");
-        let at = self
-            .order
-            .partition_point(|&j| (self.cmp)(head(j), head(i)).then(j.cmp(&i)) == Ordering::Greater);
+        let cmp = |j: usize| {
+            (self.runs[j].prefix.cmp(&self.runs[i].prefix))
+                .then_with(|| (self.by.cmp)(head(j), head(i)))
+                .then(j.cmp(&i))
+        };
+        let at = self.order.partition_point(|&j| cmp(j) == Ordering::Greater);
         self.order.insert(at, i);
     }
 }
