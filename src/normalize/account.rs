@@ -11,7 +11,8 @@
 //! 3. ledger rows re-sorted by the call they charge, and merged with the calls (in uuid
 //!    order): a charge takes its call's subaccount and period, a call sums its debits and
 //!    the refunds that name it;
-//! 4. calls written by (start, uuid), ledger rows by (created_at, id), as before.
+//! 4. calls of the period written by (start, uuid), the period's ledger rows by (created_at, id),
+//!    as before (ledger rows of other months only counted in the balances).
 //!
 //! The ledger (steps 1 and 2) and the calls (step 1) are read and sorted on two threads,
 //! and written on two in step 4; each sort writes and merges its runs on threads of its own.
@@ -174,6 +175,7 @@ pub(super) fn account(
         }
         Ok(())
     };
+    let mut sums = Sums::default();
     for l in ledger.by_call {
         let mut l = l?;
         debit_refunds.apply_to_debit(&mut l);
@@ -187,7 +189,10 @@ pub(super) fn account(
                 charge(&mut l, c, period_of(c.start_time));
             }
         }
-        ledger_by_booking.push(l)?;
+        // Only the period's rows are written; the others count in the sums alone.
+        if sums.count(&l, ctx) {
+            ledger_by_booking.push(l)?;
+        }
     }
     while let Some(c) = call {
         keep_call(c)?;
@@ -199,17 +204,18 @@ pub(super) fn account(
     let calls_by_start = finish(calls_by_start, report)?;
     let ledger_by_booking = finish(ledger_by_booking, report)?;
     let Writers { cdrs, transactions, .. } = &mut *w;
-    let (written, sums) = std::thread::scope(|s| {
+    let (written, booked) = std::thread::scope(|s| {
         let written = s.spawn(move || -> anyhow::Result<()> {
             for c in calls_by_start {
                 cdrs.push(c?)?;
             }
             Ok(())
         });
-        let sums = book_ledger(ledger_by_booking, &debit_refunds, ctx, transactions);
-        (joined(written), sums)
+        let booked = book_ledger(ledger_by_booking, &debit_refunds, transactions);
+        (joined(written), booked)
     });
     written?;
+    booked?;
     let Sums {
         credit,
         debit,
@@ -217,7 +223,7 @@ pub(super) fn account(
         rows_after,
         window_credit,
         window_debit,
-    } = sums?;
+    } = sums;
     // Attribution rejects in the order their tables are written (calls first), as when the
     // whole account was sorted in memory.
     call_rejects.sort_by(|a, b| a.0.cmp(&b.0));
@@ -426,40 +432,49 @@ struct Sums {
     window_debit: Decimal,
 }
 
-/// Step 4 for the ledger: the period's rows written in booking order, and the sums. Only
-/// rows that moved money count towards balances; the window's sums count every row, as the
-/// API's summary does, to tell rows lost on the way from rows that did not happen.
-fn book_ledger(
-    rows: Sorted<TransactionRow>,
-    refunds: &DebitRefunds,
-    ctx: &Ctx,
-    out: &mut PartitionWriter<TransactionRow>,
-) -> anyhow::Result<Sums> {
-    let mut sums = Sums::default();
-    for l in rows {
-        let mut l = l?;
-        refunds.apply_to_refund(&mut l);
+impl Sums {
+    /// Ledger row `l` counted; true if it is the period's (to be written). Only rows that
+    /// moved money count towards balances; the window's sums count every row, as the API's
+    /// summary does, to tell rows lost on the way from rows that did not happen.
+    fn count(&mut self, l: &TransactionRow, ctx: &Ctx) -> bool {
         match l.kind {
-            LedgerKind::Credit => sums.window_credit += l.amount,
-            LedgerKind::Debit => sums.window_debit += l.amount,
+            LedgerKind::Credit => self.window_credit += l.amount,
+            LedgerKind::Debit => self.window_debit += l.amount,
         }
         let counts = moved(l.status.as_deref()) == Some(true);
         if l.created_at >= ctx.end {
             if counts {
-                sums.net_after += l.signed_amount;
+                self.net_after += l.signed_amount;
             }
-            sums.rows_after += 1;
+            self.rows_after += 1;
+            false
         } else if l.created_at >= ctx.start {
             if counts {
                 match l.kind {
-                    LedgerKind::Credit => sums.credit += l.amount,
-                    LedgerKind::Debit => sums.debit += l.amount,
+                    LedgerKind::Credit => self.credit += l.amount,
+                    LedgerKind::Debit => self.debit += l.amount,
                 }
             }
-            out.push(l)?;
+            true
+        } else {
+            false
         }
     }
-    Ok(sums)
+}
+
+/// Step 4 for the ledger: the period's rows written in booking order, each refund naming
+/// what it reversed.
+fn book_ledger(
+    rows: Sorted<TransactionRow>,
+    refunds: &DebitRefunds,
+    out: &mut PartitionWriter<TransactionRow>,
+) -> anyhow::Result<()> {
+    for l in rows {
+        let mut l = l?;
+        refunds.apply_to_refund(&mut l);
+        out.push(l)?;
+    }
+    Ok(())
 }
 
 /// What a scoped thread returned (its panic goes on in the caller).
