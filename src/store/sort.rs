@@ -49,6 +49,14 @@ impl<R> Clone for Order<R> {
 
 impl<R> Copy for Order<R> {}
 
+impl<R> Order<R> {
+    /// Two rows with their prefixes, by the prefixes first: the rows are compared only
+    /// where the prefixes tie.
+    fn compare(&self, (pa, a): (u64, &R), (pb, b): (u64, &R)) -> Ordering {
+        pa.cmp(&pb).then_with(|| (self.cmp)(a, b))
+    }
+}
+
 /// The first 8 bytes of `s`, big-endian (zeros past its end): a [`Order::prefix`] for text in
 /// byte order.
 pub fn text_prefix(s: &str) -> u64 {
@@ -201,7 +209,6 @@ impl<R: Row + Send> Sorter<R> {
             merge.runs.push(Run {
                 rows: RunReader::open(file)?,
                 head: None,
-                prefix: 0,
             });
             if merge.advance(i)? {
                 merge.insert(i);
@@ -334,11 +341,7 @@ impl<R: Row> RunReader<R> {
 /// ties of rows broken by position, which makes the unstable sort stable.
 fn stable_order<R>(rows: &[R], order: Order<R>) -> Vec<usize> {
     let mut keys: Vec<(u64, usize)> = rows.iter().enumerate().map(|(i, r)| ((order.prefix)(r), i)).collect();
-    keys.sort_unstable_by(|&(pa, a), &(pb, b)| {
-        pa.cmp(&pb)
-            .then_with(|| (order.cmp)(&rows[a], &rows[b]))
-            .then(a.cmp(&b))
-    });
+    keys.sort_unstable_by(|&(pa, a), &(pb, b)| order.compare((pa, &rows[a]), (pb, &rows[b])).then(a.cmp(&b)));
     keys.into_iter().map(|(_, i)| i).collect()
 }
 
@@ -496,32 +499,28 @@ struct Merge<R: Row> {
 struct Run<R: Row> {
     /// Its file is removed when the merge is dropped.
     rows: RunReader<R>,
-    head: Option<R>,
-    /// The head's [`Order::prefix`], compared before the heads themselves.
-    prefix: u64,
+    /// Its next row, with the row's [`Order::prefix`].
+    head: Option<(u64, R)>,
 }
 
 impl<R: Row> Merge<R> {
     /// Load run `i`'s next row as its head; false when it has none left.
     fn advance(&mut self, i: usize) -> anyhow::Result<bool> {
         let run = &mut self.runs[i];
-        run.head = run.rows.next_row()?;
-        if let Some(head) = &run.head {
-            run.prefix = (self.by.prefix)(head);
-        }
+        run.head = run.rows.next_row()?.map(|r| ((self.by.prefix)(&r), r));
         Ok(run.head.is_some())
     }
 
     /// Put run `i` (which has a head) in its place in `order`: equal heads of two runs come
     /// out from the earlier run first, which keeps the sort stable.
     fn insert(&mut self, i: usize) {
-        let head = |j: usize| self.runs[j].head.as_ref().expect("ordered runs have a head");
-        let cmp = |j: usize| {
-            (self.runs[j].prefix.cmp(&self.runs[i].prefix))
-                .then_with(|| (self.by.cmp)(head(j), head(i)))
-                .then(j.cmp(&i))
+        let head = |j: usize| {
+            let (prefix, row) = self.runs[j].head.as_ref().expect("ordered runs have a head");
+            (*prefix, row)
         };
-        let at = self.order.partition_point(|&j| cmp(j) == Ordering::Greater);
+        let at = self
+            .order
+            .partition_point(|&j| self.by.compare(head(j), head(i)).then(j.cmp(&i)) == Ordering::Greater);
         self.order.insert(at, i);
     }
 }
@@ -531,7 +530,7 @@ impl<R: Row> Iterator for Merge<R> {
 
     fn next(&mut self) -> Option<anyhow::Result<R>> {
         let i = self.order.pop()?;
-        let row = self.runs[i].head.take().expect("ordered runs have a head");
+        let (_, row) = self.runs[i].head.take().expect("ordered runs have a head");
         match self.advance(i) {
             Ok(true) => self.insert(i),
             Ok(false) => {}
