@@ -236,7 +236,7 @@ impl<R: Row + Send> Drop for Sorter<R> {
 /// of runs for a 3M-call customer, 1.3 GB compressed), and on a small VM putting a fresh page
 /// in the page cache costs more than LZ4 does: an offline normalize of such a customer spent
 /// a fifth of its CPU in the kernel copying runs into the page cache, and 10% less CPU in all
-/// with LZ4 (README, `make bench`).
+/// with LZ4 (measured in README).
 struct RunWriter {
     file: tempfile::NamedTempFile,
     /// The rows of the block being filled.
@@ -350,12 +350,19 @@ impl<R: Row> RunReader<R> {
         }
         let [packed, plain] = [0, 4].map(|at| u32::from_le_bytes(header[at..at + 4].try_into().expect("4 bytes")));
         anyhow::ensure!(packed > 0 && plain > 0, "a sort run has an empty block");
-        self.packed.resize(packed as usize, 0);
+        // Checked before any buffer is sized by them: a damaged header is an error, not an
+        // allocation of gigabytes.
+        let (packed, plain) = (
+            packed as usize,
+            i32::try_from(plain).context("a sort run's block is too long for LZ4")?,
+        );
+        let bound = lz4::block::compress_bound(plain as usize).context("a sort run's block is too long for LZ4")?;
+        anyhow::ensure!(packed <= bound, "a sort run's block is longer than LZ4 makes one");
+        self.packed.resize(packed, 0);
         self.file
             .read_exact(&mut self.packed)
             .context("a sort run ends inside a block")?;
         self.block.resize(plain as usize, 0);
-        let plain = i32::try_from(plain).context("a sort run's block is too long for LZ4")?;
         let n = lz4::block::decompress_to_buffer(&self.packed, Some(plain), &mut self.block)
             .context("a sort run's block does not decompress")?;
         anyhow::ensure!(
@@ -695,10 +702,15 @@ mod tests {
             Ok(n)
         };
         assert_eq!(read_all(&whole).unwrap(), 2_000);
-        // The first block's plain length says more than its bytes decompress to.
-        let mut longer = whole.clone();
-        longer[4] ^= 0x40;
-        assert!(read_all(&longer).is_err());
+        // The first block's plain length is not what its bytes decompress to.
+        let mut miscounted = whole.clone();
+        miscounted[4] ^= 0x40;
+        assert!(read_all(&miscounted).is_err());
+        // Its compressed length is more than LZ4 writes for its plain length.
+        let mut oversized = whole.clone();
+        oversized[3] = 0x7f;
+        let err = read_all(&oversized).unwrap_err();
+        assert!(format!("{err:#}").contains("longer than LZ4"), "{err:#}");
         for cut in [3, BLOCK_HEADER + 10, whole.len() - 1] {
             let err = read_all(&whole[..cut]).unwrap_err();
             assert!(format!("{err:#}").contains("sort run"), "{err:#}");
