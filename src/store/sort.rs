@@ -141,7 +141,14 @@ impl<R: Row + Send> Sorter<R> {
                 // Written in order where they lie: a run needs the rows' bytes in order, not
                 // the rows themselves moved into it (each is about 0.5 KiB).
                 let mut run = RunWriter::create(&dir)?;
-                for i in stable_order(&rows, order) {
+                let order = stable_order(&rows, order);
+                for (k, &i) in order.iter().enumerate() {
+                    // Rows are read in sorted order, far apart in the buffer: each one's
+                    // memory is asked for a few rows ahead of its turn, so that it is in the
+                    // cache when it is written (3% less CPU in a whale's normalize).
+                    if let Some(&ahead) = order.get(k + PREFETCH_AHEAD) {
+                        prefetch(&rows[ahead]);
+                    }
                     run.push(&rows[i])?;
                 }
                 // The rows' text is freed as soon as the run is written, not when the next
@@ -233,7 +240,7 @@ impl<R: Row + Send> Drop for Sorter<R> {
 /// reader decodes a block where it lies.
 ///
 /// Compressed because a whale's sorts send every row through disk two or three times (2.8 GB
-/// of runs for a 3M-call customer, 1.3 GB compressed), and on a small VM putting a fresh page
+/// of runs for a 3M-call customer, 1.45 GB compressed), and on a small VM putting a fresh page
 /// in the page cache costs more than LZ4 does: an offline normalize of such a customer spent
 /// a fifth of its CPU in the kernel copying runs into the page cache, and 10% less CPU in all
 /// with LZ4 (measured in README).
@@ -247,6 +254,10 @@ struct RunWriter {
 
 /// A block's header: its compressed length, then its plain length.
 const BLOCK_HEADER: usize = 8;
+
+/// LZ4's acceleration: 8 compresses faster than the default (1) for a little more disk. On a
+/// 3M-call customer's normalize, 7% less CPU for 11% more bytes of runs (1.45 GB, not 1.31).
+const LZ4_ACCELERATION: i32 = 8;
 
 impl RunWriter {
     fn create(dir: &Path) -> anyhow::Result<Self> {
@@ -272,8 +283,13 @@ impl RunWriter {
         let plain = u32::try_from(self.block.len()).context("a sort run's block is over 4 GiB")?;
         let bound = lz4::block::compress_bound(self.block.len()).context("a sort run's block is too long for LZ4")?;
         self.packed.resize(BLOCK_HEADER + bound, 0);
-        let packed = lz4::block::compress_to_buffer(&self.block, None, false, &mut self.packed[BLOCK_HEADER..])
-            .context("cannot compress a sort run's block")?;
+        let packed = lz4::block::compress_to_buffer(
+            &self.block,
+            Some(lz4::block::CompressionMode::FAST(LZ4_ACCELERATION)),
+            false,
+            &mut self.packed[BLOCK_HEADER..],
+        )
+        .context("cannot compress a sort run's block")?;
         let len = u32::try_from(packed).context("a sort run's block is over 4 GiB")?;
         self.packed[..4].copy_from_slice(&len.to_le_bytes());
         self.packed[4..BLOCK_HEADER].copy_from_slice(&plain.to_le_bytes());
@@ -381,6 +397,25 @@ fn stable_order<R>(rows: &[R], order: Order<R>) -> Vec<usize> {
     let mut keys: Vec<(u64, usize)> = rows.iter().enumerate().map(|(i, r)| ((order.prefix)(r), i)).collect();
     keys.sort_unstable_by(|&(pa, a), &(pb, b)| order.compare((pa, &rows[a]), (pb, &rows[b])).then(a.cmp(&b)));
     keys.into_iter().map(|(_, i)| i).collect()
+}
+
+/// How many rows ahead of the one being written a spill asks for a row's memory.
+const PREFETCH_AHEAD: usize = 6;
+
+/// Ask the CPU to bring `row`'s cache lines in (a hint: nothing is read, nothing can fail).
+fn prefetch<R>(row: &R) {
+    #[cfg(target_arch = "x86_64")]
+    for at in (0..std::mem::size_of::<R>()).step_by(64) {
+        let line: *const i8 = (row as *const R).cast::<i8>().wrapping_add(at);
+        // SAFETY: a prefetch only hints at an address; it reads nothing the program sees and
+        // faults on no address, and every one of these lies inside `row`.
+        #[allow(unsafe_code, reason = "a prefetch hint, which dereferences nothing")]
+        unsafe {
+            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(line);
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = row;
 }
 
 /// Sort `rows` stably by `by`. Rows are wide (about 0.5 KiB): a merge sort would move each
