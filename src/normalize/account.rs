@@ -5,14 +5,17 @@
 //! bound), so a call centre with millions of calls costs what a small customer costs, plus
 //! temporary files:
 //!
-//! 1. ledger rows by (id, arrival) and calls by (uuid, arrival): the first of each key is
-//!    kept (overlapping pages repeat rows when rows shift between requests);
+//! 1. ledger rows by (id, arrival) and calls' charges (a narrow row of each call: uuid,
+//!    start, owner, sums) by (uuid, arrival): the first of each key is kept (overlapping
+//!    pages repeat rows when rows shift between requests). The calls of the period
+//!    themselves are sorted once, by (start, uuid, arrival), as they are written;
 //! 2. each kept row is attributed to the customer or one of its subaccounts;
-//! 3. ledger rows re-sorted by the call they charge, and merged with the calls (in uuid
-//!    order): a charge takes its call's subaccount and period, a call sums its debits and
-//!    the refunds that name it;
-//! 4. calls of the period written by (start, uuid), the period's ledger rows by (created_at, id),
-//!    as before (ledger rows of other months only counted in the balances).
+//! 3. ledger rows re-sorted by the call they charge, and merged with the charges (in uuid
+//!    order): a ledger row takes its call's subaccount and period, a call's charges sum its
+//!    debits and the refunds that name it; the charges are re-sorted by (start, uuid);
+//! 4. calls of the period written by (start, uuid), each with its charges (a repeat, which
+//!    has none, is left out), the period's ledger rows by (created_at, id), as before (ledger
+//!    rows of other months only counted in the balances).
 //!
 //! The ledger (steps 1 and 2) and the calls (step 1) are read and sorted on two threads,
 //! and written on two in step 4; each sort writes and merges its runs on threads of its own.
@@ -37,7 +40,7 @@ use crate::model::{AccountId, LedgerKind, Period};
 use crate::store::normalized::{BalanceRow, CdrRow, Text, TransactionRow};
 use crate::store::partition::PartitionWriter;
 use crate::store::raw::for_each_page;
-use crate::store::schema::Row;
+use crate::store::schema::{Row, table};
 use crate::store::sort::{Order, Sorted, Sorter, i64_prefix, text_prefix};
 
 /// Where an account's rows come from.
@@ -62,11 +65,15 @@ fn by_booking(a: &TransactionRow, b: &TransactionRow) -> Ordering {
     (a.created_at, &a.id).cmp(&(b.created_at, &b.id))
 }
 
-fn by_uuid(a: &CdrRow, b: &CdrRow) -> Ordering {
+fn by_uuid(a: &CallCharges, b: &CallCharges) -> Ordering {
     a.uuid.cmp(&b.uuid)
 }
 
 fn by_start(a: &CdrRow, b: &CdrRow) -> Ordering {
+    (a.start_time, &a.uuid).cmp(&(b.start_time, &b.uuid))
+}
+
+fn charges_by_start(a: &CallCharges, b: &CallCharges) -> Ordering {
     (a.start_time, &a.uuid).cmp(&(b.start_time, &b.uuid))
 }
 
@@ -88,7 +95,7 @@ const BY_BOOKING: Order<TransactionRow> = Order {
     prefix: |l| i64_prefix(l.created_at),
 };
 
-const BY_UUID: Order<CdrRow> = Order {
+const BY_UUID: Order<CallCharges> = Order {
     cmp: by_uuid,
     prefix: |c| text_prefix(&c.uuid),
 };
@@ -98,6 +105,60 @@ const BY_START: Order<CdrRow> = Order {
     cmp: by_start,
     prefix: |c| i64_prefix(c.start_time),
 };
+
+/// Charges in the order of the calls they go to.
+const CHARGES_BY_START: Order<CallCharges> = Order {
+    cmp: charges_by_start,
+    prefix: |c| i64_prefix(c.start_time),
+};
+
+/// The narrow row of a call (below); it is only ever sorted, never written as a table, so
+/// the column names `table!` declares go unused.
+#[allow(dead_code, reason = "a row sorted, never written: its column names are unused")]
+mod charges {
+    use super::{Decimal, Table, Text, table};
+
+    table! {
+        /// A call as deduplication, attribution and the join with the ledger need it: its key,
+        /// its owner and what its debits and refunds add up to. These narrow rows are sorted by
+        /// uuid and back by start, not the calls themselves: a call, a few hundred bytes, goes
+        /// through one sort (by start, as it is written) instead of two.
+        #[derive(Debug, Clone, Default, PartialEq)]
+        pub struct CallCharges for Table::Cdrs, in CALL_CHARGES_COLUMNS, names CallChargesColumns {
+            uuid: Text as Text,
+            start_time: i64 as Timestamp,
+            account_id: Text as Text,
+            subaccount_id: Option<Text> as Text,
+            debit_amount: Decimal as Decimal,
+            debit_count: i32 as Int32,
+            refunded: Decimal as Decimal,
+        }
+    }
+}
+use charges::CallCharges;
+
+impl CallCharges {
+    fn of(c: &CdrRow) -> Self {
+        Self {
+            uuid: c.uuid.clone(),
+            start_time: c.start_time,
+            account_id: c.account_id.clone(),
+            subaccount_id: c.subaccount_id.clone(),
+            debit_amount: c.debit_amount,
+            debit_count: c.debit_count,
+            refunded: c.refunded,
+        }
+    }
+
+    /// Call `c`, the one these charges were taken from, attributed and charged.
+    fn apply(self, c: &mut CdrRow) {
+        c.account_id = self.account_id;
+        c.subaccount_id = self.subaccount_id;
+        c.debit_amount = self.debit_amount;
+        c.debit_count = self.debit_count;
+        c.refunded = self.refunded;
+    }
+}
 
 /// A reject whose place in the report is the row's place in its table's written order.
 type Placed = ((i64, Text), Reject);
@@ -138,7 +199,7 @@ pub(super) fn account(
         ),
     };
     let (ledger, calls) = std::thread::scope(|s| {
-        let calls = s.spawn(|| calls_by_uuid(calls_input, &acct, sort_rows, &spill(Table::Cdrs)));
+        let calls = s.spawn(|| calls_sorted(calls_input, &acct, ctx.start..ctx.end, sort_rows, &spill(Table::Cdrs)));
         let ledger = ledger_by_call(ledger_input, &acct, sort_rows, &spill(Table::Transactions));
         (ledger, joined(calls))
     });
@@ -157,9 +218,10 @@ pub(super) fn account(
 
     // 3. Calls (the first of each uuid, attributed) merged with the ledger rows that name
     //    them, both in uuid order.
-    let mut calls_by_start = Sorter::new(BY_START, sort_rows, &spill(Table::Cdrs));
+    let mut charges_by_start = Sorter::new(CHARGES_BY_START, sort_rows, &spill(Table::Cdrs));
     let mut ledger_by_booking = Sorter::new(BY_BOOKING, sort_rows, &spill(Table::Transactions));
-    let mut calls = FirstOfEach::new(calls.rows, &acct, &mut call_rejects);
+    let calls_by_start = calls.by_start;
+    let mut calls = FirstOfEach::new(calls.charges_by_uuid, &acct, &mut call_rejects);
     let mut call = calls.next()?;
     let label = ctx.period.to_compact_string();
     let period_of = |start: i64| -> Text {
@@ -169,9 +231,9 @@ pub(super) fn account(
             Period::containing(crate::model::time::from_micros(start), ctx.tz).to_compact_string()
         }
     };
-    let mut keep_call = |c: CdrRow| -> anyhow::Result<()> {
+    let mut keep_call = |c: CallCharges| -> anyhow::Result<()> {
         if (ctx.start..ctx.end).contains(&c.start_time) {
-            calls_by_start.push(c)?;
+            charges_by_start.push(c)?;
         }
         Ok(())
     };
@@ -201,16 +263,11 @@ pub(super) fn account(
     report.duplicates_dropped += calls.duplicates;
 
     // 4. Calls of the period by start and ledger rows by booking, written side by side.
-    let calls_by_start = finish(calls_by_start, report)?;
+    let charges_by_start = finish(charges_by_start, report)?;
     let ledger_by_booking = finish(ledger_by_booking, report)?;
     let Writers { cdrs, transactions, .. } = &mut *w;
     let (written, booked) = std::thread::scope(|s| {
-        let written = s.spawn(move || -> anyhow::Result<()> {
-            for c in calls_by_start {
-                cdrs.push(c?)?;
-            }
-            Ok(())
-        });
+        let written = s.spawn(move || write_calls(calls_by_start, charges_by_start, |c| cdrs.push(c)));
         let booked = book_ledger(ledger_by_booking, &debit_refunds, transactions);
         (joined(written), booked)
     });
@@ -304,9 +361,9 @@ enum Figures {
 
 /// Every row of `input` into `sorter`, rows that failed to parse rejected (in arrival order);
 /// `page` sees each raw page read.
-fn sort_input<R: Listed>(
+fn sort_input<R: Row>(
     input: Input<R>,
-    sorter: &mut Sorter<R>,
+    mut sorter: impl FnMut(R) -> anyhow::Result<()>,
     account: &str,
     rejects: &mut Vec<Reject>,
     mut page: impl FnMut(&[u8]),
@@ -314,20 +371,20 @@ fn sort_input<R: Listed>(
     match input {
         Input::Rows(rows) => {
             for r in rows {
-                sort_or_reject(sorter, r, account, rejects)?;
+                sort_or_reject(&mut sorter, r, account, rejects)?;
             }
         }
         // Ends when extract closes the list: complete, or given up (then no figures follow).
         Input::Stream(mut pages) => {
             while let Some(rows) = pages.blocking_recv() {
                 for r in rows {
-                    sort_or_reject(sorter, r, account, rejects)?;
+                    sort_or_reject(&mut sorter, r, account, rejects)?;
                 }
             }
         }
         Input::Raw(path, parse) => for_each_page(&path, |p| {
             for r in parse(p)? {
-                sort_or_reject(sorter, r, account, rejects)?;
+                sort_or_reject(&mut sorter, r, account, rejects)?;
             }
             page(p);
             Ok(())
@@ -362,10 +419,16 @@ fn ledger_by_call(
     let mut sorter = Sorter::new(BY_ID, sort_rows, dir);
     let mut parse_rejects = Vec::new();
     let mut last = Vec::new();
-    sort_input(input, &mut sorter, account, &mut parse_rejects, |page| {
-        last.clear();
-        last.extend_from_slice(page);
-    })?;
+    sort_input(
+        input,
+        |r| sorter.push(r),
+        account,
+        &mut parse_rejects,
+        |page| {
+            last.clear();
+            last.extend_from_slice(page);
+        },
+    )?;
     let by_id = sorter.finish()?;
     let mut runs = by_id.runs();
 
@@ -397,25 +460,79 @@ fn ledger_by_call(
 }
 
 /// An account's calls after step 1.
-struct CallsByUuid {
-    /// Every call that parsed, by uuid (repeats still in).
-    rows: Sorted<CdrRow>,
+struct CallsSorted {
+    /// Every call of the period that parsed, by start (repeats still in, in arrival order).
+    by_start: Sorted<CdrRow>,
+    /// The charges of every call that parsed, by uuid (repeats still in).
+    charges_by_uuid: Sorted<CallCharges>,
     /// Calls that did not parse, in arrival order.
     parse_rejects: Vec<Reject>,
     runs: usize,
 }
 
-fn calls_by_uuid(input: Input<CdrRow>, account: &str, sort_rows: usize, dir: &Path) -> anyhow::Result<CallsByUuid> {
-    let mut sorter = Sorter::new(BY_UUID, sort_rows, dir);
+/// Step 1 for the calls: each sorted by start as it is written, and its charges by uuid.
+///
+/// A call that starts outside the period is never written, so only its charges are kept:
+/// the ledger rows that name it still take its period and subaccount.
+fn calls_sorted(
+    input: Input<CdrRow>,
+    account: &str,
+    period: std::ops::Range<i64>,
+    sort_rows: usize,
+    dir: &Path,
+) -> anyhow::Result<CallsSorted> {
+    let mut by_start = Sorter::new(BY_START, sort_rows, dir);
+    let mut charges = Sorter::new(BY_UUID, sort_rows, dir);
     let mut parse_rejects = Vec::new();
-    sort_input(input, &mut sorter, account, &mut parse_rejects, |_| {})?;
-    let rows = sorter.finish()?;
-    let runs = rows.runs();
-    Ok(CallsByUuid {
-        rows,
+    let push = |c: CdrRow| -> anyhow::Result<()> {
+        charges.push(CallCharges::of(&c))?;
+        if period.contains(&c.start_time) {
+            by_start.push(c)?;
+        }
+        Ok(())
+    };
+    sort_input(input, push, account, &mut parse_rejects, |_| {})?;
+    let (by_start, charges_by_uuid) = (by_start.finish()?, charges.finish()?);
+    let runs = by_start.runs() + charges_by_uuid.runs();
+    Ok(CallsSorted {
+        by_start,
+        charges_by_uuid,
         parse_rejects,
         runs,
     })
+}
+
+/// Step 4 for the calls: each call of the period written with its charges, if it is the
+/// first of its uuid and was attributed; repeats, calls rejected and calls charged under
+/// another start are left out.
+///
+/// Both lists are in (start, uuid) order, and the calls of one (start, uuid) in arrival
+/// order. The charges kept for a uuid are its first call's, so they meet exactly that call:
+/// the first of their (start, uuid), as no call of that uuid arrived before it.
+fn write_calls(
+    calls: Sorted<CdrRow>,
+    mut charges: Sorted<CallCharges>,
+    mut out: impl FnMut(CdrRow) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let unmatched = |k: &CallCharges| anyhow::anyhow!("call {} was charged but is not among the calls sorted", k.uuid);
+    let mut charge = charges.next().transpose()?;
+    for c in calls {
+        let mut c = c?;
+        let Some(k) = charge.take_if(|k| (k.start_time, &k.uuid) <= (c.start_time, &c.uuid)) else {
+            continue;
+        };
+        // Every charge kept is of a call of the period, and that call went into both sorts.
+        if (k.start_time, &k.uuid) != (c.start_time, &c.uuid) {
+            return Err(unmatched(&k));
+        }
+        k.apply(&mut c);
+        out(c)?;
+        charge = charges.next().transpose()?;
+    }
+    match charge {
+        Some(k) => Err(unmatched(&k)),
+        None => Ok(()),
+    }
 }
 
 /// The ledger's sums for the balances row.
@@ -491,14 +608,14 @@ fn finish<R: Row + Send>(sorter: Sorter<R>, report: &mut Report) -> anyhow::Resu
 
 /// A row as read from a page: into `sorter` if it parsed, else rejected here (in arrival
 /// order, before any row of the account is attributed).
-fn sort_or_reject<R: Listed>(
-    sorter: &mut Sorter<R>,
+fn sort_or_reject<R: Row>(
+    sorter: &mut impl FnMut(R) -> anyhow::Result<()>,
     row: Result<R, crate::api::rows::RowError>,
     account: &str,
     rejects: &mut Vec<Reject>,
 ) -> anyhow::Result<()> {
     match row {
-        Ok(r) => sorter.push(r)?,
+        Ok(r) => sorter(r)?,
         Err((key, reason)) => rejects.push(Reject {
             table: <R as Row>::TABLE.name(),
             account: account.to_string(),
@@ -533,7 +650,7 @@ impl Listed for TransactionRow {
     }
 }
 
-impl Listed for CdrRow {
+impl Listed for CallCharges {
     fn key(&self) -> &Text {
         &self.uuid
     }
@@ -597,7 +714,7 @@ impl<'a, R: Listed> FirstOfEach<'a, R> {
 /// none itself) and period; the call sums its debits that moved money (wherever in the
 /// window they were booked: a failed debit and its completed retry are one charge, not a
 /// duplicate) and the completed refunds that name it.
-fn charge(l: &mut TransactionRow, c: &mut CdrRow, period: Text) {
+fn charge(l: &mut TransactionRow, c: &mut CallCharges, period: Text) {
     if l.subaccount_id.is_none() {
         l.subaccount_id = c.subaccount_id.clone();
     }
@@ -691,6 +808,76 @@ mod tests {
         }
     }
 
+    /// Steps 1 to 4 for an account's calls alone (no ledger): the calls written, and the
+    /// rejects and repeats counted on the way.
+    fn calls_written(calls: &[CdrRow], period: std::ops::Range<i64>, sort_rows: usize) -> (Vec<CdrRow>, usize, u64) {
+        let dir = tempfile::tempdir().unwrap();
+        let input = Input::Rows(calls.iter().cloned().map(Ok).collect());
+        let sorted = calls_sorted(input, "MA_CUSTOMER", period.clone(), sort_rows, dir.path()).unwrap();
+        let mut rejects = Vec::new();
+        let mut first = FirstOfEach::new(sorted.charges_by_uuid, "MA_CUSTOMER", &mut rejects);
+        let mut charges = Sorter::new(CHARGES_BY_START, sort_rows, dir.path());
+        while let Some(c) = first.next().unwrap() {
+            if period.contains(&c.start_time) {
+                charges.push(c).unwrap();
+            }
+        }
+        let repeats = first.duplicates;
+        let mut written = Vec::new();
+        write_calls(sorted.by_start, charges.finish().unwrap(), |c| {
+            written.push(c);
+            Ok(())
+        })
+        .unwrap();
+        (written, rejects.len(), repeats)
+    }
+
+    #[test]
+    fn a_call_is_written_once_as_it_first_arrived_even_when_a_repeat_moved_its_start() {
+        let call = |uuid: &str, start: i64, owner: &str, note: &str| CdrRow {
+            uuid: uuid.into(),
+            start_time: start,
+            account_id: owner.into(),
+            codec: Some(note.into()),
+            ..Default::default()
+        };
+        let calls = [
+            call("b", 20, "MA_CUSTOMER", "b"),
+            call("a", 30, "SA_ABCD1234", "a first"),
+            call("a", 10, "MA_CUSTOMER", "a again, earlier"),
+            call("a", 30, "MA_CUSTOMER", "a again, as first"),
+            call("c", 10, "MA_OTHER", "c, not the customer's"),
+            call("d", 99, "MA_CUSTOMER", "d first, after the period"),
+            call("d", 15, "MA_CUSTOMER", "d again, in the period"),
+            call("e", 10, "MA_CUSTOMER", "e"),
+        ];
+        for sort_rows in [1, 2, 3, 100] {
+            let (written, rejects, repeats) = calls_written(&calls, 0..50, sort_rows);
+            let seen: Vec<_> = written
+                .iter()
+                .map(|c| {
+                    (
+                        c.uuid.as_str(),
+                        c.start_time,
+                        c.codec.as_deref().unwrap(),
+                        c.subaccount_id.as_deref(),
+                    )
+                })
+                .collect();
+            assert_eq!(
+                seen,
+                [
+                    ("e", 10, "e", None),
+                    ("b", 20, "b", None),
+                    ("a", 30, "a first", Some("SA_ABCD1234")),
+                ],
+                "sort_rows {sort_rows}"
+            );
+            assert!(written.iter().all(|c| c.account_id == "MA_CUSTOMER"));
+            assert_eq!((rejects, repeats), (1, 3), "sort_rows {sort_rows}");
+        }
+    }
+
     /// `cmp(a, b) == Less` only where `prefix(a) <= prefix(b)`, for every order normalize sorts by.
     fn consistent<R>(order: Order<R>, a: &R, b: &R) -> bool {
         (order.cmp)(a, b) != Ordering::Less || (order.prefix)(a) <= (order.prefix)(b)
@@ -710,7 +897,9 @@ mod tests {
             for order in [BY_ID, BY_CALL, BY_BOOKING] {
                 prop_assert!(consistent(order, &l, &m) && consistent(order, &m, &l));
             }
-            for order in [BY_UUID, BY_START] {
+            prop_assert!(consistent(BY_START, &c, &d) && consistent(BY_START, &d, &c));
+            let (c, d) = (CallCharges::of(&c), CallCharges::of(&d));
+            for order in [BY_UUID, CHARGES_BY_START] {
                 prop_assert!(consistent(order, &c, &d) && consistent(order, &d, &c));
             }
         }
