@@ -216,8 +216,8 @@ pub(super) fn account(
     }
     let mut call_rejects: Vec<Placed> = Vec::new();
 
-    // 3. Calls (the first of each uuid, attributed) merged with the ledger rows that name
-    //    them, both in uuid order.
+    // 3. Calls' charges (the first of each uuid, attributed) merged with the ledger rows that
+    //    name them, both in uuid order; the calls themselves wait, sorted by start, for step 4.
     let mut charges_by_start = Sorter::new(CHARGES_BY_START, sort_rows, &spill(Table::Cdrs));
     let mut ledger_by_booking = Sorter::new(BY_BOOKING, sort_rows, &spill(Table::Transactions));
     let calls_by_start = calls.by_start;
