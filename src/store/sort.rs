@@ -239,11 +239,12 @@ impl<R: Row + Send> Drop for Sorter<R> {
 /// (4 bytes each, little-endian) and its compressed bytes. A row never spans two blocks, so a
 /// reader decodes a block where it lies.
 ///
-/// Compressed because a whale's sorts send every row through disk two or three times (2.8 GB
-/// of runs for a 3M-call customer, 1.45 GB compressed), and on a small VM putting a fresh page
-/// in the page cache costs more than LZ4 does: an offline normalize of such a customer spent
-/// a fifth of its CPU in the kernel copying runs into the page cache, and 10% less CPU in all
-/// with LZ4 (measured in README).
+/// Compressed because a whale's sorts send a lot through disk (each ledger row three times,
+/// each call once and its narrow charges row twice; 2.8 GB of runs for a 3M-call customer,
+/// 1.45 GB compressed, measured when its calls still went through twice), and on a small VM
+/// putting a fresh page in the page cache costs more than LZ4 does: an offline normalize of
+/// such a customer spent a fifth of its CPU in the kernel copying runs into the page cache,
+/// and 10% less CPU in all with LZ4 (measured in README).
 struct RunWriter {
     file: tempfile::NamedTempFile,
     /// The rows of the block being filled.
