@@ -36,6 +36,7 @@ fn main() -> ExitCode {
     unsafe {
         mi_option_set(MI_OPTION_PURGE_DELAY, PURGE_DELAY_MS)
     };
+    vobiz_billing::resources::raise_open_file_limit();
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return cli::argument_error(e),

@@ -24,6 +24,34 @@ pub fn cpu_seconds() -> Option<f64> {
     Some(secs(usage.ru_utime) + secs(usage.ru_stime))
 }
 
+/// Raise this process's soft limit of open files to its hard limit (at most 65,536). A large
+/// account's sorts keep up to three merges of 128 runs open at once, beside the Parquet
+/// writers and the API's connections: about 400 files. Linux's usual soft limit of 1,024
+/// leaves room for that; a soft limit of 256 (some containers and cron setups have one) does
+/// not, and a whale's run would fail half-way with "too many open files". The hard limit is
+/// what the administrator allows; the soft one is only a default, raised by any process that
+/// needs more (Go's runtime does so for every program). Nothing changes where the limit
+/// cannot be read or raised: the run then fails as it would have, naming the file.
+pub fn raise_open_file_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit fills the struct it is given, setrlimit reads it; both report failure
+    // by their return value.
+    #[allow(unsafe_code, reason = "getrlimit(2) and setrlimit(2) through libc: std has no API")]
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return;
+        }
+        let wanted = limit.rlim_max.min(65_536);
+        if limit.rlim_cur < wanted {
+            limit.rlim_cur = wanted;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
+}
+
 /// Hand the memory a finished stage freed back to the OS now. The allocator (mimalloc, in the
 /// binary) otherwise keeps freed pages for a few seconds for reuse, which suits a stage's own
 /// steady churn but lets the next stage's working set pile on top of the last one's, so a

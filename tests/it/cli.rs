@@ -240,6 +240,39 @@ pub fn cron_run(url: &str, config_dir: &std::path::Path, out: &std::path::Path) 
     c
 }
 
+/// A sort past its buffer keeps up to 128 runs open per merge, several merges at once; the
+/// binary raises its soft limit of open files to the hard one, so a run started under a small
+/// soft limit (64 here, the shell's `ulimit -S -n`) still spills and merges every account.
+#[test]
+fn a_small_soft_limit_of_open_files_does_not_stop_a_spilling_run() {
+    let (_sim, url) = spawn_sim(&["--accounts", "2", "--cdrs-per-account", "800"]);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let run = cron_run(&url, dir.path(), &out);
+    let config = dir.path().join("billing.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("\n[normalize]\nsort_rows = 3\n");
+    std::fs::write(&config, text).unwrap();
+    let mut limited = Command::new("sh");
+    limited
+        .args(["-c", r#"ulimit -S -n 64 && exec "$0" "$@""#])
+        .arg(run.get_program())
+        .args(run.get_args())
+        .envs(run.get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .stdout(Stdio::null());
+    let done = limited.output().unwrap();
+    let stderr = String::from_utf8_lossy(&done.stderr);
+    assert!(done.status.success(), "{:?}: {stderr}", done.status);
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("2026-03/manifest.json")).unwrap()).unwrap();
+    // Two accounts of six sorts each: past 12 x 64 runs in all, one sort merged more than 64.
+    let runs = manifest["normalize"]["sort_runs"].as_u64().unwrap();
+    assert!(
+        runs > 12 * 64,
+        "only {runs} sort runs: no merge needed more than 64 files"
+    );
+}
+
 #[test]
 fn a_second_run_of_a_busy_period_exits_saying_it_is_locked() {
     // Slow responses stretch the first run so that the second surely starts during it.
