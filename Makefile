@@ -17,7 +17,7 @@ demo: ## Run the whole month end to end on the built-in simulator (no credential
 	@# One build for the demo and the tests: the binary `cargo test` builds for the integration
 	@# tests runs the demo's 50 customers in seconds, so a first `make demo` is no release build
 	@# and a `make test` after it builds nothing again.
-	@test -x $(DEV_BIN) || echo "First build: about 30 minutes on 2 cores (shared with make test; later runs take seconds)."
+	@test -x $(DEV_BIN) || echo "First build: 12 to 30 minutes on 2 cores (shared with make test; later runs take seconds)."
 	@$(CARGO) test --all-targets --no-run --quiet
 	@# Exit 3 is the point of the messy month: its planted problems are reconciliation errors.
 	@$(DEV_BIN) demo --period $(PERIOD) --out $(OUT); rc=$$?; \
